@@ -1,0 +1,29 @@
+# Two commands do all set-up on a fresh machine:
+#   make repro   - install into .venv, then `dvc repro` on the bundled Scientific dataset
+#   make test    - install into .venv (with test extras), then run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install repro test bench clean
+
+$(BIN)/solid: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/solid
+
+install: $(BIN)/solid
+
+repro: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --format markdown
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV)

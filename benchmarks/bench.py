@@ -1,0 +1,125 @@
+"""Speed figures for the issue's targets, printed (not asserted).
+
+    python benchmarks/bench.py           # one SASRec-DUET-SCL epoch, one full evaluation
+    python benchmarks/bench.py --repro   # also the whole `dvc repro` in a fresh copy
+
+Targets on a 2-core CPU: an SCL training epoch on Scientific <= 3 s; scoring 2,928 users x 100
+candidates (model + metrics) <= 1 s; the whole `dvc repro` of the default slice <= 5 min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _prepare(workdir: Path) -> None:
+    from solidcli.config import load_params
+    from solidcli.pipeline import download, embed, semantics
+
+    params = load_params(REPO / "params.yaml")
+    os.chdir(workdir)
+    download.run(params, "scientific")
+    embed.run(params, "scientific")
+    semantics.run(params, "scientific")
+
+
+def bench_epoch_and_eval(epochs: int) -> dict:
+    import torch
+
+    from solidcli.config import load_params
+    from solidcli.data.prepared import PreparedDataset
+    from solidcli.engine import EvalSet, fit, score, seed_everything
+    from solidcli.metrics import evaluate_scores
+    from solidcli.models.recommender import Recommender
+    from solidcli.pipeline.train import build_spec, load_item_semantics
+
+    params = load_params(REPO / "params.yaml")
+    data = PreparedDataset.load("scientific")
+    mapping, k = load_item_semantics(params, "scientific", data.n_items)
+    spec = build_spec(params, data, "sasrec", "duet", "scl", k)
+    seed_everything(0)
+    model = Recommender(spec, item_to_semantic=mapping,
+                        codebook_init=torch.randn(k, spec.dim) * 0.05)
+    t = params.train
+    result = fit(model, data, epochs=epochs, batch_size=t.batch_size,
+                 eval_batch_size=t.eval_batch_size, lr=t.lr, patience=epochs,
+                 negatives=t.negatives, max_len=t.max_len, lam=spec.lam, seed=0,
+                 device=torch.device("cpu"), ties="conservative", label="bench scl")
+    ev = EvalSet.from_split(data, "test", t.max_len)
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        scores = score(model, ev, t.eval_batch_size, torch.device("cpu"))
+        mid = time.perf_counter()
+        evaluate_scores(scores, ev.labels)
+        runs.append((mid - start, time.perf_counter() - mid))
+    best = min(runs, key=sum)
+    return {
+        "scl_epoch_seconds": result.epoch_seconds,
+        "eval_users": int(ev.candidates.shape[0]),
+        "eval_candidates": int(ev.candidates.shape[1]),
+        "eval_model_seconds": best[0],
+        "eval_metrics_seconds": best[1],
+        "eval_total_seconds": sum(best),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def bench_repro() -> dict:
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "solid"
+        for f in files:
+            if f.startswith("reports/") or f == "dvc.lock":
+                continue  # start from nothing
+            (work / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / f, work / f)
+        subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        start = time.perf_counter()
+        subprocess.run(["dvc", "repro", "-q"], cwd=work, check=True, env=env)
+        total = time.perf_counter() - start
+        stages = {}
+        for run in sorted((work / "models").rglob("run.json")):
+            rec = json.loads(run.read_text())
+            stages[str(run.parent.relative_to(work))] = {
+                "fit_s": rec["timings_s"]["fit"], "epochs": rec["epochs_run"],
+                "epoch_mean_s": rec["timings_s"]["epoch_mean"]}
+    return {"dvc_repro_seconds": total, "training_runs": stages}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repro", action="store_true", help="also time a full dvc repro")
+    ap.add_argument("--epochs", type=int, default=3, help="SCL epochs to time")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.getcwd()
+        _prepare(Path(tmp))
+        figures = bench_epoch_and_eval(args.epochs)
+        os.chdir(cwd)
+    if args.repro:
+        figures.update(bench_repro())
+    print(json.dumps(figures, indent=2))
+    epoch = min(figures["scl_epoch_seconds"])
+    print(f"SCL epoch (best of {args.epochs}): {epoch:.2f} s   [target <= 3 s]")
+    print(f"evaluate {figures['eval_users']} x {figures['eval_candidates']}: "
+          f"{figures['eval_total_seconds']:.2f} s   [target <= 1 s]")
+    if args.repro:
+        print(f"dvc repro: {figures['dvc_repro_seconds']:.0f} s   [target <= 300 s]")
+
+
+if __name__ == "__main__":
+    main()

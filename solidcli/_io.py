@@ -1,0 +1,153 @@
+"""Artifact I/O shared by every stage: atomic writes, run records, console and progress.
+
+A stage writes its whole output directory under a temporary sibling name and renames it into
+place at the end (`staged_dir`), so an interrupted or failed stage never leaves a half-written
+artifact that DVC or the next stage would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console(stderr=True, log_path=False)
+
+
+@contextlib.contextmanager
+def staged_dir(final: Path | str) -> Iterator[Path]:
+    """Yield an empty temp directory; on success it replaces `final` in one rename."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path | str) -> Iterator[Path]:
+    """Yield a temp path next to `final`; it is renamed onto `final` only on success."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: Path | str, data: Any) -> Path:
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def read_json(path: Path | str) -> Any:
+    from solidcli.errors import SolidError
+
+    path = Path(path)
+    if not path.is_file():
+        raise SolidError(f"missing file: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SolidError(f"corrupt JSON file: {path}") from None
+
+
+def git_revision() -> str:
+    """The commit the code runs from, with '+dirty' when the tree has changes."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def run_record(command: str, params: dict[str, Any], seed: int, timings: dict[str, float],
+               **extra: Any) -> dict[str, Any]:
+    """What `run.json` holds: enough to trace a number back to code, params and seed."""
+    from solidcli import __version__
+
+    return {
+        "command": command,
+        "seed": seed,
+        "git_revision": git_revision(),
+        "solid_version": __version__,
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        **extra,
+        "params": params,
+    }
+
+
+class Timer:
+    """Collects named wall-clock durations: `with timer('fit'): ...`."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
+
+
+def progress():
+    """A transient rich progress bar on stderr (decoration; epoch lines are logged)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )

@@ -1,0 +1,34 @@
+"""Option types shared by the CLI commands, declared once.
+
+Names are plain strings (not Enums) so that an unknown value gets solid's own one-line error
+("unknown backbone 'x' (choose from ...)") and a known-but-unbuilt one says "not implemented
+yet", instead of a usage box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DatasetOpt = Annotated[str | None, typer.Option(
+    "--dataset", "-d", help="Dataset name (default: first of `datasets` in params.yaml).",
+    show_default=False)]
+BackboneOpt = Annotated[str | None, typer.Option(
+    "--backbone", "-b", help="SR backbone: din | gru4rec | sasrec | bert4rec "
+    "(default: first of `backbones`).", show_default=False)]
+DsrOpt = Annotated[str | None, typer.Option(
+    "--dsr", help="Dynamic model: none | apg | duet (default: first of `dsrs`, or of "
+    "`solid_dsrs` for SOLID stages).", show_default=False)]
+VariantOpt = Annotated[str, typer.Option(
+    "--variant", help="Which trained model: base | spg | sml | scl.")]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="Override `seed`.", show_default=False)]
+DeviceOpt = Annotated[str | None, typer.Option(
+    "--device", help="Override `device`: auto | cpu | cuda | mps.", show_default=False)]
+ParamsOpt = Annotated[Path, typer.Option(
+    "--params", help="Parameters file.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", "-S", help="Override any parameter, e.g. -S solid.lambda=1 (repeatable).",
+    show_default=False)]

@@ -1,0 +1,217 @@
+"""The `solid` command line: one command per DVC stage.
+
+Each command resolves its parameters (params.yaml + flags), imports its pipeline module
+inside the function (so `solid --help` never loads torch), runs it and prints what it wrote.
+A SolidError becomes one line on stderr and exit code 1; SOLID_DEBUG=1 shows the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from solidcli import __version__
+from solidcli._options import (
+    BackboneOpt,
+    DatasetOpt,
+    DeviceOpt,
+    DsrOpt,
+    ParamsOpt,
+    SeedOpt,
+    SetOpt,
+    VariantOpt,
+)
+from solidcli.errors import SolidError
+
+app = typer.Typer(
+    name="solid",
+    help="Reproduce SOLID (Semantic Codebook Learning for Dynamic Recommendation Models, "
+    "ACM MM 2024). `dvc repro` runs every stage; each command also runs alone.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"solid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Reproduce SOLID (ACM MM 2024): `dvc repro` runs every stage; each command also runs alone."""
+
+
+@contextlib.contextmanager
+def _guard() -> Iterator[None]:
+    try:
+        yield
+    except SolidError as exc:
+        if os.environ.get("SOLID_DEBUG"):
+            raise
+        typer.echo(f"solid: error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:  # disk full, permissions, ...: the user's to fix, not a bug
+        if os.environ.get("SOLID_DEBUG"):
+            raise
+        typer.echo(f"solid: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                   err=True)
+        raise typer.Exit(1) from None
+
+
+def _params(path: Path, sets: list[str] | None, seed: int | None = None,
+            device: str | None = None):
+    from solidcli.config import load_params
+
+    overrides = list(sets or [])
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if device is not None:
+        overrides.append(f"device={device}")
+    return load_params(path, overrides)
+
+
+def _pick(value: str | None, axis: list[str], name: str) -> str:
+    if value is not None:
+        return value
+    if not axis:
+        raise SolidError(f"params.yaml: '{name}' is empty; pass the value as a flag")
+    return axis[0]
+
+
+def _done(paths: list[Path]) -> None:
+    for p in paths:
+        typer.echo(str(p))
+
+
+@app.command()
+def download(dataset: DatasetOpt = None, seed: SeedOpt = None,
+             params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Validate a dataset and write data/prepared/<dataset> (sequences + fixed candidates)."""
+    with _guard():
+        p = _params(params, set_, seed)
+        from solidcli.pipeline import download as stage
+
+        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+
+
+@app.command()
+def embed(dataset: DatasetOpt = None, params: ParamsOpt = Path("params.yaml"),
+          set_: SetOpt = None) -> None:
+    """Write item text/image feature matrices to data/features/<dataset>."""
+    with _guard():
+        p = _params(params, set_)
+        from solidcli.pipeline import embed as stage
+
+        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+
+
+@app.command("assign-semantics")
+def assign_semantics(dataset: DatasetOpt = None, seed: SeedOpt = None,
+                     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Map every item to a semantic id by k-means (paper Eq. 7) into data/semantics/<dataset>."""
+    with _guard():
+        p = _params(params, set_, seed)
+        from solidcli.pipeline import semantics as stage
+
+        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+
+
+def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets) -> None:
+    with _guard():
+        p = _params(params, sets, seed, device)
+        from solidcli.pipeline import train as stage
+
+        dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
+        _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
+                        _pick(backbone, p.backbones, "backbones"),
+                        _pick(dsr, dsr_axis, "dsrs" if variant == "base" else "solid_dsrs"),
+                        variant))
+
+
+@app.command("train-base")
+def train_base(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+               seed: SeedOpt = None, device: DeviceOpt = None,
+               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR)."""
+    _train("base", dataset, backbone, dsr, seed, device, params, set_)
+
+
+@app.command("train-spg")
+def train_spg(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+              seed: SeedOpt = None, device: DeviceOpt = None,
+              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11)."""
+    _train("spg", dataset, backbone, dsr, seed, device, params, set_)
+
+
+@app.command("train-sml")
+def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+              seed: SeedOpt = None, device: DeviceOpt = None,
+              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
+    _train("sml", dataset, backbone, dsr, seed, device, params, set_)
+
+
+@app.command("train-scl")
+def train_scl(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+              seed: SeedOpt = None, device: DeviceOpt = None,
+              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
+    _train("scl", dataset, backbone, dsr, seed, device, params, set_)
+
+
+@app.command()
+def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+             variant: VariantOpt = "base", device: DeviceOpt = None,
+             params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Score a trained model on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
+    with _guard():
+        from solidcli.config import VARIANTS
+
+        if variant not in VARIANTS:
+            raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+        p = _params(params, set_, None, device)
+        from solidcli.pipeline import evaluate as stage
+
+        dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
+        _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
+                        _pick(backbone, p.backbones, "backbones"),
+                        _pick(dsr, dsr_axis, "dsrs"), variant))
+
+
+@app.command()
+def table(
+    number: Annotated[int, typer.Option("--table", "-t", help="Paper table number.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", "-f",
+                                     help="markdown | latex | csv (printed to stdout).")]
+    = "markdown",
+    metrics: Annotated[Path, typer.Option("--metrics", help="Folder of metrics files.")]
+    = Path("reports/metrics"),
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help="Also write table<N>.{md,tex,csv} into this folder.",
+        show_default=False)] = None,
+) -> None:
+    """Print a paper table from our metrics, beside the paper's numbers and the difference."""
+    with _guard():
+        from solidcli.pipeline import table as stage
+
+        text, written = stage.run(number, fmt, metrics, out_dir)
+        sys.stdout.write(text)
+        for path in written:
+            typer.echo(f"wrote {path}", err=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,131 @@
+"""Reader for RecBole/UniSRec/MISSRec atomic files (the format of the bundled data).
+
+A folder holds `<stem>.item2index` and `<stem>.user2index` (token, 0-based index),
+`<stem>.{train,valid,test}.inter` (header `user_id:token item_id_list:token_seq item_id:token`,
+ids given as those 0-based indices, one prefix -> next-item pair per line, leave-one-out:
+valid and test hold each user's last two targets), and optionally `<stem>.text`
+(`item_id:token text:token_seq`, keyed by item token) and `<stem>.feat*CLS` feature matrices.
+
+Ids are shifted by one at load time so that 0 can be padding: item index i becomes item i + 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from solidcli.errors import SolidError
+
+INTER_HEADER = ["user_id:token", "item_id_list:token_seq", "item_id:token"]
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class AtomicDataset:
+    item_tokens: list[str]  # position i holds the token of item i + 1
+    user_tokens: list[str]  # position u holds the token of user u + 1
+    sequences: dict[str, tuple[list[int], list[list[int]], list[int]]]  # split -> users, hists, targets
+    texts: list[str | None] | None  # position i: text of item i + 1
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise SolidError(f"missing file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SolidError(f"{path} is not UTF-8 text") from None
+    return text.splitlines()
+
+
+def _read_index(path: Path) -> list[str]:
+    tokens: dict[int, str] = {}
+    for n, line in enumerate(_lines(path), start=1):
+        parts = line.split("\t")
+        if len(parts) != 2 or not parts[1].strip().isdigit():
+            raise SolidError(f"{path} line {n}: expected '<token>\\t<index>'")
+        idx = int(parts[1])
+        if idx in tokens:
+            raise SolidError(f"{path} line {n}: index {idx} appears twice")
+        tokens[idx] = parts[0]
+    if not tokens:
+        raise SolidError(f"{path} is empty")
+    if sorted(tokens) != list(range(len(tokens))):
+        raise SolidError(f"{path}: indices must be 0..{len(tokens) - 1} without gaps")
+    return [tokens[i] for i in range(len(tokens))]
+
+
+def _read_inter(path: Path, n_users: int, n_items: int):
+    lines = _lines(path)
+    if not lines or lines[0].split("\t") != INTER_HEADER:
+        raise SolidError(f"{path}: header must be {' '.join(INTER_HEADER)} (tab-separated)")
+    users: list[int] = []
+    hists: list[list[int]] = []
+    targets: list[int] = []
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            user = int(parts[0])
+            hist = [int(x) for x in parts[1].split()]
+            target = int(parts[2])
+        except ValueError:
+            raise SolidError(f"{path} line {n}: expected '<user>\\t<items...>\\t<item>'") from None
+        if not 0 <= user < n_users:
+            raise SolidError(f"{path} line {n}: user index {user} is not in the user index")
+        if any(not 0 <= i < n_items for i in hist) or not 0 <= target < n_items:
+            raise SolidError(f"{path} line {n}: item index out of range 0..{n_items - 1}")
+        users.append(user + 1)
+        hists.append([i + 1 for i in hist])
+        targets.append(target + 1)
+    if not users:
+        raise SolidError(f"{path} has no rows")
+    return users, hists, targets
+
+
+def _read_texts(path: Path, item_tokens: list[str]) -> list[str | None] | None:
+    if not path.is_file():
+        return None
+    position = {tok: i for i, tok in enumerate(item_tokens)}
+    texts: list[str | None] = [None] * len(item_tokens)
+    lines = _lines(path)
+    for n, line in enumerate(lines[1:], start=2):
+        token, sep, text = line.partition("\t")
+        if not sep:
+            raise SolidError(f"{path} line {n}: expected '<item token>\\t<text>'")
+        if token in position:
+            texts[position[token]] = text.strip()
+    return texts
+
+
+def read_atomic(folder: Path, stem: str) -> AtomicDataset:
+    """Read and check one atomic-file dataset."""
+    items = _read_index(folder / f"{stem}.item2index")
+    users = _read_index(folder / f"{stem}.user2index")
+    seqs = {s: _read_inter(folder / f"{stem}.{s}.inter", len(users), len(items)) for s in SPLITS}
+    for split in ("valid", "test"):
+        split_users = seqs[split][0]
+        if len(set(split_users)) != len(split_users):
+            raise SolidError(f"{folder / f'{stem}.{split}.inter'}: a user has more than one row")
+    texts = _read_texts(folder / f"{stem}.text", items)
+    return AtomicDataset(item_tokens=items, user_tokens=users, sequences=seqs, texts=texts)
+
+
+def read_features(path: Path, n_items: int, dim: int):
+    """A raw float32 `.feat*CLS` matrix of `n_items` rows x `dim` (in item-index order)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise SolidError(f"missing feature file: {path}")
+    size = path.stat().st_size
+    if size % (4 * dim) != 0:
+        raise SolidError(f"{path}: {size} bytes is not a whole number of {dim}-d float32 rows")
+    rows = size // (4 * dim)
+    if rows != n_items:
+        raise SolidError(f"{path}: {rows} rows of dimension {dim}, but the dataset has {n_items} items")
+    feats = np.fromfile(path, dtype=np.float32).reshape(n_items, dim)
+    if not np.isfinite(feats).all():
+        bad = int((~np.isfinite(feats)).any(axis=1).sum())
+        raise SolidError(f"{path}: {bad} item rows contain NaN or infinite values")
+    return feats

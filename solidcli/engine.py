@@ -1,0 +1,175 @@
+"""Training and scoring loops shared by every train-* stage and by `evaluate`.
+
+Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives` sampled
+negatives per training pair, negatives redrawn every epoch from the seed, plus lambda times the
+model's auxiliary loss (SCL's codebook MSE, Eq. 13). After every epoch the model is scored on
+the valid candidates; the epoch with the best valid UAUC is kept, and training stops after
+`patience` epochs without improvement. The test split is never looked at here.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from solidcli._io import console, progress
+from solidcli.data.batching import batch_slices, pad_histories
+from solidcli.data.prepared import PreparedDataset
+from solidcli.data.sampling import InteractionIndex, sample_negatives
+from solidcli.metrics import evaluate_scores
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from solidcli.errors import SolidError
+
+        raise SolidError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+@dataclass
+class EvalSet:
+    """A split ready to score: padded histories, lengths and the (M, C) candidate matrix."""
+
+    hist: np.ndarray
+    lengths: np.ndarray
+    candidates: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def from_split(cls, data: PreparedDataset, split: str, max_len: int) -> EvalSet:
+        part = data.splits[split]
+        hist, lengths = pad_histories(part.histories, max_len)
+        cands = data.candidates[split]
+        labels = cands == part.targets[:, None]
+        return cls(hist, lengths, cands, labels)
+
+
+@torch.no_grad()
+def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) -> np.ndarray:
+    """Logits (M, C): each history encoded once, all its candidates scored against it."""
+    model.eval()
+    out = np.empty(ev.candidates.shape, dtype=np.float32)
+    for idx in batch_slices(len(ev.lengths), batch_size):
+        lengths = ev.lengths[idx]
+        width = int(lengths.max())
+        logits, _ = model(
+            torch.from_numpy(ev.hist[idx, :width]).to(device),
+            torch.from_numpy(lengths).to(device),
+            torch.from_numpy(ev.candidates[idx]).to(device),
+        )
+        out[idx] = logits.float().cpu().numpy()
+    return out
+
+
+def evaluate(model, ev: EvalSet, batch_size: int, device, ties: str) -> dict[str, float]:
+    return evaluate_scores(score(model, ev, batch_size, device), ev.labels, ties=ties)
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_valid: dict[str, float]
+    curves: list[dict[str, float]] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+
+def fit(model: nn.Module, data: PreparedDataset, *, epochs: int, batch_size: int,
+        eval_batch_size: int, lr: float, patience: int, negatives: int, max_len: int,
+        lam: float, seed: int, device: torch.device, ties: str, label: str) -> FitResult:
+    """Train `model` in place; on return it holds the weights of the best valid epoch."""
+    train = data.splits["train"]
+    hist, lengths = pad_histories(train.histories, max_len)
+    users, targets = train.users, train.targets
+    index = _interaction_index(data)
+    valid = EvalSet.from_split(data, "valid", max_len)
+    labels = torch.zeros(1, 1 + negatives, device=device)
+    labels[0, 0] = 1.0
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.Adam(params, lr=lr)
+    bce = nn.BCEWithLogitsLoss()
+    result = FitResult(best_epoch=-1, best_valid={})
+    best_state = None
+    stale = 0
+    with progress() as bar:
+        task = bar.add_task(f"{label} epoch 1", total=epochs)
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            rng = np.random.default_rng([seed, epoch])
+            negs = sample_negatives(rng, users, negatives, index)
+            cands = np.concatenate([targets[:, None], negs], axis=1)
+            order = rng.permutation(len(users))
+            model.train()
+            total, total_aux, steps = 0.0, 0.0, 0
+            for idx in batch_slices(len(users), batch_size, order):
+                width = int(lengths[idx].max())
+                logits, aux = model(
+                    torch.from_numpy(hist[idx, :width]).to(device),
+                    torch.from_numpy(lengths[idx]).to(device),
+                    torch.from_numpy(cands[idx]).to(device),
+                )
+                loss = bce(logits, labels.expand_as(logits))
+                full = loss + lam * aux if lam else loss
+                optim.zero_grad(set_to_none=True)
+                full.backward()
+                optim.step()
+                total += float(loss.detach())
+                total_aux += float(aux.detach())
+                steps += 1
+            train_s = time.perf_counter() - start
+            metrics = evaluate(model, valid, eval_batch_size, device, ties)
+            seconds = time.perf_counter() - start
+            row = {"epoch": epoch, "loss": total / steps, "aux": total_aux / steps,
+                   **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
+                   "train_seconds": train_s, "seconds": seconds}
+            result.curves.append(row)
+            result.epoch_seconds.append(train_s)
+            improved = metrics["UAUC"] > result.best_valid.get("UAUC", -1.0)
+            console.log(
+                f"{label} epoch {epoch:>2}  loss {row['loss']:.4f}"
+                + (f"  aux {row['aux']:.4f}" if row["aux"] else "")
+                + f"  valid UAUC {metrics['UAUC']:.4f}  NDCG@10 {metrics['NDCG@10']:.4f}"
+                + f"  ({train_s:.1f}s + {seconds - train_s:.1f}s eval)"
+                + ("  *" if improved else "")
+            )
+            if improved:
+                result.best_epoch, result.best_valid = epoch, metrics
+                best_state = copy.deepcopy(model.state_dict())
+                stale = 0
+            else:
+                stale += 1
+            bar.update(task, advance=1, description=f"{label} epoch {epoch + 1}")
+            if stale >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return result
+
+
+def _interaction_index(data: PreparedDataset) -> InteractionIndex:
+    users, hists, targets = [], [], []
+    for part in data.splits.values():
+        users.append(part.users)
+        hists.extend(part.histories)
+        targets.append(part.targets)
+    return InteractionIndex.from_histories(np.concatenate(users), hists,
+                                           np.concatenate(targets), data.n_items)

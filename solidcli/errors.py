@@ -1,0 +1,9 @@
+"""The one exception type the CLI turns into a single stderr line and exit code 1."""
+
+
+class SolidError(Exception):
+    """A user-facing error: bad input, missing file, unknown name, stage not built yet."""
+
+
+class NotImplementedYet(SolidError):
+    """A backbone, dsr or option that the paper names but this version does not build yet."""

@@ -1,0 +1,88 @@
+"""Sampled-ranking and CTR metrics over a [users x candidates] score matrix (paper Eq. 14-17).
+
+* AUC  - pooled over every (user, candidate) row; ties count 1/2 (Eq. 14).
+* UAUC - per-user AUC, averaged over users that have both a positive and a negative
+  candidate (Eq. 15; the paper's global denominator is a typo, as in the authors' code).
+* NDCG@K, Recall@K - each positive's rank among its user's candidates; Recall@K is the
+  fraction of a user's positives in the top K (with one positive: the hit rate).
+
+Ties in ranking follow an explicit rule (`ties`): `conservative` counts every candidate with an
+equal score as ranked above the positive, `optimistic` counts none, `average` counts half.
+The authors' stable sort is optimistic whenever the positive comes first in the file, so
+constant scores looked perfect there; here they look worst under the default rule.
+All metrics are "sampled" (1 positive + 99 negatives per user in the paper's protocol).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TIE_WEIGHT = {"conservative": 1.0, "average": 0.5, "optimistic": 0.0}
+METRIC_NAMES = ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20")
+
+
+def pooled_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC-AUC over all rows pooled (ties count 1/2); NaN if only one class is present."""
+    y = np.asarray(labels, dtype=bool).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    # average ranks (1-based) with ties sharing their mean rank
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
+    ends = np.r_[starts[1:], len(s)]
+    avg = (starts + ends + 1) / 2.0
+    ranks = np.empty(len(s))
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
+                    ties: str = "conservative", chunk: int = 2048) -> dict[str, float]:
+    """All metrics for scores/labels of shape (U, C)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=bool)
+    if scores.shape != labels.shape or scores.ndim != 2:
+        raise ValueError("scores and labels must be two matrices of the same shape")
+    tie_w = TIE_WEIGHT[ties]
+    n_users = scores.shape[0]
+    uauc_sum, uauc_n = 0.0, 0
+    ndcg = {k: 0.0 for k in ks}
+    recall = {k: 0.0 for k in ks}
+    rank_n = 0
+    discount_cum = np.cumsum(1.0 / np.log2(np.arange(2, scores.shape[1] + 2)))
+    for lo in range(0, n_users, chunk):
+        s = scores[lo:lo + chunk]
+        y = labels[lo:lo + chunk]
+        greater = s[:, None, :] > s[:, :, None]  # [u, i, j]: candidate j scores above i
+        equal = s[:, None, :] == s[:, :, None]
+        neg = ~y
+        n_pos = y.sum(1)
+        n_neg = neg.sum(1)
+        # UAUC: for each positive i, negatives j below it (+1/2 for ties)
+        below = (~greater & ~equal & neg[:, None, :]).sum(2) + 0.5 * (equal & neg[:, None, :]).sum(2)
+        ok = (n_pos > 0) & (n_neg > 0)
+        per_user = (below * y).sum(1)[ok] / (n_pos[ok] * n_neg[ok])
+        uauc_sum += float(per_user.sum())
+        uauc_n += int(ok.sum())
+        # ranks: 1 + candidates strictly above + tie_w * other candidates tied
+        ties_other = equal.sum(2) - 1
+        rank = 1.0 + greater.sum(2) + tie_w * ties_other  # (u, C)
+        has = n_pos > 0
+        rank_n += int(has.sum())
+        gain = 1.0 / np.log2(rank + 1.0)
+        for k in ks:
+            hit = (rank <= k) & y
+            dcg = (gain * hit).sum(1)
+            ideal = discount_cum[np.clip(np.minimum(n_pos, k) - 1, 0, None)]
+            ndcg[k] += float((dcg[has] / ideal[has]).sum())
+            recall[k] += float((hit.sum(1)[has] / n_pos[has]).sum())
+    out = {"AUC": pooled_auc(scores, labels),
+           "UAUC": uauc_sum / uauc_n if uauc_n else float("nan")}
+    for k in ks:
+        out[f"NDCG@{k}"] = ndcg[k] / rank_n if rank_n else float("nan")
+        out[f"Recall@{k}"] = recall[k] / rank_n if rank_n else float("nan")
+    out["users"] = int(rank_n)
+    return out

@@ -1,0 +1,76 @@
+"""`solid assign-semantics`: item -> semantic id, the input of SPG/SML/SCL.
+
+Writes `data/semantics/<dataset>/<modalities>.parquet` (item, semantic in 1..K),
+`<modalities>.centroids.npy` and `<modalities>.json` (k, method, cluster sizes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from solidcli._io import console, read_json, staged_dir, write_json
+from solidcli.config import MODALITIES, Params
+from solidcli.errors import NotImplementedYet, SolidError
+from solidcli.features.semantics import item_matrix, kmeans_semantics
+from solidcli.pipeline.embed import features_dir
+
+
+def semantics_dir(dataset: str) -> Path:
+    return Path("data") / "semantics" / dataset
+
+
+def modality_key(modalities: list[str]) -> str:
+    """Canonical file stem: modalities in the fixed order id, text, image, joined by '+'."""
+    unknown = [m for m in modalities if m not in MODALITIES]
+    if unknown:
+        raise SolidError(f"unknown modality '{unknown[0]}' (choose from {', '.join(MODALITIES)})")
+    if not modalities:
+        raise SolidError("semantics: choose at least one modality")
+    return "+".join(m for m in MODALITIES if m in modalities)
+
+
+def semantics_path(dataset: str, modalities: list[str]) -> Path:
+    return semantics_dir(dataset) / f"{modality_key(modalities)}.parquet"
+
+
+def run(params: Params, dataset: str) -> list[Path]:
+    import pandas as pd
+
+    cfg = params.semantics_cfg(dataset)
+    key = modality_key(cfg.modalities)
+    if "id" in cfg.modalities:
+        raise NotImplementedYet("semantics from id embeddings are not implemented yet "
+                                "(use text and/or image)")
+    feat_dir = features_dir(dataset)
+    meta = read_json(feat_dir / "meta.json")
+    tables = []
+    for modality in (m for m in MODALITIES if m in cfg.modalities):
+        path = feat_dir / f"{modality}.npy"
+        if modality not in meta.get("modalities", {}) or not path.is_file():
+            raise SolidError(f"no {modality} features for '{dataset}': {path} missing "
+                             f"(set embed.{dataset}.{modality} and run `solid embed`)")
+        try:
+            tables.append(np.load(path))
+        except (OSError, ValueError):
+            raise SolidError(f"corrupt feature file: {path}") from None
+    if len({t.shape[0] for t in tables}) != 1:
+        raise SolidError(f"feature files in {feat_dir} disagree on the number of items")
+    x = item_matrix(tables)
+    semantic, centroids = kmeans_semantics(x, cfg.k, params.seed)
+    sizes = np.bincount(semantic, minlength=cfg.k + 1)[1:]
+    frame = pd.DataFrame({"item": np.arange(1, len(semantic) + 1, dtype=np.int32),
+                          "semantic": semantic.astype(np.int32)})
+    out = semantics_dir(dataset)
+    with staged_dir(out) as tmp:
+        frame.to_parquet(tmp / f"{key}.parquet", index=False)
+        np.save(tmp / f"{key}.centroids.npy", centroids)
+        write_json(tmp / f"{key}.json", {
+            "dataset": dataset, "method": cfg.method, "k": cfg.k, "modalities": key,
+            "seed": params.seed, "items": int(len(semantic)),
+            "cluster_size": {"min": int(sizes.min()), "median": float(np.median(sizes)),
+                             "max": int(sizes.max()), "singletons": int((sizes == 1).sum())},
+        })
+    console.log(f"[bold]{dataset}[/]: {len(semantic)} items -> {cfg.k} semantics ({key}) -> {out}")
+    return [out]

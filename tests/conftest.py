@@ -1,0 +1,116 @@
+"""Shared fixtures: a tiny synthetic dataset in the real atomic-file format, and params for it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ruamel.yaml import YAML
+
+REPO = Path(__file__).resolve().parent.parent
+N_USERS, N_ITEMS, DIM = 30, 20, 8
+
+
+def write_tiny_dataset(folder: Path, seed: int = 0) -> Path:
+    """30 users x 20 items, histories of 5-8 distinct items, 8-d text and image features."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = "Tiny"
+    (folder / f"{stem}.item2index").write_text(
+        "".join(f"ITEM{i:03d}\t{i}\n" for i in range(N_ITEMS)))
+    (folder / f"{stem}.user2index").write_text(
+        "".join(f"USER{u:03d}\t{u}\n" for u in range(N_USERS)))
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    rows = {"train": [], "valid": [], "test": []}
+    for u in range(N_USERS):
+        # users prefer one of 4 item groups, so there is signal to learn
+        group = u % 4
+        pool = [i for i in range(N_ITEMS) if i % 4 == group] + list(rng.permutation(N_ITEMS)[:4])
+        seq = list(dict.fromkeys(rng.permutation(pool).tolist()))[: int(rng.integers(5, 9))]
+        for n in range(1, len(seq) - 2):
+            rows["train"].append(f"{u}\t{' '.join(map(str, seq[:n]))}\t{seq[n]}\n")
+        rows["valid"].append(f"{u}\t{' '.join(map(str, seq[:-2]))}\t{seq[-2]}\n")
+        rows["test"].append(f"{u}\t{' '.join(map(str, seq[:-1]))}\t{seq[-1]}\n")
+    for split, lines in rows.items():
+        (folder / f"{stem}.{split}.inter").write_text(head + "".join(lines))
+    (folder / f"{stem}.text").write_text("item_id:token\ttext:token_seq\n" + "".join(
+        f"ITEM{i:03d}\tThing {i}. Tiny Things Group {i % 4}. Brand{i % 3}. \n"
+        for i in range(N_ITEMS)))
+    centers = rng.normal(size=(4, DIM))
+    for suffix in ("feat1CLS", "feat3CLS"):
+        feats = centers[np.arange(N_ITEMS) % 4] + 0.3 * rng.normal(size=(N_ITEMS, DIM))
+        feats.astype(np.float32).tofile(folder / f"{stem}.{suffix}")
+    return folder
+
+
+def tiny_params(dataset_dir: Path, **changes) -> dict:
+    """The repository's params.yaml, pointed at the tiny dataset and made fast."""
+    data = YAML(typ="safe", pure=True).load((REPO / "params.yaml").read_text())
+    data["datasets"] = ["tiny"]
+    data["data"] = {"tiny": {"path": str(dataset_dir), "eval_negatives": 9}}
+    data["embed"] = {"tiny": {"text": "feat1CLS", "image": "feat3CLS", "dim": DIM}}
+    data["semantics"] = {"tiny": {"method": "kmeans", "k": 4, "modalities": ["text", "image"]}}
+    data["train"].update(epochs=2, batch_size=16, eval_batch_size=64, dim=8, max_len=10,
+                         patience=2)
+    data["models"]["sasrec"].update(heads=2)
+    data["device"] = "cpu"
+    for key, value in changes.items():
+        node = data
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    return data
+
+
+def write_params(path: Path, data: dict) -> Path:
+    yaml = YAML()
+    yaml.default_flow_style = False
+    with path.open("w") as fh:
+        yaml.dump(data, fh)
+    return path
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch) -> Path:
+    """A temp working directory with the tiny dataset and its params.yaml; cwd moves there."""
+    write_tiny_dataset(tmp_path / "raw" / "tiny")
+    write_params(tmp_path / "params.yaml", tiny_params(tmp_path / "raw" / "tiny"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory) -> Path:
+    """The tiny project after the whole pipeline (run once per session, through the CLI)."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from solidcli.cli import app
+
+    root = tmp_path_factory.mktemp("trained")
+    write_tiny_dataset(root / "raw" / "tiny")
+    write_params(root / "params.yaml", tiny_params(root / "raw" / "tiny"))
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        runner = CliRunner()
+        commands = [["download"], ["embed"], ["assign-semantics"],
+                    ["train-base", "--dsr", "none"], ["train-base", "--dsr", "duet"],
+                    ["train-spg"], ["train-sml"], ["train-scl"],
+                    ["evaluate", "--dsr", "none"], ["evaluate", "--dsr", "duet"],
+                    ["evaluate", "--variant", "scl"]]
+        for cmd in commands:
+            result = runner.invoke(app, cmd)
+            assert result.exit_code == 0, (cmd, result.output)
+    finally:
+        os.chdir(old)
+    return root
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

@@ -1,0 +1,63 @@
+"""params.yaml is validated strictly: unknown keys, missing keys and wrong types are errors."""
+
+import pytest
+
+from solidcli.config import ConfigError, load_params, parse_value
+from conftest import REPO, tiny_params, write_params
+
+
+def test_repository_params_load():
+    p = load_params(REPO / "params.yaml")
+    assert p.solid.lam == 0.1 and p.solid.T == 0.01
+    assert p.semantics_cfg("scientific").k == 550
+    assert p.train.dim == 32 and p.train.max_len == 50
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"train.lrate": 0.1}, "unknown key 'train.lrate'"),
+    ({"train.lr": "fast"}, "'train.lr' must be a number"),
+    ({"train.epochs": 2.5}, "'train.epochs' must be an integer"),
+    ({"models.sasrec.causal": "yes"}, "'models.sasrec.causal' must be true or false"),
+    ({"eval.ties": "random"}, "'eval.ties' must be one of"),
+    ({"datasets": "tiny"}, "'datasets' must be a list"),
+])
+def test_bad_params_are_named(tmp_path, change, message):
+    data = tiny_params(tmp_path)
+    for key, value in change.items():
+        node = data
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    write_params(tmp_path / "params.yaml", data)
+    with pytest.raises(ConfigError, match=message):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_missing_key(tmp_path):
+    data = tiny_params(tmp_path)
+    del data["solid"]["T"]
+    write_params(tmp_path / "params.yaml", data)
+    with pytest.raises(ConfigError, match="missing key 'solid.T'"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_overrides_are_typed_and_checked(tmp_path):
+    write_params(tmp_path / "params.yaml", tiny_params(tmp_path))
+    p = load_params(tmp_path / "params.yaml", ["solid.lambda=1", "solid.T=1.0e-3"])
+    assert p.solid.lam == 1.0 and p.solid.T == 0.001
+    with pytest.raises(ConfigError, match="unknown key 'solid.lamda'"):
+        load_params(tmp_path / "params.yaml", ["solid.lamda=1"])
+    with pytest.raises(ConfigError, match="must look like"):
+        load_params(tmp_path / "params.yaml", ["solid.lambda"])
+
+
+def test_yaml_12_floats():
+    assert parse_value("1e-3") == 0.001
+    assert parse_value("yes") == "yes"
+
+
+def test_not_yaml(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: [1,\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(tmp_path / "params.yaml")
