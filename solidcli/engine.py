@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from solidcli._io import console, progress
-from solidcli.data.batching import batch_slices, pad_histories
+from solidcli.data.batching import length_batches, pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 from solidcli.metrics import evaluate_scores
@@ -69,7 +69,7 @@ def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) 
     """Logits (M, C): each history encoded once, all its candidates scored against it."""
     model.eval()
     out = np.empty(ev.candidates.shape, dtype=np.float32)
-    for idx in batch_slices(len(ev.lengths), batch_size):
+    for idx in length_batches(ev.lengths, batch_size):
         lengths = ev.lengths[idx]
         width = int(lengths.max())
         logits, _ = model(
@@ -117,10 +117,9 @@ def fit(model: nn.Module, data: PreparedDataset, *, epochs: int, batch_size: int
             rng = np.random.default_rng([seed, epoch])
             negs = sample_negatives(rng, users, negatives, index)
             cands = np.concatenate([targets[:, None], negs], axis=1)
-            order = rng.permutation(len(users))
             model.train()
             total, total_aux, steps = 0.0, 0.0, 0
-            for idx in batch_slices(len(users), batch_size, order):
+            for idx in length_batches(lengths, batch_size, rng):
                 width = int(lengths[idx].max())
                 logits, aux = model(
                     torch.from_numpy(hist[idx, :width]).to(device),

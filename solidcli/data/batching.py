@@ -20,8 +20,20 @@ def pad_histories(histories: list[np.ndarray], max_len: int) -> tuple[np.ndarray
     return out, np.maximum(lengths, 1)
 
 
-def batch_slices(n: int, size: int, order: np.ndarray | None = None):
-    """Index arrays covering range(n) (or `order`) in chunks of `size`."""
-    idx = np.arange(n) if order is None else order
-    for lo in range(0, n, size):
-        yield idx[lo:lo + size]
+def length_batches(lengths: np.ndarray, size: int,
+                   rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    """Batches of row indices of similar history length (each trimmed to its longest row).
+
+    With `rng` (training) rows of equal length are shuffled and the batch order is random;
+    without it (scoring) the order is fixed. Bucketing keeps padding, and so the cost of the
+    recurrent and attention layers, close to the real history lengths.
+    """
+    n = len(lengths)
+    key = lengths.astype(np.float64)
+    if rng is not None:
+        key = key + rng.random(n)
+    order = np.argsort(key, kind="stable")
+    batches = [order[lo:lo + size] for lo in range(0, n, size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
