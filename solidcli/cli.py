@@ -140,36 +140,27 @@ def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets) -> 
                         variant))
 
 
-@app.command("train-base")
-def train_base(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-               seed: SeedOpt = None, device: DeviceOpt = None,
-               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR)."""
-    _train("base", dataset, backbone, dsr, seed, device, params, set_)
+TRAIN_HELP = {
+    "base": "Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR).",
+    "spg": "Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11).",
+    "sml": "Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12).",
+    "scl": "Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13).",
+}
 
 
-@app.command("train-spg")
-def train_spg(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-              seed: SeedOpt = None, device: DeviceOpt = None,
-              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11)."""
-    _train("spg", dataset, backbone, dsr, seed, device, params, set_)
+def _train_command(variant: str):
+    def command(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+                seed: SeedOpt = None, device: DeviceOpt = None,
+                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+        _train(variant, dataset, backbone, dsr, seed, device, params, set_)
+
+    command.__doc__ = TRAIN_HELP[variant]
+    command.__name__ = f"train_{variant}"
+    return command
 
 
-@app.command("train-sml")
-def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-              seed: SeedOpt = None, device: DeviceOpt = None,
-              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
-    _train("sml", dataset, backbone, dsr, seed, device, params, set_)
-
-
-@app.command("train-scl")
-def train_scl(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-              seed: SeedOpt = None, device: DeviceOpt = None,
-              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
-    _train("scl", dataset, backbone, dsr, seed, device, params, set_)
+for _variant in TRAIN_HELP:
+    app.command(f"train-{_variant}")(_train_command(_variant))
 
 
 @app.command()

@@ -49,8 +49,8 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
     tie_w = TIE_WEIGHT[ties]
     n_users = scores.shape[0]
     uauc_sum, uauc_n = 0.0, 0
-    ndcg = {k: 0.0 for k in ks}
-    recall = {k: 0.0 for k in ks}
+    ndcg = dict.fromkeys(ks, 0.0)
+    recall = dict.fromkeys(ks, 0.0)
     rank_n = 0
     discount_cum = np.cumsum(1.0 / np.log2(np.arange(2, scores.shape[1] + 2)))
     for lo in range(0, n_users, chunk):

@@ -1,9 +1,9 @@
 """params.yaml is validated strictly: unknown keys, missing keys and wrong types are errors."""
 
 import pytest
+from conftest import REPO, tiny_params, write_params
 
 from solidcli.config import ConfigError, load_params, parse_value
-from conftest import REPO, tiny_params, write_params
 
 
 def test_repository_params_load():

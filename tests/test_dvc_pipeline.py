@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def run(cmd, cwd, env):
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, (cmd, result.stdout[-3000:], result.stderr[-3000:])
     return result.stdout + result.stderr
 
@@ -44,7 +44,7 @@ def project(tmp_path_factory):
 
 def test_dvc_stage_list_parses_the_repository_file():
     out = subprocess.run([sys.executable, "-m", "dvc", "stage", "list"], cwd=REPO,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "train-scl@scientific-sasrec-duet" in out.stdout
 

@@ -95,7 +95,7 @@ def _stats(dataset, citation, n_users, n_items, raw, index) -> dict:
     test_hist = raw.sequences["test"][1]
     lengths = np.asarray([len(h) + 1 for h in test_hist])  # whole sequence incl. test target
     interactions = int(lengths.sum())
-    pairs = int(len(index.keys))
+    pairs = len(index.keys)
     q = np.quantile(lengths, [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]).tolist()
     return {
         "dataset": dataset,

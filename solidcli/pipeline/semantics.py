@@ -68,7 +68,7 @@ def run(params: Params, dataset: str) -> list[Path]:
         np.save(tmp / f"{key}.centroids.npy", centroids)
         write_json(tmp / f"{key}.json", {
             "dataset": dataset, "method": cfg.method, "k": cfg.k, "modalities": key,
-            "seed": params.seed, "items": int(len(semantic)),
+            "seed": params.seed, "items": len(semantic),
             "cluster_size": {"min": int(sizes.min()), "median": float(np.median(sizes)),
                              "max": int(sizes.max()), "singletons": int((sizes == 1).sum())},
         })
