@@ -22,7 +22,10 @@ DsrOpt = Annotated[str | None, typer.Option(
     "--dsr", help="Dynamic model: none | apg | duet (default: first of `dsrs`, or of "
     "`solid_dsrs` for SOLID stages).", show_default=False)]
 VariantOpt = Annotated[str, typer.Option(
-    "--variant", help="Which trained model: base | spg | sml | scl.")]
+    "--variant", help="Which trained model: base | spg | sml | scl | scl_only.")]
+TagOpt = Annotated[str | None, typer.Option(
+    "--tag", help="Name this run apart: its folder becomes <variant>-<tag> (sweeps).",
+    show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option(
     "--seed", help="Override `seed`.", show_default=False)]
 DeviceOpt = Annotated[str | None, typer.Option(

@@ -25,6 +25,7 @@ from solidcli._options import (
     ParamsOpt,
     SeedOpt,
     SetOpt,
+    TagOpt,
     VariantOpt,
 )
 from solidcli.errors import SolidError
@@ -128,7 +129,8 @@ def assign_semantics(dataset: DatasetOpt = None, seed: SeedOpt = None,
         _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
 
 
-def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets) -> None:
+def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag=None,
+           metacode_tag=None) -> None:
     with _guard():
         p = _params(params, sets, seed, device)
         from solidcli.pipeline import train as stage
@@ -137,22 +139,22 @@ def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets) -> 
         _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
                         _pick(backbone, p.backbones, "backbones"),
                         _pick(dsr, dsr_axis, "dsrs" if variant == "base" else "solid_dsrs"),
-                        variant))
+                        variant, tag=tag, metacode_tag=metacode_tag))
 
 
 TRAIN_HELP = {
     "base": "Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR).",
     "spg": "Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11).",
     "sml": "Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12).",
-    "scl": "Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13).",
 }
 
 
 def _train_command(variant: str):
     def command(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
                 seed: SeedOpt = None, device: DeviceOpt = None,
-                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-        _train(variant, dataset, backbone, dsr, seed, device, params, set_)
+                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+                tag: TagOpt = None) -> None:
+        _train(variant, dataset, backbone, dsr, seed, device, params, set_, tag)
 
     command.__doc__ = TRAIN_HELP[variant]
     command.__name__ = f"train_{variant}"
@@ -163,9 +165,26 @@ for _variant in TRAIN_HELP:
     app.command(f"train-{_variant}")(_train_command(_variant))
 
 
+@app.command("train-scl")
+def train_scl(
+    dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+    seed: SeedOpt = None, device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
+    set_: SetOpt = None, tag: TagOpt = None,
+    metacode_tag: Annotated[str | None, typer.Option(
+        "--metacode-tag", help="Take the metacode from this tagged SML/SPG run.",
+        show_default=False)] = None,
+    without_semantics: Annotated[bool, typer.Option(
+        "--without-semantics", help="Ablation (Table 2): no semantic trunk, codebook "
+        "initialised at random (variant scl_only).")] = False,
+) -> None:
+    """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
+    _train("scl_only" if without_semantics else "scl", dataset, backbone, dsr, seed, device,
+           params, set_, tag, metacode_tag)
+
+
 @app.command()
 def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-             variant: VariantOpt = "base", device: DeviceOpt = None,
+             variant: VariantOpt = "base", tag: TagOpt = None, device: DeviceOpt = None,
              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
     """Score a trained model on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
     with _guard():
@@ -179,29 +198,65 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
         dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
         _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
                         _pick(backbone, p.backbones, "backbones"),
-                        _pick(dsr, dsr_axis, "dsrs"), variant))
+                        _pick(dsr, dsr_axis, "dsrs"), variant, tag=tag))
+
+
+StudyDataset = Annotated[str, typer.Option(
+    "--dataset", "-d", help="Tables 2, 4, 5 and Figure 5: the dataset studied.")]
+StudyBackbone = Annotated[str, typer.Option(
+    "--backbone", "-b", help="Tables 2, 4, 5 and Figure 5: the backbone studied.")]
+StudyDsr = Annotated[str, typer.Option(
+    "--dsr", help="Tables 2, 4, 5 and Figure 5: the dynamic model studied.")]
+MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files.")]
 
 
 @app.command()
 def table(
-    number: Annotated[int, typer.Option("--table", "-t", help="Paper table number.")] = 1,
+    number: Annotated[int, typer.Option("--table", "-t", help="Paper table: 1, 2, 4 or 5.")]
+    = 1,
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="markdown | latex | csv (printed to stdout).")]
     = "markdown",
-    metrics: Annotated[Path, typer.Option("--metrics", help="Folder of metrics files.")]
-    = Path("reports/metrics"),
+    compare: Annotated[str, typer.Option(
+        "--compare", help="paper: show the paper's value and ours - paper; none: ours only.")]
+    = "none",
+    metrics: MetricsOpt = Path("reports/metrics"),
     out_dir: Annotated[Path | None, typer.Option(
         "--out-dir", help="Also write table<N>.{md,tex,csv} into this folder.",
         show_default=False)] = None,
+    dataset: StudyDataset = "scientific", backbone: StudyBackbone = "sasrec",
+    dsr: StudyDsr = "duet",
 ) -> None:
-    """Print a paper table from our metrics, beside the paper's numbers and the difference."""
+    """Print a paper table (1, 2, 4, 5) from our metrics, optionally beside the paper's."""
     with _guard():
         from solidcli.pipeline import table as stage
 
-        text, written = stage.run(number, fmt, metrics, out_dir)
+        if compare not in ("none", "paper"):
+            raise SolidError(f"unknown --compare '{compare}' (choose from paper, none)")
+        text, written = stage.run(number, fmt, metrics, out_dir,
+                                  compare=None if compare == "none" else compare,
+                                  dataset=dataset, backbone=backbone, dsr=dsr)
         sys.stdout.write(text)
         for path in written:
             typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def figure(
+    number: Annotated[int, typer.Option("--figure", help="Paper figure: 5 (lambda x T).")] = 5,
+    out: Annotated[Path, typer.Option("--out", help="PNG to write.")]
+    = Path("reports/figure5.png"),
+    metrics: MetricsOpt = Path("reports/metrics"),
+    dataset: StudyDataset = "scientific", backbone: StudyBackbone = "sasrec",
+    dsr: StudyDsr = "duet",
+) -> None:
+    """Draw the paper's Figure 5 (UAUC, NDCG@10, Recall@10 over the lambda x T grid) as a PNG."""
+    with _guard():
+        if number != 5:
+            raise SolidError(f"figure {number} is not implemented (built: 5)")
+        from solidcli.pipeline import figure as stage
+
+        _done(stage.run(metrics, out, dataset=dataset, backbone=backbone, dsr=dsr))
 
 
 def main() -> None:

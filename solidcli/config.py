@@ -17,10 +17,10 @@ from typing import Any, Literal, Union
 from solidcli.errors import NotImplementedYet, SolidError
 
 BACKBONES = ("din", "gru4rec", "sasrec", "bert4rec")
-BUILT_BACKBONES = ("sasrec",)
+BUILT_BACKBONES = BACKBONES
 DSRS = ("none", "apg", "duet")
-BUILT_DSRS = ("none", "duet")
-VARIANTS = ("base", "spg", "sml", "scl")
+BUILT_DSRS = DSRS
+VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
 MODALITIES = ("id", "text", "image")
 
 
@@ -77,15 +77,47 @@ class SasrecCfg:
 
 
 @dataclass(frozen=True)
+class Bert4recCfg:
+    layers: int
+    heads: int
+    dropout: float
+
+
+@dataclass(frozen=True)
+class Gru4recCfg:
+    layers: int
+    dropout: float
+
+
+@dataclass(frozen=True)
+class DinCfg:
+    attention_hidden: int  # hidden units of the activation unit
+    classifier: list[int]  # hidden sizes of the head on [target ; pooled history]
+    dropout: float
+
+
+@dataclass(frozen=True)
 class ModelsCfg:
+    din: DinCfg
+    gru4rec: Gru4recCfg
     sasrec: SasrecCfg
+    bert4rec: Bert4recCfg
 
 
 @dataclass(frozen=True)
 class DuetCfg:
-    layers: int  # dynamic layers (D x D each)
+    layers: int  # dynamic layers (D x D each; DIN uses its classifier sizes)
     init: Literal["scaled", "authors"]  # authors = fmod(randn, 2)
     freeze: bool  # True reproduces the authors' never-trained generators
+
+
+@dataclass(frozen=True)
+class ApgCfg:
+    layers: int
+    rank: int  # K of the K x K generated core
+    init: Literal["scaled", "authors"]
+    freeze: bool
+    authors_simplified: bool  # no activation between layers, no bias (the authors' module)
 
 
 @dataclass(frozen=True)
@@ -96,7 +128,20 @@ class NoneCfg:
 @dataclass(frozen=True)
 class DsrCfg:
     none: NoneCfg
+    apg: ApgCfg
     duet: DuetCfg
+
+
+@dataclass(frozen=True)
+class StudyCfg:
+    """The single model the paper's Tables 2, 4, 5 and Figure 5 study (paper: Arts, SASRec,
+    DUET), and the lambda x T grid of Sec. 4.4."""
+
+    dataset: str
+    backbone: str
+    dsr: str
+    lambdas: list[float]
+    Ts: list[float]
 
 
 @dataclass(frozen=True)
@@ -130,6 +175,7 @@ class Params:
     models: ModelsCfg
     dsr: DsrCfg
     solid: SolidCfg
+    study: StudyCfg
     eval: EvalCfg
 
     # ---- lookups that give one clear error -------------------------------------------

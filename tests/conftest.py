@@ -49,12 +49,17 @@ def tiny_params(dataset_dir: Path, **changes) -> dict:
     """The repository's params.yaml, pointed at the tiny dataset and made fast."""
     data = YAML(typ="safe", pure=True).load((REPO / "params.yaml").read_text())
     data["datasets"] = ["tiny"]
+    data["backbones"] = ["sasrec"]
+    data["dsrs"] = ["none", "duet"]
+    data["solid_dsrs"] = ["duet"]
+    data["study"].update(dataset="tiny", lambdas=[1.0, 0.1], Ts=[0.1, 0.01])
     data["data"] = {"tiny": {"path": str(dataset_dir), "eval_negatives": 9}}
     data["embed"] = {"tiny": {"text": "feat1CLS", "image": "feat3CLS", "dim": DIM}}
     data["semantics"] = {"tiny": {"method": "kmeans", "k": 4, "modalities": ["text", "image"]}}
     data["train"].update(epochs=2, batch_size=16, eval_batch_size=64, dim=8, max_len=10,
                          patience=2)
-    data["models"]["sasrec"].update(heads=2)
+    for name in ("sasrec", "bert4rec"):
+        data["models"][name].update(heads=2)
     data["device"] = "cpu"
     for key, value in changes.items():
         node = data

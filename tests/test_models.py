@@ -1,25 +1,36 @@
-"""Model parts: clip bound, nearest-code lookup, and one training step for every variant."""
+"""Model parts: clip bound, nearest-code lookup, APG's size, and one step of every combination."""
 
 import pytest
 import torch
 
 from solidcli.models.codebook import SemanticCodebook, masked_mse
-from solidcli.models.generators import DuetGenerator, add_params, clip_params
-from solidcli.models.layers import DenseLayers
+from solidcli.models.generators import Hypernetwork, clip_params
+from solidcli.models.layers import DenseLayers, LowRankLayers
 from solidcli.models.recommender import Recommender
 from solidcli.models.spec import ModelSpec
 
 N_ITEMS, K, D = 20, 4, 8
+BACKBONE_OPTS = {
+    "sasrec": {"layers": 1, "heads": 2, "dropout": 0.0, "causal": True},
+    "bert4rec": {"layers": 2, "heads": 2, "dropout": 0.0},
+    "gru4rec": {"layers": 1, "dropout": 0.0},
+    "din": {"attention_hidden": 6, "classifier": [12, 6], "dropout": 0.0},
+}
+DSR_OPTS = {
+    "none": {"layers": 2},
+    "duet": {"layers": 2, "init": "scaled", "freeze": False},
+    "apg": {"layers": 2, "rank": 3, "init": "scaled", "freeze": False,
+            "authors_simplified": False},
+}
 
 
-def spec(dsr="duet", variant="base", **kw):
+def spec(dsr="duet", variant="base", backbone="sasrec", **kw):
     return ModelSpec(
-        backbone="sasrec", dsr=dsr, variant=variant, n_items=N_ITEMS,
+        backbone=backbone, dsr=dsr, variant=variant, n_items=N_ITEMS,
         n_semantics=K if variant != "base" else 0, dim=D, max_len=10,
-        backbone_opts={"layers": 1, "heads": 2, "dropout": 0.0, "causal": True},
-        dsr_opts={"layers": 2, "init": "scaled", "freeze": False},
-        clip=0.01 if variant in ("sml", "scl") else 0.0, lam=0.1 if variant == "scl" else 0.0,
-        **kw,
+        backbone_opts=BACKBONE_OPTS[backbone], dsr_opts=DSR_OPTS[dsr],
+        clip=0.01 if variant in ("sml", "scl") else 0.0,
+        lam=0.1 if variant in ("scl", "scl_only") else 0.0, **kw,
     )
 
 
@@ -36,17 +47,23 @@ def mapping():
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(N_ITEMS) % K + 1])
 
 
+def build(dsr="duet", variant="base", backbone="sasrec", **kw):
+    torch.manual_seed(0)
+    return Recommender(spec(dsr, variant, backbone, **kw), item_to_semantic=mapping(),
+                       codebook_init=torch.randn(K, D) * 0.05)
+
+
 def test_clip_bound_holds_for_generated_branch():
-    gen = DuetGenerator(D, DenseLayers([D, D, D]).param_shapes(), init="authors")
+    gen = Hypernetwork(D, DenseLayers([D, D, D]).param_shapes(), init="authors")
     branch = gen(torch.randn(16, D) * 5)
     clipped = clip_params(branch, 0.01)
     assert max(t.abs().max().item() for layer in branch for t in layer) > 0.01
     assert all(t.abs().max().item() <= 0.01 for layer in clipped for t in layer)
 
 
-def test_sml_parameters_stay_within_T_of_the_trunk():
-    torch.manual_seed(0)
-    model = Recommender(spec(variant="sml"), item_to_semantic=mapping())
+@pytest.mark.parametrize("dsr", ["duet", "apg"])
+def test_sml_parameters_stay_within_T_of_the_trunk(dsr):
+    model = build(dsr, "sml")
     hist, lengths, _ = batch()
     combined, _ = model.dynamic_params(hist, model.items(hist), lengths)
     sem = model.semantics(model.item_to_semantic[hist])
@@ -80,28 +97,49 @@ def test_masked_mse_ignores_padding():
     assert masked_mse(a, b, mask).item() == pytest.approx(1.0)
 
 
-def test_static_and_per_sample_weights_agree():
-    layers = DenseLayers([D, D, D])
-    w = [(torch.randn(D, D), torch.randn(D)) for _ in range(2)]
+@pytest.mark.parametrize("layers_cls", ["dense", "lowrank"])
+def test_shared_and_per_sample_params_agree(layers_cls):
+    layers = DenseLayers([D, D, D]) if layers_cls == "dense" else LowRankLayers([D, D, D], 3)
+    shared = [tuple(torch.randn(s) for s in layer) for layer in layers.param_shapes()]
+    batched = [tuple(t.expand(3, *t.shape) for t in layer) for layer in shared]
     x = torch.randn(3, D)
-    batched = [(a.expand(3, D, D), b.expand(3, D)) for a, b in w]
-    assert torch.allclose(layers(x, w), layers(x, batched), atol=1e-6)
+    assert torch.allclose(layers(x, shared), layers(x, batched), atol=1e-5)
 
 
-def test_add_params_is_entrywise():
-    a = [(torch.ones(2, 2), torch.ones(2))]
-    b = [(torch.full((2, 2), 2.0), torch.zeros(2))]
-    out = add_params(a, b)
-    assert torch.equal(out[0][0], torch.full((2, 2), 3.0))
+def test_lowrank_layer_is_U_S_V():
+    layers = LowRankLayers([4, 5], rank=2)
+    core = torch.randn(2, 2)
+    x = torch.randn(3, 4)
+    weight = layers.down[0].weight.t() @ core @ layers.up[0].weight.t()  # (4, 5)
+    assert torch.allclose(layers(x, [(core,)]), x @ weight + layers.up[0].bias, atol=1e-5)
 
 
-@pytest.mark.parametrize(("dsr", "variant"), [("none", "base"), ("duet", "base"),
-                                              ("duet", "spg"), ("duet", "sml"),
-                                              ("duet", "scl")])
-def test_every_variant_trains_one_step(dsr, variant):
-    torch.manual_seed(0)
-    model = Recommender(spec(dsr, variant), item_to_semantic=mapping(),
-                        codebook_init=torch.randn(K, D) * 0.05)
+def test_apg_parameter_count_matches_its_formula():
+    model = build("apg", "base")
+    rank, n_layers = 3, 2
+    sizes = [(D, D)] * n_layers
+    shared = sum(i * rank + rank * o + o for i, o in sizes)  # U, V and the bias
+    generator = n_layers * (D * rank * rank + rank * rank)  # G (D x K^2) and g (K^2)
+    condition = 3 * (D * D + D * D + 2 * D) + (D * D + D) * 2  # GRU + Linear-Tanh-Linear
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert count(model.layers) == shared
+    assert count(model.item_generator) == generator
+    assert count(model.item_condition) == condition
+    dense = build("duet", "base")
+    assert count(dense.item_generator) == n_layers * (D + 1) * (D * D + D)
+    assert count(model.item_generator) < count(dense.item_generator)
+
+
+COMBOS = [(b, d, v) for b in ("din", "gru4rec", "sasrec", "bert4rec")
+          for d, v in [("none", "base"), ("apg", "base"), ("duet", "base"), ("apg", "spg"),
+                       ("apg", "sml"), ("apg", "scl"), ("duet", "spg"), ("duet", "sml"),
+                       ("duet", "scl"), ("duet", "scl_only")]]
+
+
+@pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,
+                         ids=["-".join(c) for c in COMBOS])
+def test_every_combination_trains_one_step_and_scores(backbone, dsr, variant):
+    model = build(dsr, variant, backbone)
     hist, lengths, cands = batch()
     optim = torch.optim.Adam(model.parameters(), lr=1e-2)
     labels = torch.zeros_like(cands, dtype=torch.float)
@@ -111,21 +149,33 @@ def test_every_variant_trains_one_step(dsr, variant):
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels) + 0.1 * aux
     optim.zero_grad()
     loss.backward()
-    grads = [p.grad for p in model.parameters() if p.requires_grad]
-    assert all(g is None or torch.isfinite(g).all() for g in grads)
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
     before = {k: v.clone() for k, v in model.state_dict().items()}
     optim.step()
-    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert "items.weight" in changed
-    if variant == "scl":
-        assert aux.item() > 0
-        assert "codebook.codes" in changed
+    if variant in ("scl", "scl_only"):
+        assert aux.item() > 0 and "codebook.codes" in changed
+    model.eval()
+    with torch.no_grad():
+        many, _ = model(hist, lengths, torch.randint(1, N_ITEMS + 1, (6, 30)))
+    assert many.shape == (6, 30) and torch.isfinite(many).all()
 
 
-def test_state_does_not_depend_on_padding_width():
-    torch.manual_seed(0)
-    model = Recommender(spec(variant="scl"), item_to_semantic=mapping(),
-                        codebook_init=torch.randn(K, D)).eval()
+@pytest.mark.parametrize("backbone", ["din", "gru4rec", "sasrec", "bert4rec"])
+def test_candidates_scored_together_equal_one_by_one(backbone):
+    model = build("duet", "scl", backbone).eval()
+    hist, lengths, cands = batch()
+    with torch.no_grad():
+        together, _ = model(hist, lengths, cands)
+        alone = torch.cat([model(hist, lengths, cands[:, j:j + 1])[0]
+                           for j in range(cands.shape[1])], dim=1)
+    assert torch.allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("backbone", ["din", "gru4rec", "sasrec", "bert4rec"])
+def test_state_does_not_depend_on_padding_width(backbone):
+    model = build("duet", "scl", backbone).eval()
     hist, lengths, cands = batch()
     wide = torch.cat([hist, torch.zeros(hist.shape[0], 4, dtype=torch.long)], dim=1)
     with torch.no_grad():
@@ -136,9 +186,8 @@ def test_state_does_not_depend_on_padding_width():
 
 
 def test_frozen_generators_stay_put_and_are_saved():
-    s = spec()
-    s = ModelSpec(**{**s.to_dict(), "dsr_opts": {"layers": 2, "init": "authors", "freeze": True}})
-    model = Recommender(s)
+    frozen = {"layers": 2, "init": "authors", "freeze": True}
+    model = Recommender(ModelSpec(**{**spec().to_dict(), "dsr_opts": frozen}))
     names = [n for n, p in model.named_parameters() if not p.requires_grad]
     assert names and all(n.startswith("item_generator.") for n in names)
     assert all(n in model.state_dict() for n in names)

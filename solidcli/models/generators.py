@@ -4,13 +4,14 @@
 * `SequenceCondition` - encodes an embedded sequence (item or semantic ids) into a condition
   vector: GRU over the right-padded sequence, state at the last valid position, then
   Linear-Tanh-Linear. This is E_v / E_c of paper Eq. 5 and 11.
-* `DuetGenerator` - DUET (Lv et al., 2023): every tensor of every dynamic layer is a linear
-  function of the condition, W = reshape(c G + g) (paper Eq. 5, 11, 12).
+* `Hypernetwork` - every tensor the dynamic layers are handed is a linear function of the
+  condition, reshape(c G + g) (paper Eq. 5, 11, 12). With `DenseLayers` these are DUET's full
+  weights and biases (Lv et al., 2023); with `LowRankLayers` they are APG's K x K cores.
 
 Deviations from the authors' code (method-spec 3.2, 8.1), paper's way by default:
-* The authors keep G and g in plain Python lists, so they are never trained and are missing
+* The authors keep G and g in plain Python lists (DUET and APG alike), so they are never trained and are missing
   from the state_dict. Here they are registered parameters and train with the rest;
-  `dsr.duet.freeze: true` keeps them at their initial values (saved in the state_dict).
+  `dsr.<duet|apg>.freeze: true` keeps them at their initial values (saved in the state_dict).
 * The authors initialise G and g with fmod(randn, 2), which makes generated weights of
   standard deviation ~2 and saturates the first Tanh. `init: scaled` (default) starts the
   generated weights at Xavier scale; `init: authors` restores fmod(randn, 2).
@@ -65,7 +66,7 @@ class SequenceCondition(nn.Module):
         return self.mlp(out[torch.arange(out.shape[0], device=out.device), last])
 
 
-class DuetGenerator(nn.Module):
+class Hypernetwork(nn.Module):
     """Condition c (B, D) -> per-sample tensors of the given shapes, each c G + g."""
 
     def __init__(self, dim: int, shapes: Shapes, init: str = "scaled", freeze: bool = False):

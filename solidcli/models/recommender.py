@@ -1,21 +1,25 @@
 """The one Recommender, composed from a ModelSpec (no class per variant).
 
-    user_state = backbone(E_v[s_v])                     static layers
-    params     = where the dynamic layers' W, b come from (by dsr and variant, below)
-    user_vec   = dynamic layers(user_state; params)
-    logit      = < user_vec, TT(E_v[v]) >               for every candidate v at once
+    state    = backbone(E_v[s_v], target)           static layers; (B, D), or (B, C, 2D) for DIN
+    params   = where the dynamic layers' tensors come from (by dsr and variant, below)
+    out      = dynamic layers(state; params)         DenseLayers (none, DUET) | LowRankLayers (APG)
+    logit    = <out, TT(E_v[v])> for every candidate v, or out itself for DIN
 
-Where the parameters come from:
-* dsr none, variant base:  learned static weights (the SR model alone).
-* dsr duet, variant base:  generated from the item sequence (DSR, paper Eq. 5-6).
-* spg: generated from the semantic sequence s_c (paper Eq. 11; the item history and the item
-  target still feed the primary model, as Eq. 11 writes it).
-* sml: trunk from s_c plus the item branch clipped to +-T, trained jointly (paper Eq. 12).
-* scl: as sml, with each item representation of the branch replaced by its nearest codebook
-  entry; loss adds lambda * MSE(E_v, E'_v) (paper Eq. 13).
+Where the parameters come from (one code path for DUET and APG, which differ only in the
+layers they feed):
+* dsr none: learned static tensors (the SR model alone).
+* base:     generated from the item sequence (DSR, paper Eq. 5-6).
+* spg:      generated from the semantic sequence s_c (paper Eq. 11; the item history and
+            item target still feed the primary model, as Eq. 11 writes it).
+* sml:      trunk from s_c plus the item branch clipped to +-T, trained jointly (Eq. 12).
+* scl:      as sml, with each item representation of the branch replaced by its nearest
+            codebook entry (codebook initialised from the metacode); loss adds
+            lambda * MSE(E_v, E'_v) (Eq. 13).
+* scl_only: "SCL without semantic information" (Table 2, row 4): no semantic trunk; the item
+            sequence goes through a codebook of the same size initialised at random
+            (Xavier-uniform) and generates all parameters (no clip: there is no trunk).
 
-A history is encoded once and all its candidates (1 positive + negatives in training, 100 in
-evaluation) are scored against it.
+A history is encoded once and all its candidates are scored against it.
 """
 
 from __future__ import annotations
@@ -25,22 +29,45 @@ from torch import nn
 
 from solidcli.models.codebook import SemanticCodebook, masked_mse
 from solidcli.models.generators import (
-    DuetGenerator,
+    Hypernetwork,
     SequenceCondition,
     StaticParams,
     add_params,
     clip_params,
 )
-from solidcli.models.layers import DenseLayers
-from solidcli.models.sasrec import SASRec
+from solidcli.models.layers import DenseLayers, LowRankLayers
 from solidcli.models.spec import ModelSpec
 
 
 def build_backbone(spec: ModelSpec) -> nn.Module:
+    o, d = spec.backbone_opts, spec.dim
     if spec.backbone == "sasrec":
-        o = spec.backbone_opts
-        return SASRec(spec.dim, spec.max_len, o["layers"], o["heads"], o["dropout"], o["causal"])
-    raise ValueError(f"backbone '{spec.backbone}' is not built")
+        from solidcli.models.sasrec import SASRec
+
+        return SASRec(d, spec.max_len, o["layers"], o["heads"], o["dropout"], o["causal"])
+    if spec.backbone == "bert4rec":
+        from solidcli.models.bert4rec import BERT4Rec
+
+        return BERT4Rec(d, spec.max_len, o["layers"], o["heads"], o["dropout"])
+    if spec.backbone == "gru4rec":
+        from solidcli.models.gru4rec import GRU4Rec
+
+        return GRU4Rec(d, o["layers"], o["dropout"])
+    if spec.backbone == "din":
+        from solidcli.models.din import DIN
+
+        return DIN(d, o["attention_hidden"], o["dropout"])
+    raise ValueError(f"unknown backbone '{spec.backbone}'")
+
+
+def build_layers(spec: ModelSpec, backbone: nn.Module) -> nn.Module:
+    if backbone.target_dependent:
+        sizes = [backbone.state_dim, *spec.backbone_opts["classifier"], 1]
+    else:
+        sizes = [spec.dim] * (spec.dsr_opts["layers"] + 1)
+    if spec.dsr == "apg":
+        return LowRankLayers(sizes, spec.dsr_opts["rank"], spec.dsr_opts["authors_simplified"])
+    return DenseLayers(sizes)
 
 
 def _embedding(rows: int, dim: int) -> nn.Embedding:
@@ -55,46 +82,47 @@ class Recommender(nn.Module):
     def __init__(self, spec: ModelSpec, item_to_semantic: torch.Tensor | None = None,
                  codebook_init: torch.Tensor | None = None) -> None:
         super().__init__()
+        if spec.dsr == "none" and spec.variant != "base":
+            raise ValueError("SOLID variants need a dynamic model (dsr apg or duet)")
         self.spec = spec
         d = spec.dim
         self.items = _embedding(spec.n_items + 1, d)
         self.backbone = build_backbone(spec)
-        self.target = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, d))
-        self.layers = DenseLayers([d] * (spec.dsr_opts["layers"] + 1))
+        self.target = None
+        if not self.backbone.target_dependent:
+            self.target = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, d))
+        self.layers = build_layers(spec, self.backbone)
         shapes = self.layers.param_shapes()
 
         self.static = self.item_condition = self.item_generator = None
         self.semantics = self.semantic_condition = self.semantic_generator = None
         self.codebook = None
         if spec.dsr == "none":
-            if spec.variant != "base":
-                raise ValueError("SOLID variants need a dynamic model (dsr apg or duet)")
             self.static = StaticParams(shapes)
             return
-        if spec.dsr != "duet":
-            raise ValueError(f"dsr '{spec.dsr}' is not built")
         gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}
-        if spec.variant in ("base", "sml", "scl"):
+        if spec.item_branch:
             self.item_condition = SequenceCondition(d)
-            self.item_generator = DuetGenerator(d, shapes, **gen_opts)
-        if spec.uses_semantics:
-            if item_to_semantic is None:
+            self.item_generator = Hypernetwork(d, shapes, **gen_opts)
+        if spec.semantic_trunk:
+            if item_to_semantic is None:  # filled by load_state_dict when loading
                 item_to_semantic = torch.zeros(spec.n_items + 1, dtype=torch.long)
             if item_to_semantic.shape != (spec.n_items + 1,):
                 raise ValueError("item_to_semantic must have one entry per item plus padding")
             self.register_buffer("item_to_semantic", item_to_semantic.long())
             self.semantics = _embedding(spec.n_semantics + 1, d)
             self.semantic_condition = SequenceCondition(d)
-            self.semantic_generator = DuetGenerator(d, shapes, **gen_opts)
-        if spec.variant == "scl":
+            self.semantic_generator = Hypernetwork(d, shapes, **gen_opts)
+        if spec.codebook:
             if codebook_init is None:
-                codebook_init = torch.zeros(spec.n_semantics, d)
+                codebook_init = torch.empty(spec.n_semantics, d)
+                nn.init.xavier_uniform_(codebook_init)
             self.codebook = SemanticCodebook(codebook_init, trainable=spec.train_codebook)
 
     # ---------------------------------------------------------------------------------------
     def dynamic_params(self, hist: torch.Tensor, item_seq: torch.Tensor,
                        lengths: torch.Tensor):
-        """Parameters of the dynamic layers for each history, and the auxiliary loss."""
+        """Tensors for the dynamic layers of each history, and the auxiliary loss."""
         aux = item_seq.new_zeros(())
         if self.static is not None:
             return self.static(), aux
@@ -103,7 +131,7 @@ class Recommender(nn.Module):
             seq = item_seq
             if self.codebook is not None:
                 quantised = self.codebook(item_seq)
-                mask = (hist != 0).float() if self.spec.mask_padding else None
+                mask = (hist != 0).to(item_seq.dtype) if self.spec.mask_padding else None
                 aux = masked_mse(item_seq, quantised, mask)
                 seq = quantised
             branch = self.item_generator(self.item_condition(seq, lengths))
@@ -116,11 +144,12 @@ class Recommender(nn.Module):
         return add_params(trunk, clip_params(branch, self.spec.clip)), aux
 
     def forward(self, hist: torch.Tensor, lengths: torch.Tensor, candidates: torch.Tensor):
-        """hist (B, L) right-padded item ids, lengths (B,), candidates (B, C) -> logits (B, C), aux."""
+        """hist (B, L) right-padded ids, lengths (B,), candidates (B, C) -> logits (B, C), aux."""
         item_seq = self.items(hist)
-        state = self.backbone(item_seq, lengths)
+        targets = self.items(candidates)  # (B, C, D)
+        state = self.backbone(item_seq, lengths, targets)
         params, aux = self.dynamic_params(hist, item_seq, lengths)
-        user = self.layers(state, params)  # (B, D)
-        targets = self.target(self.items(candidates))  # (B, C, D)
-        logits = torch.einsum("bd,bcd->bc", user, targets)
-        return logits, aux
+        out = self.layers(state, params)
+        if self.target is None:  # target-dependent state: the layers output the logit
+            return out.squeeze(-1), aux
+        return torch.einsum("bd,bcd->bc", out, self.target(targets)), aux

@@ -13,11 +13,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ModelSpec:
-    backbone: str  # sasrec (din, gru4rec, bert4rec: later)
-    dsr: str  # none | duet (apg: later)
-    variant: str  # base | spg | sml | scl
+    backbone: str  # din | gru4rec | sasrec | bert4rec
+    dsr: str  # none | apg | duet
+    variant: str  # base | spg | sml | scl | scl_only (SCL without semantics, Table 2)
     n_items: int
-    n_semantics: int  # K; 0 for the base variant
+    n_semantics: int  # K (semantic ids, and codebook rows); 0 for the base variant
     dim: int
     max_len: int
     backbone_opts: dict[str, Any] = field(default_factory=dict)
@@ -28,12 +28,18 @@ class ModelSpec:
     mask_padding: bool = True
 
     @property
-    def uses_semantics(self) -> bool:
-        return self.variant != "base"
+    def semantic_trunk(self) -> bool:
+        """Parameters from the semantic sequence (SPG, Eq. 11)."""
+        return self.variant in ("spg", "sml", "scl")
 
     @property
-    def has_branch(self) -> bool:
-        return self.variant in ("sml", "scl")
+    def item_branch(self) -> bool:
+        """Parameters from the item sequence (the DSR itself, or SOLID's branch)."""
+        return self.dsr != "none" and self.variant != "spg"
+
+    @property
+    def codebook(self) -> bool:
+        return self.variant in ("scl", "scl_only")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

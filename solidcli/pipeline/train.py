@@ -8,7 +8,8 @@ Writes `models/<dataset>/<backbone>/<dsr>/<variant>/`:
 
 The SCL codebook is initialised from the semantic table of the trained SML model (the paper's
 metacode, Sec. 3.3.2-3.3.3); `solid.metacode: spg` takes the SPG model's table as the authors'
-code does, and `random` gives SCL without semantic initialisation.
+code does, and `random` a Xavier-uniform table. `--tag` names a run apart (the lambda x T
+sweep), `--metacode-tag` picks the tagged SML/SPG run that provides the metacode.
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ from solidcli.models.spec import ModelSpec
 from solidcli.pipeline.semantics import semantics_path
 
 
-def model_dir(dataset: str, backbone: str, dsr: str, variant: str) -> Path:
-    return Path("models") / dataset / backbone / dsr / variant
+def run_name(variant: str, tag: str | None = None) -> str:
+    """Folder name of a run: the variant, plus `-<tag>` for a tagged run (e.g. a sweep cell)."""
+    if tag is not None and (not tag or "/" in tag or tag.startswith(".")):
+        raise SolidError(f"invalid run tag '{tag}' (a short name without '/')")
+    return variant if tag is None else f"{variant}-{tag}"
+
+
+def model_dir(dataset: str, backbone: str, dsr: str, variant: str,
+              tag: str | None = None) -> Path:
+    return Path("models") / dataset / backbone / dsr / run_name(variant, tag)
 
 
 def build_spec(params: Params, data: PreparedDataset, backbone: str, dsr: str, variant: str,
@@ -39,7 +48,7 @@ def build_spec(params: Params, data: PreparedDataset, backbone: str, dsr: str, v
         dim=params.train.dim, max_len=params.train.max_len,
         backbone_opts=dict(vars(bb_cfg)), dsr_opts=dict(vars(dsr_cfg)),
         clip=params.solid.T if variant in ("sml", "scl") else 0.0,
-        lam=params.solid.lam if variant == "scl" else 0.0,
+        lam=params.solid.lam if variant in ("scl", "scl_only") else 0.0,
         train_codebook=params.solid.train_codebook,
         mask_padding=params.solid.mask_padding,
     )
@@ -97,7 +106,8 @@ def load_trained(folder: Path, device=None):
     return model, record
 
 
-def _metacode(params: Params, dataset: str, backbone: str, dsr: str, k: int, dim: int):
+def _metacode(params: Params, dataset: str, backbone: str, dsr: str, k: int, dim: int,
+              tag: str | None):
     import torch
     from torch import nn
 
@@ -106,7 +116,7 @@ def _metacode(params: Params, dataset: str, backbone: str, dsr: str, k: int, dim
         table = torch.empty(k, dim)
         nn.init.xavier_uniform_(table)
         return table, "random (xavier-uniform)"
-    folder = model_dir(dataset, backbone, dsr, source)
+    folder = model_dir(dataset, backbone, dsr, source, tag)
     model, _ = load_trained(folder)
     if model.semantics is None or model.semantics.weight.shape != (k + 1, dim):
         raise SolidError(f"{folder}: its semantic table does not match K = {k}, D = {dim}; "
@@ -114,7 +124,8 @@ def _metacode(params: Params, dataset: str, backbone: str, dsr: str, k: int, dim
     return model.semantics.weight.detach()[1:].clone(), f"{folder} semantics table"
 
 
-def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str) -> list[Path]:
+def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
+        tag: str | None = None, metacode_tag: str | None = None) -> list[Path]:
     import torch
 
     from solidcli.engine import fit, pick_device, seed_everything
@@ -122,27 +133,32 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str) -> 
 
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
+    out = model_dir(dataset, backbone, dsr, variant, tag)
     timer = Timer()
     with timer("load"):
         data = PreparedDataset.load(dataset)
         mapping, k = None, 0
-        if variant != "base":
+        if variant in ("spg", "sml", "scl"):
             mapping, k = load_item_semantics(params, dataset, data.n_items)
+        elif variant == "scl_only":  # a codebook of the same size, no semantic ids
+            k = params.semantics_cfg(dataset).k
     spec = build_spec(params, data, backbone, dsr, variant, k)
     seed_everything(params.seed)
     codebook_init, metacode = None, None
     if variant == "scl":
-        codebook_init, metacode = _metacode(params, dataset, backbone, dsr, k, spec.dim)
+        codebook_init, metacode = _metacode(params, dataset, backbone, dsr, k, spec.dim,
+                                            metacode_tag)
+    elif variant == "scl_only":
+        metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
     device = pick_device(params.device)
     model = Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init).to(device)
     t = params.train
-    label = f"{dataset}/{backbone}/{dsr}/{variant}"
+    label = f"{dataset}/{backbone}/{dsr}/{out.name}"
     with timer("fit"):
         result = fit(model, data, epochs=t.epochs, batch_size=t.batch_size,
                      eval_batch_size=t.eval_batch_size, lr=t.lr, patience=t.patience,
                      negatives=t.negatives, max_len=t.max_len, lam=spec.lam, seed=params.seed,
                      device=device, ties=params.eval.ties, label=label)
-    out = model_dir(dataset, backbone, dsr, variant)
     n_params = sum(p.numel() for p in model.parameters())
     record = run_record(
         f"train-{variant}", _used_params(params, dataset, backbone, dsr, variant), params.seed,
@@ -150,6 +166,7 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str) -> 
         spec=spec.to_dict(), device=str(device), parameters=n_params,
         vocab={"items": data.n_items, "semantics": k}, metacode=metacode,
         best_epoch=result.best_epoch, epochs_run=len(result.curves), torch=torch.__version__,
+        tag=tag, metacode_tag=metacode_tag,
     )
     with staged_dir(out) as tmp:
         torch.save({k_: v.detach().cpu() for k_, v in model.state_dict().items()},
@@ -172,7 +189,7 @@ def _used_params(params: Params, dataset, backbone, dsr, variant) -> dict:
     }
     if variant != "base":
         used["semantics"] = d["semantics"].get(dataset)
-    if variant in ("sml", "scl"):
+    if variant in ("sml", "scl", "scl_only"):
         used["solid"] = d["solid"]
     return used
 

@@ -1,0 +1,41 @@
+"""BERT4Rec backbone (Sun et al., CIKM 2019), as SOLID uses it: history -> one user state.
+
+Bidirectional self-attention over the history with padding masked (pre-LN layers, GELU, as in
+BERT), with a learned [mask] token appended after the last valid item; the user state is the
+encoder output at that [mask] position, i.e. the representation BERT4Rec uses to predict the
+next item.
+
+Departure from the original: BERT4Rec is trained with the Cloze objective (random items masked
+and predicted over the whole catalogue). SOLID treats every backbone as a CTR model, so here it
+is trained like the others, with BCE on 1 positive + sampled negatives scored against the
+[mask]-position state. No authors' implementation is public (method-spec 2.5); depth, dropout
+and the pre-LN/GELU choices follow BERT4Rec's paper.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from solidcli.models.transformer import TransformerStack, gather_last, padding_mask
+
+
+class BERT4Rec(nn.Module):
+    target_dependent = False
+
+    def __init__(self, dim: int, max_len: int, layers: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.mask_token = nn.Parameter(torch.empty(dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.encoder = TransformerStack(dim, max_len + 1, layers, heads, dropout,
+                                        norm_first=True, activation="gelu")
+
+    def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
+                targets: torch.Tensor | None = None) -> torch.Tensor:
+        """seq (B, L, D) embedded history, lengths (B,) -> state at the [mask] slot (B, D)."""
+        b, width, dim = seq.shape
+        extended = torch.cat([seq, seq.new_zeros(b, 1, dim)], dim=1)
+        rows = torch.arange(b, device=seq.device)
+        extended = extended.index_put((rows, lengths), self.mask_token.expand(b, dim))
+        h = self.encoder(extended, padding_mask(lengths + 1, width + 1))
+        return gather_last(h, lengths)
