@@ -17,7 +17,7 @@ install: $(BIN)/solid
 
 repro: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --format markdown
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --table 1 --compare paper
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

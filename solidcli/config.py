@@ -63,6 +63,7 @@ class TrainCfg:
     eval_batch_size: int
     lr: float
     patience: int  # epochs without a better valid UAUC before stopping
+    min_delta: float  # a valid UAUC must beat the best by more than this to count as better
     negatives: int  # sampled negatives per training positive, resampled every epoch
     dim: int
     max_len: int  # most recent items of a history fed to the model

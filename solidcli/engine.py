@@ -4,7 +4,8 @@ Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives
 negatives per training pair, negatives redrawn every epoch from the seed, plus lambda times the
 model's auxiliary loss (SCL's codebook MSE, Eq. 13). After every epoch the model is scored on
 the valid candidates; the epoch with the best valid UAUC is kept, and training stops after
-`patience` epochs without improvement. The test split is never looked at here.
+`patience` epochs without an improvement larger than `min_delta`. The test split is never
+looked at here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from solidcli._io import console, progress
+from solidcli.config import TrainCfg
 from solidcli.data.batching import length_batches, pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
@@ -93,10 +95,11 @@ class FitResult:
     epoch_seconds: list[float] = field(default_factory=list)
 
 
-def fit(model: nn.Module, data: PreparedDataset, *, epochs: int, batch_size: int,
-        eval_batch_size: int, lr: float, patience: int, negatives: int, max_len: int,
-        lam: float, seed: int, device: torch.device, ties: str, label: str) -> FitResult:
+def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, seed: int,
+        device: torch.device, ties: str, label: str) -> FitResult:
     """Train `model` in place; on return it holds the weights of the best valid epoch."""
+    epochs, batch_size, patience = cfg.epochs, cfg.batch_size, cfg.patience
+    negatives, max_len = cfg.negatives, cfg.max_len
     train = data.splits["train"]
     hist, lengths = pad_histories(train.histories, max_len)
     users, targets = train.users, train.targets
@@ -105,7 +108,8 @@ def fit(model: nn.Module, data: PreparedDataset, *, epochs: int, batch_size: int
     labels = torch.zeros(1, 1 + negatives, device=device)
     labels[0, 0] = 1.0
     params = [p for p in model.parameters() if p.requires_grad]
-    optim = torch.optim.Adam(params, lr=lr)
+    # the fused kernel is the same update in one pass (CPU and CUDA)
+    optim = torch.optim.Adam(params, lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
     bce = nn.BCEWithLogitsLoss()
     result = FitResult(best_epoch=-1, best_valid={})
     best_state = None
@@ -135,14 +139,14 @@ def fit(model: nn.Module, data: PreparedDataset, *, epochs: int, batch_size: int
                 total_aux += float(aux.detach())
                 steps += 1
             train_s = time.perf_counter() - start
-            metrics = evaluate(model, valid, eval_batch_size, device, ties)
+            metrics = evaluate(model, valid, cfg.eval_batch_size, device, ties)
             seconds = time.perf_counter() - start
             row = {"epoch": epoch, "loss": total / steps, "aux": total_aux / steps,
                    **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
                    "train_seconds": train_s, "seconds": seconds}
             result.curves.append(row)
             result.epoch_seconds.append(train_s)
-            improved = metrics["UAUC"] > result.best_valid.get("UAUC", -1.0)
+            improved = metrics["UAUC"] > result.best_valid.get("UAUC", -1.0) + cfg.min_delta
             console.log(
                 f"{label} epoch {epoch:>2}  loss {row['loss']:.4f}"
                 + (f"  aux {row['aux']:.4f}" if row["aux"] else "")

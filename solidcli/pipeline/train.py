@@ -152,12 +152,9 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
     device = pick_device(params.device)
     model = Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init).to(device)
-    t = params.train
     label = f"{dataset}/{backbone}/{dsr}/{out.name}"
     with timer("fit"):
-        result = fit(model, data, epochs=t.epochs, batch_size=t.batch_size,
-                     eval_batch_size=t.eval_batch_size, lr=t.lr, patience=t.patience,
-                     negatives=t.negatives, max_len=t.max_len, lam=spec.lam, seed=params.seed,
+        result = fit(model, data, params.train, lam=spec.lam, seed=params.seed,
                      device=device, ties=params.eval.ties, label=label)
     n_params = sum(p.numel() for p in model.parameters())
     record = run_record(
