@@ -54,7 +54,8 @@ def bench_epoch_and_eval(epochs: int) -> dict:
     model = Recommender(spec, item_to_semantic=mapping,
                         codebook_init=torch.randn(k, spec.dim) * 0.05)
     t = params.train
-    cfg = dataclasses.replace(t, epochs=epochs, patience=epochs, min_delta=0.0)
+    cfg = dataclasses.replace(t, epochs=epochs, patience=epochs, min_epochs=epochs,
+                              min_delta=0.0)
     result = fit(model, data, cfg, lam=spec.lam, seed=0, device=torch.device("cpu"),
                  ties="conservative", label="bench scl")
     ev = EvalSet.from_split(data, "test", t.max_len)
@@ -99,7 +100,8 @@ def bench_backbones(epochs: int = 2) -> dict:
             spec = build_spec(params, data, backbone, dsr, variant, k if variant != "base" else 0)
             seed_everything(0)
             model = Recommender(spec, item_to_semantic=mapping)
-            cfg = dataclasses.replace(t, epochs=epochs, patience=epochs, min_delta=0.0)
+            cfg = dataclasses.replace(t, epochs=epochs, patience=epochs, min_epochs=epochs,
+                              min_delta=0.0)
             result = fit(model, data, cfg, lam=spec.lam, seed=0, device=torch.device("cpu"),
                          ties="conservative", label=f"bench {backbone}/{dsr}/{variant}")
             seconds.setdefault(backbone, {})[f"{dsr}/{variant}"] = min(result.epoch_seconds)

@@ -184,9 +184,13 @@ def train_scl(
 
 @app.command()
 def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-             variant: VariantOpt = "base", tag: TagOpt = None, device: DeviceOpt = None,
-             params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Score a trained model on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
+             variant: VariantOpt = "base", tag: TagOpt = None,
+             all_: Annotated[bool, typer.Option(
+                 "--all", help="Evaluate every model trained for the dataset (the DVC stage).")]
+             = False,
+             device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
+             set_: SetOpt = None) -> None:
+    """Score trained models on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
     with _guard():
         from solidcli.config import VARIANTS
 
@@ -195,9 +199,12 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
         p = _params(params, set_, None, device)
         from solidcli.pipeline import evaluate as stage
 
+        name = _pick(dataset, p.datasets, "datasets")
+        if all_:
+            _done(stage.run_all(p, name))
+            return
         dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
-        _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
-                        _pick(backbone, p.backbones, "backbones"),
+        _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
                         _pick(dsr, dsr_axis, "dsrs"), variant, tag=tag))
 
 

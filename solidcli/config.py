@@ -62,7 +62,8 @@ class TrainCfg:
     batch_size: int  # histories per step; each scores 1 positive + `negatives` negatives
     eval_batch_size: int
     lr: float
-    patience: int  # epochs without a better valid UAUC before stopping
+    patience: int  # epochs without a better valid UAUC before stopping ...
+    min_epochs: int  # ... but never before this many epochs (lets a run leave an early plateau)
     min_delta: float  # a valid UAUC must beat the best by more than this to count as better
     negatives: int  # sampled negatives per training positive, resampled every epoch
     dim: int

@@ -4,8 +4,9 @@ Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives
 negatives per training pair, negatives redrawn every epoch from the seed, plus lambda times the
 model's auxiliary loss (SCL's codebook MSE, Eq. 13). After every epoch the model is scored on
 the valid candidates; the epoch with the best valid UAUC is kept, and training stops after
-`patience` epochs without an improvement larger than `min_delta`. The test split is never
-looked at here.
+`patience` epochs without an improvement larger than `min_delta`, once `min_epochs` have run
+(some runs sit on a plateau for a few epochs before they learn from the history). The test
+split is never looked at here.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
             else:
                 stale += 1
             bar.update(task, advance=1, description=f"{label} epoch {epoch + 1}")
-            if stale >= patience:
+            if stale >= patience and epoch >= cfg.min_epochs:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)

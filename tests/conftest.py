@@ -106,8 +106,8 @@ def trained_tiny(tmp_path_factory) -> Path:
         commands = [["download"], ["embed"], ["assign-semantics"],
                     ["train-base", "--dsr", "none"], ["train-base", "--dsr", "duet"],
                     ["train-spg"], ["train-sml"], ["train-scl"],
-                    ["evaluate", "--dsr", "none"], ["evaluate", "--dsr", "duet"],
-                    ["evaluate", "--variant", "scl"]]
+                    ["train-scl", "--without-semantics"],
+                    ["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"]]
         for cmd in commands:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)

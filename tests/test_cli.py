@@ -54,11 +54,18 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
         record = json.loads((folder / "run.json").read_text())
         assert record["seed"] == 0 and record["spec"]["variant"] == variant
         assert "git_revision" in record and "fit" in record["timings_s"]
-    metrics = json.loads((root / "reports/metrics/tiny-sasrec-duet-scl/metrics.json").read_text())
+    metrics = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl/metrics.json").read_text())
     for split in ("valid", "test"):
         for name in ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20"):
             assert 0.0 <= metrics[split][name] <= 1.0
-    assert (root / "reports/metrics/tiny-sasrec-duet-scl/run.json").is_file()
+    assert (root / "reports/metrics/tiny/sasrec-duet-scl/run.json").is_file()
+    assert (root / "reports/curves/tiny/sasrec-duet-scl.csv").is_file()
+    evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir()}
+    assert evaluated == {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg",
+                         "sasrec-duet-sml", "sasrec-duet-scl", "sasrec-duet-scl_only"}
+    ablation = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl_only/metrics.json")
+                          .read_text())
+    assert ablation["variant"] == "scl_only" and ablation["lambda"] == 0.1
     assert not list(root.rglob(".*.tmp-*"))  # no half-written artifacts left behind
 
 
@@ -87,8 +94,8 @@ def test_same_seed_same_metrics(trained_tiny, tmp_path, monkeypatch):
     for cmd in (["download"], ["embed"], ["assign-semantics"], ["train-spg"], ["train-sml"],
                 ["train-scl"], ["evaluate", "--variant", "scl"]):
         assert invoke(*cmd).exit_code == 0
-    ours = json.loads(Path("reports/metrics/tiny-sasrec-duet-scl/metrics.json").read_text())
-    first = json.loads((trained_tiny / "reports/metrics/tiny-sasrec-duet-scl/metrics.json")
+    ours = json.loads(Path("reports/metrics/tiny/sasrec-duet-scl/metrics.json").read_text())
+    first = json.loads((trained_tiny / "reports/metrics/tiny/sasrec-duet-scl/metrics.json")
                        .read_text())
     assert ours["valid"] == first["valid"] and ours["test"] == first["test"]
 
@@ -120,6 +127,7 @@ def test_missing_semantics_and_checkpoint(tiny_project):
     assert invoke("download").exit_code == 0
     assert_one_line_error(invoke("train-spg"), "run `solid assign-semantics --dataset tiny`")
     assert_one_line_error(invoke("evaluate"), "missing file: models/tiny/sasrec/none/base/run.json")
+    assert_one_line_error(invoke("evaluate", "--all"), "no trained models under models/tiny")
     assert_one_line_error(invoke("assign-semantics"), "missing file: data/features/tiny/meta.json")
 
 

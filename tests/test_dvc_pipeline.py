@@ -54,11 +54,15 @@ def test_repro_runs_the_whole_dag(project):
     assert {"download@tiny", "embed@tiny", "assign-semantics@tiny",
             "train-base@tiny-sasrec-none", "train-base@tiny-sasrec-duet",
             "train-spg@tiny-sasrec-duet", "train-sml@tiny-sasrec-duet",
-            "train-scl@tiny-sasrec-duet", "evaluate-solid@tiny-sasrec-duet-scl",
-            "table"} <= stages_run(first)
+            "train-scl@tiny-sasrec-duet", "train-ablation", "sweep-sml@0.1",
+            "sweep-scl@1.0-0.01", "evaluate@tiny", "table"} <= stages_run(first)
     table = (root / "reports/table1.md").read_text()
     assert "Ours (DUET)" in table and "| SASRec | - |" in table
-    assert (root / "reports/table1.tex").is_file() and (root / "reports/table1.csv").is_file()
+    for n in (1, 2, 4, 5):
+        for ext in ("md", "tex", "csv"):
+            assert (root / f"reports/table{n}.{ext}").is_file()
+    assert (root / "reports/figure5.png").stat().st_size > 1000
+    assert "| 1 |" in (root / "reports/table4.md").read_text()
 
 
 def test_lambda_experiment_reruns_only_what_depends_on_it(project):
@@ -69,8 +73,8 @@ def test_lambda_experiment_reruns_only_what_depends_on_it(project):
     ran = stages_run(out)
     assert "train-scl@tiny-sasrec-duet" in ran
     assert not {s for s in ran if s.startswith(("train-base", "train-spg", "train-sml",
-                                                "download", "embed", "assign"))}
+                                                "sweep", "download", "embed", "assign"))}
     out = run(["dvc", "exp", "run", "-S", "solid.T=0.1"], root, env)
     ran = stages_run(out)
     assert {"train-sml@tiny-sasrec-duet", "train-scl@tiny-sasrec-duet"} <= ran
-    assert not {s for s in ran if s.startswith(("train-base", "train-spg"))}
+    assert not {s for s in ran if s.startswith(("train-base", "train-spg", "sweep"))}

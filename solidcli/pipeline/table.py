@@ -4,7 +4,7 @@
 * Table 2 - module ablation: SPG / SML / SCL switched on or off (one dataset, backbone, DSR).
 * Table 4 - the lambda sweep at T = 0.01; Table 5 - the T sweep at lambda = 0.1.
 
-Every number is a test-split metric read from `reports/metrics/*/metrics.json`. Only rows we
+Every number is a test-split metric read from `reports/metrics/**/metrics.json`. Only rows we
 have are shown; nothing is estimated. With `compare="paper"` each metric also shows the paper's
 value (`solidcli/paper/table<N>.csv`, see its README) and ours - paper; a cell the paper does not
 print is missing. The paper ran Tables 2, 4 and 5 on Arts with SASRec + DUET, and the captions
@@ -142,11 +142,11 @@ def _read_run(path: Path) -> Run:
 
 
 def load_runs(metrics_root: Path) -> list[Run]:
-    """Every `<metrics_root>/*/metrics.json`, sorted by path; a corrupt one is a SolidError."""
+    """Every `metrics.json` below `metrics_root`, sorted by path; a corrupt one is a SolidError."""
     metrics_root = Path(metrics_root)
     if not metrics_root.is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first")
-    return [_read_run(p) for p in sorted(metrics_root.glob("*/metrics.json"))]
+    return [_read_run(p) for p in sorted(metrics_root.rglob("metrics.json"))]
 
 
 def _close(a: float | None, b: float) -> bool:

@@ -1,0 +1,59 @@
+"""Every backbone x dsr x variant trains one epoch and evaluates on the tiny dataset."""
+
+import dataclasses
+
+import pytest
+import torch
+from conftest import tiny_params, write_params, write_tiny_dataset
+
+from solidcli.config import load_params
+from solidcli.data.prepared import PreparedDataset
+from solidcli.engine import EvalSet, evaluate, fit
+from solidcli.metrics import METRIC_NAMES
+from solidcli.models.recommender import Recommender
+from solidcli.pipeline import download, embed, semantics
+from solidcli.pipeline.train import build_spec, load_item_semantics
+
+COMBOS = [(b, d, v) for b in ("din", "gru4rec", "sasrec", "bert4rec")
+          for d, v in [("none", "base"), ("apg", "base"), ("duet", "base"), ("apg", "spg"),
+                       ("apg", "sml"), ("apg", "scl"), ("duet", "spg"), ("duet", "sml"),
+                       ("duet", "scl"), ("duet", "scl_only"), ("apg", "scl_only")]]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    import os
+
+    root = tmp_path_factory.mktemp("grid")
+    write_tiny_dataset(root / "raw" / "tiny")
+    write_params(root / "params.yaml", tiny_params(root / "raw" / "tiny"))
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        params = load_params("params.yaml")
+        for stage in (download, embed, semantics):
+            stage.run(params, "tiny")
+        data = PreparedDataset.load("tiny")
+        mapping, k = load_item_semantics(params, "tiny", data.n_items)
+    finally:
+        os.chdir(old)
+    return params, data, mapping, k
+
+
+@pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,
+                         ids=["-".join(c) for c in COMBOS])
+def test_one_epoch_and_an_evaluation(prepared, backbone, dsr, variant):
+    params, data, mapping, k = prepared
+    spec = build_spec(params, data, backbone, dsr, variant, 0 if variant == "base" else k)
+    torch.manual_seed(0)
+    model = Recommender(spec, item_to_semantic=mapping)
+    cfg = dataclasses.replace(params.train, epochs=1)
+    result = fit(model, data, cfg, lam=spec.lam, seed=0, device=torch.device("cpu"),
+                 ties="conservative", label="grid")
+    assert result.best_epoch == 1 and len(result.curves) == 1
+    assert result.curves[0]["loss"] > 0
+    metrics = evaluate(model, EvalSet.from_split(data, "test", spec.max_len), 64,
+                       torch.device("cpu"), "conservative")
+    for name in METRIC_NAMES:
+        assert 0.0 <= metrics[name] <= 1.0
+    assert metrics["users"] == len(data.splits["test"].users)
