@@ -35,10 +35,13 @@ class SemanticCodebook(nn.Module):
         return dist.argmin(dim=1).view(x.shape[:-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Replace every vector of x (..., D) by its nearest code (differentiable in the codes)."""
+        """Replace every vector of x (..., D) by its nearest code (differentiable in the codes).
+
+        The lookup is an embedding lookup: its CPU backward is deterministic, unlike the
+        accumulating scatter behind `codes[index]`, which made repeated runs drift apart."""
         with torch.no_grad():
             index = self.nearest(x)
-        return self.codes[index]
+        return nn.functional.embedding(index, self.codes)
 
 
 def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
