@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +81,19 @@ def write_params(path: Path, data: dict) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def inside_tiny_project(root: Path) -> Iterator[Path]:
+    """Write the tiny dataset and its params.yaml under `root` and work there meanwhile."""
+    write_tiny_dataset(root / "raw" / "tiny")
+    write_params(root / "params.yaml", tiny_params(root / "raw" / "tiny"))
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        yield root
+    finally:
+        os.chdir(old)
+
+
 @pytest.fixture
 def tiny_project(tmp_path, monkeypatch) -> Path:
     """A temp working directory with the tiny dataset and its params.yaml; cwd moves there."""
@@ -90,18 +106,11 @@ def tiny_project(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory) -> Path:
     """The tiny project after the whole pipeline (run once per session, through the CLI)."""
-    import os
-
     from typer.testing import CliRunner
 
     from solidcli.cli import app
 
-    root = tmp_path_factory.mktemp("trained")
-    write_tiny_dataset(root / "raw" / "tiny")
-    write_params(root / "params.yaml", tiny_params(root / "raw" / "tiny"))
-    old = os.getcwd()
-    os.chdir(root)
-    try:
+    with inside_tiny_project(tmp_path_factory.mktemp("trained")) as root:
         runner = CliRunner()
         commands = [["download"], ["embed"], ["assign-semantics"],
                     ["train-base", "--dsr", "none"], ["train-base", "--dsr", "duet"],
@@ -111,8 +120,6 @@ def trained_tiny(tmp_path_factory) -> Path:
         for cmd in commands:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)
-    finally:
-        os.chdir(old)
     return root
 
 

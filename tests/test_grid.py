@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import tiny_params, write_params, write_tiny_dataset
+from conftest import inside_tiny_project
 
 from solidcli.config import load_params
 from solidcli.data.prepared import PreparedDataset
@@ -22,21 +22,12 @@ COMBOS = [(b, d, v) for b in ("din", "gru4rec", "sasrec", "bert4rec")
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    import os
-
-    root = tmp_path_factory.mktemp("grid")
-    write_tiny_dataset(root / "raw" / "tiny")
-    write_params(root / "params.yaml", tiny_params(root / "raw" / "tiny"))
-    old = os.getcwd()
-    os.chdir(root)
-    try:
+    with inside_tiny_project(tmp_path_factory.mktemp("grid")):
         params = load_params("params.yaml")
         for stage in (download, embed, semantics):
             stage.run(params, "tiny")
         data = PreparedDataset.load("tiny")
         mapping, k = load_item_semantics(params, "tiny", data.n_items)
-    finally:
-        os.chdir(old)
     return params, data, mapping, k
 
 

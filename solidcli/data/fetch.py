@@ -1,0 +1,146 @@
+"""Download one file: streamed, resumable, checksummed, retried, cached.
+
+`fetch(url, dest, sha256)` is what every downloadable dataset goes through:
+
+* the file is streamed into `<dest>.part` with a rich progress bar in bytes;
+* an interrupted transfer resumes from the bytes already on disk (HTTP Range);
+* transient failures (connection reset or dropped, timeout, HTTP 5xx) are retried with
+  back-off, resuming each time;
+* the finished file is checked against its SHA-256 when one is known; a mismatch deletes the
+  partial file and is an error, so nothing unverified is ever cached;
+* only a complete, verified file is renamed to `dest`; a later call finds it and returns;
+* when the host cannot be reached the error names the URL and the path where a user can
+  place the file by hand, after which the next run proceeds offline.
+
+Only the standard library is used (urllib), so no extra dependency is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from http.client import HTTPException
+from pathlib import Path
+
+from solidcli.errors import SolidError
+
+CHUNK = 1 << 16
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """No network or no such host: retrying will not help."""
+    reason = getattr(exc, "reason", exc)
+    return isinstance(reason, (socket.gaierror, ConnectionRefusedError))
+
+
+def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int = 4,
+          timeout: float = 30.0, backoff: float = 0.5, quiet: bool = False) -> Path:
+    """Return `dest` after making sure it holds the verified content of `url`."""
+    dest = Path(dest)
+    if dest.is_file():
+        if sha256 is None or sha256_of(dest) == sha256:
+            return dest
+        dest.unlink()  # a cached file that does not verify is fetched again
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    attempt = 0
+    while True:
+        try:
+            _transfer(url, part, timeout, quiet)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt >= retries:
+                raise SolidError(f"download failed: {url} answered HTTP {exc.code} "
+                                 f"({exc.reason}); place the file by hand at {dest}") from None
+        except (urllib.error.URLError, HTTPException, OSError) as exc:
+            if _unreachable(exc) or attempt >= retries:
+                reason = getattr(exc, "reason", None) or exc
+                raise SolidError(f"cannot download {url} ({reason}); download it by hand "
+                                 f"and place it at {dest}, then run the command again") from None
+        attempt += 1
+        time.sleep(backoff * 2 ** (attempt - 1))
+    if sha256 is not None:
+        got = sha256_of(part)
+        if got != sha256:
+            part.unlink()
+            raise SolidError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; "
+                             "the download was discarded")
+    os.replace(part, dest)
+    return dest
+
+
+def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
+    """Append the rest of `url` to `part`; raise on any failure (the caller retries)."""
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "solid"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing left to fetch: the part is complete
+            return
+        raise
+    with response:
+        if have and response.status != 206:  # the server ignored Range: start over
+            have = 0
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length is not None else None
+        mode = "ab" if have else "wb"
+        with part.open(mode) as out, _bar(url, total, have, quiet) as advance:
+            received = have
+            while True:
+                block = response.read(CHUNK)
+                if not block:
+                    break
+                out.write(block)
+                received += len(block)
+                advance(len(block))
+        if total is not None and received < total:
+            raise HTTPException(f"connection closed after {received} of {total} bytes")
+
+
+class _bar:
+    """A rich byte progress bar (transient), or nothing when quiet."""
+
+    def __init__(self, url: str, total: int | None, done: int, quiet: bool) -> None:
+        self.args = (url, total, done)
+        self.quiet = quiet
+        self.progress = None
+
+    def __enter__(self):
+        if self.quiet:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+
+        from solidcli._io import console
+
+        url, total, done = self.args
+        self.progress = Progress(TextColumn(url.rsplit("/", 1)[-1]), BarColumn(),
+                                 DownloadColumn(), TransferSpeedColumn(), console=console,
+                                 transient=True)
+        self.progress.start()
+        task = self.progress.add_task("download", total=total, completed=done)
+        return lambda n: self.progress.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
