@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from solidcli.errors import NotImplementedYet, SolidError
+from solidcli.errors import SolidError
 
 BACKBONES = ("din", "gru4rec", "sasrec", "bert4rec")
-BUILT_BACKBONES = BACKBONES
 DSRS = ("none", "apg", "duet")
-BUILT_DSRS = DSRS
 VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
 MODALITIES = ("id", "text", "image")
 
@@ -207,10 +205,6 @@ def _section(table: dict[str, Any], name: str, where: str) -> Any:
 def check_backbone(name: str) -> str:
     if name not in BACKBONES:
         raise SolidError(f"unknown backbone '{name}' (choose from {', '.join(BACKBONES)})")
-    if name not in BUILT_BACKBONES:
-        raise NotImplementedYet(
-            f"backbone '{name}' is not implemented yet (built: {', '.join(BUILT_BACKBONES)})"
-        )
     return name
 
 
@@ -219,10 +213,6 @@ def check_dsr(name: str, *, solid: bool = False) -> str:
         raise SolidError(f"unknown dsr '{name}' (choose from {', '.join(DSRS)})")
     if solid and name == "none":
         raise SolidError("SOLID needs a dynamic model: --dsr must be apg or duet, not none")
-    if name not in BUILT_DSRS:
-        raise NotImplementedYet(
-            f"dsr '{name}' is not implemented yet (built: {', '.join(BUILT_DSRS)})"
-        )
     return name
 
 

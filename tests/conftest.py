@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,8 +120,3 @@ def trained_tiny(tmp_path_factory) -> Path:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)
     return root
-
-
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
