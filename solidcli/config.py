@@ -32,6 +32,7 @@ class DataCfg:
 
     path: str | None  # folder of UniSRec/MISSRec atomic files; null = the registry's source
     eval_negatives: int  # sampled negatives per valid/test positive (paper: 99)
+    category_prefix: str | None  # how an item's category path starts in its .text line
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ class EmbedCfg:
 
 @dataclass(frozen=True)
 class SemanticsCfg:
-    """How items become semantic ids (`semantics.<name>`, paper Eq. 7)."""
+    """How items become semantic ids (`semantics.<name>`): k-means (paper Eq. 7), or each
+    item's nearest category centroid (Eq. 8-10; K = the number of categories, `k` unused)."""
 
-    method: Literal["kmeans"]
+    method: Literal["kmeans", "category"]
     k: int
     modalities: list[str]
 

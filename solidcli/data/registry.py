@@ -24,7 +24,6 @@ class DatasetSource:
     folder: Path
     stem: str  # atomic-file prefix, e.g. "Scientific" for Scientific.train.inter
     sha256: dict[str, str] = field(default_factory=dict)
-    category_prefix: str | None = None  # text segment that starts the category path
     citation: str = ""
 
 
@@ -33,7 +32,6 @@ REGISTRY: dict[str, DatasetSource] = {
         name="scientific",
         folder=BUNDLED_ROOT / "scientific",
         stem="Scientific",
-        category_prefix="Industrial & Scientific",
         citation="MISSRec (MM'23) Scientific subset, built from Amazon Review Data 2018",
         sha256={
             "Scientific.feat1CLS": "45fc2f23e1cd621f67ffc8584aa0cc30adae6eb5d7a354f79a2f93e6b94f8ae2",
@@ -55,13 +53,7 @@ def resolve_source(name: str, path: str | None) -> DatasetSource:
         folder = Path(path)
         if not folder.is_dir():
             raise SolidError(f"dataset '{name}': folder not found: {folder}")
-        base = REGISTRY.get(name)
-        return DatasetSource(
-            name=name,
-            folder=folder,
-            stem=_find_stem(folder),
-            category_prefix=base.category_prefix if base else None,
-        )
+        return DatasetSource(name=name, folder=folder, stem=_find_stem(folder))
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
         raise SolidError(

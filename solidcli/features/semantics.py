@@ -1,4 +1,4 @@
-"""Item -> semantic id by k-means over item representations (paper Eq. 7).
+"""Item -> semantic id: k-means (paper Eq. 7) or nearest category centroid (Eq. 8-10).
 
 Each chosen modality (text, image) is L2-normalised per item, then the modalities are
 concatenated, so each contributes equally whatever its scale or dimension. k-means
@@ -47,3 +47,47 @@ def kmeans_semantics(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.n
     centroids = np.zeros((k + 1, x.shape[1]), dtype=np.float32)
     centroids[1:] = km.cluster_centers_[order]
     return new_id[labels], centroids
+
+
+def category_semantics(x: np.ndarray, labels: list[str | None]
+                       ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each item's primary category (paper Eq. 8-10).
+
+    m_c is the mean representation of the items labelled c (Eq. 8); every item, labelled or
+    not, takes the category whose centroid is nearest in Euclidean distance (Eq. 9-10). So an
+    item can end up in a category other than its own label when another centroid is closer;
+    unlabelled items still get one. Categories are numbered 1..K by number of labelled items,
+    largest first, then by name. Returns semantic ids, (K + 1, d) centroids (row 0 zeros) and
+    the category names in id order.
+    """
+    if len(labels) != x.shape[0]:
+        raise SolidError("category labels and item representations disagree on the item count")
+    labels = [lab if isinstance(lab, str) and lab else None for lab in labels]  # NA -> None
+    counts: dict[str, int] = {}
+    for label in labels:
+        if label:
+            counts[label] = counts.get(label, 0) + 1
+    if not counts:
+        raise SolidError("semantics: method 'category' needs item categories, and this dataset "
+                         "has none (set data.<name>.category_prefix, or use method 'kmeans')")
+    names = sorted(counts, key=lambda c: (-counts[c], c))
+    index = {c: i for i, c in enumerate(names)}
+    member = np.array([index[lab] if lab else -1 for lab in labels])
+    labelled = member >= 0
+    sums = np.zeros((len(names), x.shape[1]))
+    np.add.at(sums, member[labelled], x[labelled])
+    centroids = sums / np.bincount(member[labelled], minlength=len(names))[:, None]
+    dist = _squared_distances(x, centroids)
+    table = np.zeros((len(names) + 1, x.shape[1]), dtype=np.float32)
+    table[1:] = centroids
+    return dist.argmin(axis=1) + 1, table, names
+
+
+def _squared_distances(x: np.ndarray, centroids: np.ndarray, rows: int = 1024) -> np.ndarray:
+    """(N, K) squared Euclidean distances, computed in row blocks to bound memory."""
+    out = np.empty((x.shape[0], centroids.shape[0]))
+    sq = (centroids ** 2).sum(1)
+    for lo in range(0, x.shape[0], rows):
+        part = x[lo:lo + rows]
+        out[lo:lo + rows] = (part ** 2).sum(1)[:, None] - 2 * part @ centroids.T + sq[None, :]
+    return out

@@ -35,7 +35,7 @@ def run(params: Params, dataset: str) -> list[Path]:
         "item": np.arange(1, n_items + 1, dtype=np.int32),
         "token": raw.item_tokens,
         "text": pd.array(texts, dtype="string"),
-        "category": pd.array([_category(t, source.category_prefix) for t in texts],
+        "category": pd.array([_category(t, cfg.category_prefix) for t in texts],
                              dtype="string"),
         "image": pd.array([None] * n_items, dtype="string"),
     })

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solidcli._io import Timer, console, run_record, staged_dir, write_json, write_text
+from solidcli._io import Timer, console, read_json, run_record, staged_dir, write_json, write_text
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
@@ -60,7 +60,7 @@ def load_item_semantics(params: Params, dataset: str, n_items: int):
     import torch
 
     cfg = params.semantics_cfg(dataset)
-    path = semantics_path(dataset, cfg.modalities)
+    path = semantics_path(dataset, cfg.method, cfg.modalities)
     if not path.is_file():
         raise SolidError(f"missing {path}; run `solid assign-semantics --dataset {dataset}`")
     try:
@@ -71,9 +71,10 @@ def load_item_semantics(params: Params, dataset: str, n_items: int):
     sem = frame["semantic"].to_numpy()
     if len(items) != n_items or set(items.tolist()) != set(range(1, n_items + 1)):
         raise SolidError(f"{path} does not cover items 1..{n_items}; rerun assign-semantics")
-    k = int(sem.max())
-    if sem.min() < 1 or k != cfg.k:
-        raise SolidError(f"{path} has semantic ids 1..{k} but params say k = {cfg.k}; "
+    summary = read_json(path.with_suffix(".json"))
+    k = int(summary.get("k", -1))
+    if sem.min() < 1 or sem.max() > k or (cfg.method == "kmeans" and k != cfg.k):
+        raise SolidError(f"{path} does not match its summary or params (k = {cfg.k}); "
                          "rerun assign-semantics")
     mapping = np.zeros(n_items + 1, dtype=np.int64)
     mapping[items] = sem
@@ -84,7 +85,6 @@ def load_trained(folder: Path, device=None):
     """Rebuild a saved Recommender from its run.json spec and model.pt state_dict."""
     import torch
 
-    from solidcli._io import read_json
     from solidcli.models.recommender import Recommender
 
     record = read_json(folder / "run.json")
