@@ -91,6 +91,13 @@ def _pick(value: str | None, axis: list[str], name: str) -> str:
     return axis[0]
 
 
+def _pick_dsr(value: str | None, p, variant: str) -> str:
+    """Baselines default to the first of `dsrs`, SOLID variants to the first of `solid_dsrs`."""
+    if variant == "base":
+        return _pick(value, p.dsrs, "dsrs")
+    return _pick(value, p.solid_dsrs, "solid_dsrs")
+
+
 def _done(paths: list[Path]) -> None:
     for p in paths:
         typer.echo(str(p))
@@ -135,10 +142,8 @@ def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag
         p = _params(params, sets, seed, device)
         from solidcli.pipeline import train as stage
 
-        dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
         _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
-                        _pick(backbone, p.backbones, "backbones"),
-                        _pick(dsr, dsr_axis, "dsrs" if variant == "base" else "solid_dsrs"),
+                        _pick(backbone, p.backbones, "backbones"), _pick_dsr(dsr, p, variant),
                         variant, tag=tag, metacode_tag=metacode_tag))
 
 
@@ -203,9 +208,8 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
         if all_:
             _done(stage.run_all(p, name))
             return
-        dsr_axis = p.dsrs if variant == "base" else p.solid_dsrs
         _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
-                        _pick(dsr, dsr_axis, "dsrs"), variant, tag=tag))
+                        _pick_dsr(dsr, p, variant), variant, tag=tag))
 
 
 StudyDataset = Annotated[str, typer.Option(

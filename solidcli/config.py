@@ -114,11 +114,10 @@ class DuetCfg:
 
 
 @dataclass(frozen=True)
-class ApgCfg:
-    layers: int
+class ApgCfg(DuetCfg):
+    """DUET's generator options, plus APG's low-rank layers."""
+
     rank: int  # K of the K x K generated core
-    init: Literal["scaled", "authors"]
-    freeze: bool
     authors_simplified: bool  # no activation between layers, no bias (the authors' module)
 
 

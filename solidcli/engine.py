@@ -104,7 +104,8 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
     train = data.splits["train"]
     hist, lengths = pad_histories(train.histories, max_len)
     users, targets = train.users, train.targets
-    index = _interaction_index(data)
+    index = InteractionIndex.from_splits(
+        ((s.users, s.histories, s.targets) for s in data.splits.values()), data.n_items)
     valid = EvalSet.from_split(data, "valid", max_len)
     labels = torch.zeros(1, 1 + negatives, device=device)
     labels[0, 0] = 1.0
@@ -167,13 +168,3 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
     if best_state is not None:
         model.load_state_dict(best_state)
     return result
-
-
-def _interaction_index(data: PreparedDataset) -> InteractionIndex:
-    users, hists, targets = [], [], []
-    for part in data.splits.values():
-        users.append(part.users)
-        hists.extend(part.histories)
-        targets.append(part.targets)
-    return InteractionIndex.from_histories(np.concatenate(users), hists,
-                                           np.concatenate(targets), data.n_items)

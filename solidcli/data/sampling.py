@@ -24,12 +24,16 @@ class InteractionIndex:
         self.count = np.bincount(self.keys // self.stride)  # distinct items per user id
 
     @classmethod
-    def from_histories(cls, users, histories, targets, n_items: int) -> InteractionIndex:
-        lens = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-        flat_users = np.concatenate([np.repeat(np.asarray(users), lens), np.asarray(users)])
-        flat_hist = np.fromiter((i for h in histories for i in h), dtype=np.int64)
-        flat_items = np.concatenate([flat_hist, np.asarray(targets, dtype=np.int64)])
-        return cls(flat_users, flat_items, n_items)
+    def from_splits(cls, splits, n_items: int) -> InteractionIndex:
+        """From (users, histories, targets) per split: every history item and every target."""
+        users, items = [], []
+        for split_users, histories, targets in splits:
+            split_users = np.asarray(split_users, dtype=np.int64)
+            lens = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+            users += [np.repeat(split_users, lens), split_users]
+            items += [np.fromiter((i for h in histories for i in h), dtype=np.int64),
+                      np.asarray(targets, dtype=np.int64)]
+        return cls(np.concatenate(users), np.concatenate(items), n_items)
 
     def contains(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         keys = users.astype(np.int64) * self.stride + items.astype(np.int64)

@@ -33,11 +33,28 @@ def _sizes_pairs(sizes: list[int]) -> list[tuple[int, int]]:
     return list(itertools.pairwise(sizes))
 
 
-def _batched(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    return (x.unsqueeze(1), True) if x.dim() == 2 else (x, False)
+class _LayerStack(nn.Module):
+    """Applies `layer(i, x, tensors)` for each layer, Tanh between layers (none after the last)."""
+
+    activation_between = True
+
+    def layer(self, i: int, x: torch.Tensor, tensors: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        """x (B, in) or (B, C, in) -> (B, out) or (B, C, out)."""
+        squeeze = x.dim() == 2
+        if squeeze:
+            x = x.unsqueeze(1)
+        last = len(params) - 1
+        for i, tensors in enumerate(params):
+            x = self.layer(i, x, tensors)
+            if i < last and self.activation_between:
+                x = torch.tanh(x)
+        return x.squeeze(1) if squeeze else x
 
 
-class DenseLayers(nn.Module):
+class DenseLayers(_LayerStack):
     def __init__(self, sizes: list[int]) -> None:
         super().__init__()
         self.pairs = _sizes_pairs(sizes)
@@ -45,23 +62,18 @@ class DenseLayers(nn.Module):
     def param_shapes(self) -> Shapes:
         return [((i, o), (o,)) for i, o in self.pairs]
 
-    def forward(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        x, squeeze = _batched(x)
-        last = len(params) - 1
-        for i, (weight, bias) in enumerate(params):
-            x = torch.matmul(x, weight)  # (B, C, in) @ (in, out) or (B, in, out)
-            x = x + (bias.unsqueeze(-2) if bias.dim() == 2 else bias)
-            if i < last:
-                x = torch.tanh(x)
-        return x.squeeze(1) if squeeze else x
+    def layer(self, i, x, tensors):
+        weight, bias = tensors
+        x = torch.matmul(x, weight)  # (B, C, in) @ (in, out) or (B, in, out)
+        return x + (bias.unsqueeze(-2) if bias.dim() == 2 else bias)
 
 
-class LowRankLayers(nn.Module):
+class LowRankLayers(_LayerStack):
     def __init__(self, sizes: list[int], rank: int, authors_simplified: bool = False) -> None:
         super().__init__()
         self.pairs = _sizes_pairs(sizes)
         self.rank = rank
-        self.simplified = authors_simplified
+        self.activation_between = not authors_simplified
         self.down = nn.ModuleList(nn.Linear(i, rank, bias=False) for i, _ in self.pairs)
         self.up = nn.ModuleList(nn.Linear(rank, o, bias=not authors_simplified)
                                 for _, o in self.pairs)
@@ -73,11 +85,6 @@ class LowRankLayers(nn.Module):
     def param_shapes(self) -> Shapes:
         return [((self.rank, self.rank),) for _ in self.pairs]
 
-    def forward(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        x, squeeze = _batched(x)
-        last = len(params) - 1
-        for i, (core,) in enumerate(params):
-            x = self.up[i](torch.matmul(self.down[i](x), core))
-            if i < last and not self.simplified:
-                x = torch.tanh(x)
-        return x.squeeze(1) if squeeze else x
+    def layer(self, i, x, tensors):
+        (core,) = tensors
+        return self.up[i](torch.matmul(self.down[i](x), core))

@@ -52,10 +52,7 @@ def run(params: Params, dataset: str) -> list[Path]:
         }))
     sequences = pd.concat(seq_frames, ignore_index=True)
 
-    all_users = np.concatenate([np.asarray(v[0]) for v in raw.sequences.values()])
-    all_hist = [x for v in raw.sequences.values() for x in v[1]]
-    all_targets = np.concatenate([np.asarray(v[2]) for v in raw.sequences.values()])
-    index = InteractionIndex.from_histories(all_users, all_hist, all_targets, n_items)
+    index = InteractionIndex.from_splits(raw.sequences.values(), n_items)
     cand_frames = []
     for offset, split in enumerate(("valid", "test"), start=1):
         u, _, t = raw.sequences[split]

@@ -115,7 +115,7 @@ def run_all(params: Params, dataset: str) -> list[Path]:
         task = bar.add_task(f"evaluate {dataset}", total=len(folders))
         for folder in folders:
             metrics, record = _score(params, data, folder, device)
-            key = f"{folder.parent.parent.name}-{folder.parent.name}-{folder.name}"
+            key = run_key(folder.parent.parent.name, folder.parent.name, folder.name)
             (tmp / key).mkdir()
             _write(tmp / key, tmp_curves / f"{key}.csv", folder, metrics, record)
             _log(f"{dataset}/{key}", metrics)
