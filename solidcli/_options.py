@@ -13,7 +13,11 @@ from typing import Annotated
 import typer
 
 DatasetOpt = Annotated[str | None, typer.Option(
-    "--dataset", "-d", help="Dataset name (default: first of `datasets` in params.yaml).",
+    "--dataset", "-d", help="Dataset name, or a folder of RecBole/UniSRec atomic files "
+    "(default: first of `datasets` in params.yaml).", show_default=False)]
+ModalitiesOpt = Annotated[str | None, typer.Option(
+    "--modalities", help="Table 3: semantics from this modality set instead of the dataset's "
+    "default, e.g. id+text (kept in data/semantics-by-modality/<dataset>/<set>/).",
     show_default=False)]
 BackboneOpt = Annotated[str | None, typer.Option(
     "--backbone", "-b", help="SR backbone: din | gru4rec | sasrec | bert4rec "

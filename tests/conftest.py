@@ -54,10 +54,12 @@ def tiny_params(dataset_dir: Path, **changes) -> dict:
     data["backbones"] = ["sasrec"]
     data["dsrs"] = ["none", "duet"]
     data["solid_dsrs"] = ["duet"]
-    data["study"].update(dataset="tiny", lambdas=[1.0, 0.1], Ts=[0.1, 0.01])
+    data["study"].update(dataset="tiny", lambdas=[1.0, 0.1], Ts=[0.1, 0.01],
+                         modalities=["text", "id+image"])
     data["data"] = {"tiny": {"path": str(dataset_dir), "eval_negatives": 9,
                              "category_prefix": "Tiny Things"}}
-    data["embed"] = {"tiny": {"text": "feat1CLS", "image": "feat3CLS", "dim": DIM}}
+    data["embed"] = {"tiny": {"text": "file:feat1CLS", "image": "file:feat3CLS", "dim": DIM,
+                              "batch_size": 8}}
     data["semantics"] = {"tiny": {"method": "kmeans", "k": 4, "modalities": ["text", "image"]}}
     data["train"].update(epochs=2, batch_size=16, eval_batch_size=64, dim=8, max_len=10,
                          patience=2)

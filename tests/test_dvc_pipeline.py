@@ -55,10 +55,13 @@ def test_repro_runs_the_whole_dag(project):
             "train-base@tiny-sasrec-none", "train-base@tiny-sasrec-duet",
             "train-spg@tiny-sasrec-duet", "train-sml@tiny-sasrec-duet",
             "train-scl@tiny-sasrec-duet", "train-ablation", "sweep-sml@0.1",
-            "sweep-scl@1.0-0.01", "evaluate@tiny", "table"} <= stages_run(first)
+            "sweep-scl@1.0-0.01", "semantics-by-modality@id+image",
+            "sweep-modality-sml@text", "sweep-modality-scl@id+image", "evaluate@tiny",
+            "table"} <= stages_run(first)
     table = (root / "reports/table1.md").read_text()
     assert "Ours (DUET)" in table and "| SASRec | - |" in table
-    for n in (1, 2, 4, 5):
+    assert "| ✓ | ✓ | ✗ |" in (root / "reports/table3.md").read_text()  # id + image
+    for n in (1, 2, 3, 4, 5):
         for ext in ("md", "tex", "csv"):
             assert (root / f"reports/table{n}.{ext}").is_file()
     assert (root / "reports/figure5.png").stat().st_size > 1000
@@ -71,10 +74,13 @@ def test_lambda_experiment_reruns_only_what_depends_on_it(project):
     run(["git", "commit", "-qm", "baseline"], root, env)
     out = run(["dvc", "exp", "run", "-S", "solid.lambda=1"], root, env)
     ran = stages_run(out)
-    assert "train-scl@tiny-sasrec-duet" in ran
+    assert {"train-scl@tiny-sasrec-duet", "sweep-modality-scl@text"} <= ran
     assert not {s for s in ran if s.startswith(("train-base", "train-spg", "train-sml",
-                                                "sweep", "download", "embed", "assign"))}
+                                                "sweep-sml", "sweep-scl", "sweep-modality-sml",
+                                                "download", "embed", "assign", "semantics"))}
     out = run(["dvc", "exp", "run", "-S", "solid.T=0.1"], root, env)
     ran = stages_run(out)
-    assert {"train-sml@tiny-sasrec-duet", "train-scl@tiny-sasrec-duet"} <= ran
-    assert not {s for s in ran if s.startswith(("train-base", "train-spg", "sweep"))}
+    assert {"train-sml@tiny-sasrec-duet", "train-scl@tiny-sasrec-duet",
+            "sweep-modality-sml@id+image"} <= ran
+    assert not {s for s in ran if s.startswith(("train-base", "train-spg", "sweep-sml",
+                                                "sweep-scl", "semantics"))}

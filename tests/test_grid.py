@@ -27,7 +27,7 @@ def prepared(tmp_path_factory):
         for stage in (download, embed, semantics):
             stage.run(params, "tiny")
         data = PreparedDataset.load("tiny")
-        mapping, k = load_item_semantics(params, "tiny", data.n_items)
+        mapping, k, _ = load_item_semantics(params, "tiny", data.n_items)
     return params, data, mapping, k
 
 

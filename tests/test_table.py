@@ -1,4 +1,4 @@
-"""Tables 1, 2, 4, 5 and Figure 5 from hand-written metrics files (no training)."""
+"""Tables 1-5 and Figure 5 from hand-written metrics files (no training)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def root(tmp_path: Path) -> Path:
                          (0.1, 0.01, 0.33)):
         write_run(r, "scientific", "sasrec", "duet", "scl", base, tag=f"lam{lam:g}-T{t:g}",
                   lam=lam, T=t)
+    # Table 3: three modality sets (at the sweep's default lambda and T; not sweep cells)
+    for mods, base in (("text", 0.21), ("id+image+text", 0.22), ("text+id", 0.23)):
+        write_run(r, "scientific", "sasrec", "duet", "scl", base, tag=f"mod-{mods}",
+                  lam=0.1, T=0.01)
+    write_run(r, "scientific", "sasrec", "duet", "sml", 0.24, tag="mod-text", T=0.01)
     return r
 
 
@@ -130,6 +135,20 @@ def test_table2_rows_flags_and_formats(root: Path) -> None:
     assert r"$\surd$ & $\times$ & $\times$ & 0.6100" in tex
 
 
+def test_table3_modality_rows(root: Path) -> None:
+    text, _ = table.run(3, "csv", root, None, compare="paper")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0][:6] == ["ID", "Image", "Text", "AUC", "AUC_paper", "AUC_diff"]
+    # paper order: text (0,0,1), then id+text (1,0,1), then all three; "text+id" is id+text
+    assert [r[:3] for r in rows[1:]] == [["0", "0", "1"], ["1", "0", "1"], ["1", "1", "1"]]
+    assert rows[1][3:6] == ["0.2100", "0.8480", "-0.6380"]
+    assert rows[2][3] == "0.2300"
+    md, _ = table.run(3, "markdown", root, None)
+    assert "| ✓ | ✓ | ✓ | 0.2200 |" in md
+    # the modality runs are not lambda x T sweep cells
+    assert table.run(4, "csv", root, None)[0].count("\n") == 3
+
+
 def test_table5_rows_present_only(root: Path) -> None:
     text, _ = table.run(5, "csv", root, None)
     rows = list(csv.reader(text.splitlines()))
@@ -165,7 +184,7 @@ def test_latex_escapes_and_signs(root: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
-@pytest.mark.parametrize("number", [1, 2, 4, 5])
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("compare", [None, "paper"])
 def test_latex_compiles(root: Path, tmp_path: Path, number: int, compare: str | None) -> None:
     write_run(root, "my_data&co", "sasrec", "none", "base", 0.1)
@@ -180,8 +199,10 @@ def test_latex_compiles(root: Path, tmp_path: Path, number: int, compare: str | 
 
 
 def test_errors(root: Path, tmp_path: Path) -> None:
-    with pytest.raises(SolidError, match=r"table 3 is not implemented yet \(built: 1, 2, 4, 5\)"):
-        table.run(3, "markdown", root, None)
+    with pytest.raises(SolidError, match=r"table 6 is not implemented yet \(built: 1, 2, 3, 4, 5\)"):
+        table.run(6, "markdown", root, None)
+    with pytest.raises(SolidError, match="no Table 3 metrics.*mod-<modalities>"):
+        table.run(3, "csv", root, None, dsr="apg")
     with pytest.raises(SolidError, match=r"table 7 is not implemented yet"):
         table.run(7, "markdown", root, None)
     with pytest.raises(SolidError, match="unknown format 'html'.*markdown, latex, csv"):

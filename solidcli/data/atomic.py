@@ -4,7 +4,10 @@ A folder holds `<stem>.item2index` and `<stem>.user2index` (token, 0-based index
 `<stem>.{train,valid,test}.inter` (header `user_id:token item_id_list:token_seq item_id:token`,
 ids given as those 0-based indices, one prefix -> next-item pair per line, leave-one-out:
 valid and test hold each user's last two targets), and optionally `<stem>.text`
-(`item_id:token text:token_seq`, keyed by item token) and `<stem>.feat*CLS` feature matrices.
+(`item_id:token text:token_seq`, keyed by item token), optionally `<stem>.item` (item
+metadata: header `item_id:token` then any of `category:token` (e.g. "A > B > C") and
+`image:token` (an http(s) URL, or a file path relative to the folder)), and `<stem>.feat*CLS`
+feature matrices (raw float32, one row per item index, any dimension).
 
 Ids are shifted by one at load time so that 0 can be padding: item index i becomes item i + 1.
 """
@@ -26,6 +29,8 @@ class AtomicDataset:
     user_tokens: list[str]  # position u holds the token of user u + 1
     sequences: dict[str, tuple[list[int], list[list[int]], list[int]]]  # split -> users, hists, targets
     texts: list[str | None] | None  # position i: text of item i + 1
+    categories: list[str | None] | None = None  # from <stem>.item
+    images: list[str | None] | None = None  # from <stem>.item: URL or folder-relative path
 
 
 def _lines(path: Path) -> list[str]:
@@ -99,6 +104,28 @@ def _read_texts(path: Path, item_tokens: list[str]) -> list[str | None] | None:
     return texts
 
 
+def _read_item_meta(path: Path, item_tokens: list[str]):
+    """(categories, images) from `<stem>.item`, each None when the column is absent."""
+    if not path.is_file():
+        return None, None
+    lines = _lines(path)
+    header = lines[0].split("\t") if lines else []
+    if not header or header[0] != "item_id:token":
+        raise SolidError(f"{path}: the header must start with item_id:token (tab-separated)")
+    columns = {name.split(":")[0]: i for i, name in enumerate(header)}
+    position = {tok: i for i, tok in enumerate(item_tokens)}
+    found = {c: [None] * len(item_tokens) for c in ("category", "image") if c in columns}
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        if len(parts) != len(header):
+            raise SolidError(f"{path} line {n}: {len(parts)} fields, the header has "
+                             f"{len(header)}")
+        if parts[0] in position:
+            for col, values in found.items():
+                values[position[parts[0]]] = parts[columns[col]].strip() or None
+    return found.get("category"), found.get("image")
+
+
 def read_atomic(folder: Path, stem: str) -> AtomicDataset:
     """Read and check one atomic-file dataset."""
     items = _read_index(folder / f"{stem}.item2index")
@@ -109,16 +136,24 @@ def read_atomic(folder: Path, stem: str) -> AtomicDataset:
         if len(set(split_users)) != len(split_users):
             raise SolidError(f"{folder / f'{stem}.{split}.inter'}: a user has more than one row")
     texts = _read_texts(folder / f"{stem}.text", items)
-    return AtomicDataset(item_tokens=items, user_tokens=users, sequences=seqs, texts=texts)
+    categories, images = _read_item_meta(folder / f"{stem}.item", items)
+    return AtomicDataset(item_tokens=items, user_tokens=users, sequences=seqs, texts=texts,
+                         categories=categories, images=images)
 
 
-def read_features(path: Path, n_items: int, dim: int):
-    """A raw float32 `.feat*CLS` matrix of `n_items` rows x `dim` (in item-index order)."""
+def read_features(path: Path, n_items: int, dim: int | None = None):
+    """A raw float32 `.feat*CLS` matrix of `n_items` rows x `dim` (in item-index order);
+    `dim` None infers it from the file size."""
     import numpy as np
 
     if not path.is_file():
         raise SolidError(f"missing feature file: {path}")
     size = path.stat().st_size
+    if dim is None:
+        if size == 0 or size % (4 * n_items) != 0:
+            raise SolidError(f"{path}: {size} bytes is not {n_items} rows (one per item) of "
+                             "float32 values")
+        dim = size // (4 * n_items)
     if size % (4 * dim) != 0:
         raise SolidError(f"{path}: {size} bytes is not a whole number of {dim}-d float32 rows")
     rows = size // (4 * dim)

@@ -12,6 +12,9 @@
 * when the host cannot be reached the error names the URL and the path where a user can
   place the file by hand, after which the next run proceeds offline.
 
+`fetch_first(urls, dest, sha256)` tries several mirrors of one file in order and moves on
+when a host answers 4xx or cannot be reached (`SourceUnavailable`); a checksum mismatch stops.
+
 Only the standard library is used (urllib), so no extra dependency is needed.
 """
 
@@ -23,12 +26,23 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from http.client import HTTPException
 from pathlib import Path
 
 from solidcli.errors import SolidError
 
 CHUNK = 1 << 16
+
+
+class SourceUnavailable(SolidError):
+    """This URL did not give the file (HTTP error, host unreachable, retries spent)."""
+
+
+def by_hand(url: str, dest: Path, reason: object) -> SourceUnavailable:
+    """The error for a file that could not be fetched: where to put it by hand."""
+    return SourceUnavailable(f"cannot download {url} ({reason}); download it by hand "
+                             f"and place it at {dest}, then run the command again")
 
 
 def sha256_of(path: Path) -> str:
@@ -62,13 +76,11 @@ def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int
             break
         except urllib.error.HTTPError as exc:
             if exc.code < 500 or attempt >= retries:
-                raise SolidError(f"download failed: {url} answered HTTP {exc.code} "
-                                 f"({exc.reason}); place the file by hand at {dest}") from None
+                raise SourceUnavailable(f"download failed: {url} answered HTTP {exc.code} "
+                                        f"({exc.reason}); place the file by hand at {dest}") from None
         except (urllib.error.URLError, HTTPException, OSError) as exc:
             if _unreachable(exc) or attempt >= retries:
-                reason = getattr(exc, "reason", None) or exc
-                raise SolidError(f"cannot download {url} ({reason}); download it by hand "
-                                 f"and place it at {dest}, then run the command again") from None
+                raise by_hand(url, dest, getattr(exc, "reason", None) or exc) from None
         attempt += 1
         time.sleep(backoff * 2 ** (attempt - 1))
     if sha256 is not None:
@@ -81,6 +93,25 @@ def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int
     return dest
 
 
+def fetch_first(urls: Sequence[str], dest: Path | str, sha256: str | None = None, *,
+                quiet: bool = False) -> Path:
+    """`fetch` from the first of several mirrors that serves the file.
+
+    A mirror that answers 4xx or cannot be reached is skipped; when all fail, the error is the
+    first mirror's (its URL and where to place the file by hand).
+    """
+    first: SourceUnavailable | None = None
+    for url in urls:
+        try:
+            return fetch(url, dest, sha256, quiet=quiet)
+        except SourceUnavailable as exc:
+            first = first or exc
+    if first is None:
+        raise SolidError(f"no URL to download {dest} from")
+    more = f" ({len(urls) - 1} other mirrors failed too)" if len(urls) > 1 else ""
+    raise SourceUnavailable(f"{first}{more}")
+
+
 def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
     """Append the rest of `url` to `part`; raise on any failure (the caller retries)."""
     have = part.stat().st_size if part.exists() else 0
@@ -90,6 +121,7 @@ def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
+        exc.close()  # its open response would otherwise leak a socket
         if exc.code == 416 and have:  # nothing left to fetch: the part is complete
             return
         raise

@@ -1,10 +1,26 @@
-"""The datasets `solid` knows by name, and where each one's raw files come from.
+"""The datasets `solid` knows by name, and where each one's files come from.
 
-Only the bundled Scientific subset is registered so far: the paper's "Scientific" dataset as
-MISSRec released it (2,928 users, 1,585 items, CLIP text and image features), copied unchanged
-from the MISSRec release into `solidcli/bundled/scientific/` so a fresh clone runs offline.
-Its SHA-256 sums (from the project's dataset reference) catch a truncated or edited copy.
-Any other folder of UniSRec/MISSRec atomic files can be used by setting `data.<name>.path`.
+Two are bundled in `solidcli/bundled/` so a fresh clone runs offline, each checked against its
+SHA-256 sums (from the project's dataset reference, datasets.md):
+
+* `scientific`: the paper's "Scientific" dataset as MISSRec released it (`Scientific_mm_subset`:
+  2,928 users, 1,585 items, CLIP text and image features);
+* `scientific-full`: its parent, UniSRec/MISSRec Scientific full (8,442 users, 4,385 items,
+  text only), copied from ysh-1998/CoWPiRec `dataset/Scientific`.
+
+The others are downloaded from their public sources and built into atomic files by the recipes
+of `solidcli.data.recipes` (Amazon 2018 rebuilt with the UniSRec recipe, the MISSRec archive,
+Amazon 2014, Douban): `materialize(name)` caches the raw files under `data/raw/<name>/`
+(archives that several datasets share under `data/raw/shared/`) and writes
+`data/raw/<name>/atomic/` once. A raw file can also be placed there by hand; the next run then
+proceeds offline. Any other folder of UniSRec/MISSRec atomic files can be used through
+`data.<name>.path`.
+
+Mirrors: set `SOLID_MIRROR` to a base URL and every remote file is fetched from
+`$SOLID_MIRROR/<the file's path under its host>` instead of its official hosts, e.g.
+`categoryFilesSmall/Arts_Crafts_and_Sewing.csv`, `metaFiles2/meta_Office_Products.json.gz`,
+`ratings_CDs_and_Vinyl.csv`, `Douban.tar.gz`, `MISSRec-datasets.archive` (the MISSRec Google
+Drive archive; zip or tar). Several base URLs separated by spaces are tried in order.
 """
 
 from __future__ import annotations
@@ -13,9 +29,11 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solidcli.data.recipes import RECIPES, Recipe
 from solidcli.errors import SolidError
 
 BUNDLED_ROOT = Path(__file__).resolve().parent.parent / "bundled"
+RAW_ROOT = Path("data/raw")
 
 
 @dataclass(frozen=True)
@@ -44,23 +62,73 @@ REGISTRY: dict[str, DatasetSource] = {
             "Scientific.valid.inter": "46b3f988b4f12ed05de4ba518e48744d7680eda42146138ffb416445d191cafb",
         },
     ),
+    "scientific-full": DatasetSource(
+        name="scientific-full",
+        folder=BUNDLED_ROOT / "scientific-full",
+        stem="Scientific",
+        citation="UniSRec/MISSRec Scientific full (Amazon 2018 Industrial_and_Scientific, "
+                 "5-core), text only, copied from ysh-1998/CoWPiRec dataset/Scientific",
+        sha256={
+            "Scientific.item2index": "896ab1017508cf20834d3d0537da9f8f624324223a835af272a98ba16f8c087a",
+            "Scientific.test.inter": "546da7e5f44002b4518d7fd58066684bc09613f76c240914e16976d57cfe7083",
+            "Scientific.text": "95887e6bda76e54f59b71b566320520d5da74e21d3b6ff8f20bfb6e8e84aa831",
+            "Scientific.train.inter": "7284f6489d956fa20c9b64ffc84569264320edba5c3bc2fcb22db2ea083a1163",
+            "Scientific.user2index": "f0162b1a3a0c6b7e816f86208e7b36f65d6787923126f9558fbc6d368e4c4974",
+            "Scientific.valid.inter": "5f37c84d3b54617cdc46638c89dfe8741c7efc4987acd5eb64de2cbd4311f46c",
+        },
+    ),
 }
 
 
+def known_datasets() -> list[str]:
+    """Every registered name: bundled and downloadable."""
+    return sorted({*REGISTRY, *RECIPES})
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise SolidError(
+            f"unknown dataset '{name}' (known: {', '.join(known_datasets())}; or set "
+            f"data.{name}.path to a folder of atomic files)"
+        )
+    return RECIPES[name]
+
+
+def _source(recipe: Recipe, raw_root: Path) -> DatasetSource:
+    return DatasetSource(name=recipe.name, folder=recipe.folder(raw_root), stem=recipe.stem,
+                         citation=recipe.citation)
+
+
+def materialize(name: str, raw_root: Path = RAW_ROOT, *, quiet: bool = False) -> DatasetSource:
+    """The atomic-file source of a registered dataset, downloading and building it if needed.
+
+    Bundled: checked against its SHA-256 sums. Remote: raw files cached under
+    `raw_root/<name>/` (fetched from the first mirror that has them), atomic files built once
+    into `raw_root/<name>/atomic/`; a second call does no network and no work.
+    """
+    if name in REGISTRY:
+        verify_checksums(REGISTRY[name])
+        return REGISTRY[name]
+    recipe = _recipe(name)
+    recipe.materialize(Path(raw_root), quiet=quiet)
+    return _source(recipe, Path(raw_root))
+
+
 def resolve_source(name: str, path: str | None) -> DatasetSource:
-    """The raw source of dataset `name`: a registered one, or a folder given in params."""
+    """The atomic-file source of dataset `name`: a folder given in params, a bundled dataset, or
+    a downloadable one already built by `solid download` (no network here)."""
     if path is not None:
         folder = Path(path)
         if not folder.is_dir():
             raise SolidError(f"dataset '{name}': folder not found: {folder}")
         return DatasetSource(name=name, folder=folder, stem=_find_stem(folder))
-    if name not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY))
-        raise SolidError(
-            f"unknown dataset '{name}' (known: {known}; or set data.{name}.path to a folder "
-            "of atomic files)"
-        )
-    return REGISTRY[name]
+    if name in REGISTRY:
+        return REGISTRY[name]
+    recipe = _recipe(name)
+    if not recipe.is_built(RAW_ROOT):
+        raise SolidError(f"dataset '{name}' is not downloaded yet: run "
+                         f"`solid download --dataset {name}` first")
+    return _source(recipe, RAW_ROOT)
 
 
 def _find_stem(folder: Path) -> str:

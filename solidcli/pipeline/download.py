@@ -1,7 +1,10 @@
-"""`solid download`: validate a dataset's raw files and write the prepared-data contract.
+"""`solid download`: fetch a dataset's raw files and write the prepared-data contract.
 
-For the bundled Scientific subset nothing is fetched: the copy shipped inside the package is
-checked against its SHA-256 sums and read in place. Item and user ids shift to 1..N so 0 is
+A registered dataset comes from its source (`solidcli.data.registry`): the bundled copies
+(scientific, scientific-full) are checked against their SHA-256 sums and read in place;
+the others are downloaded into `data/raw/<name>/` and turned into atomic files by their
+recipe. A folder (`--dataset path/to/folder` or `data.<name>.path`) is read as it is. Every
+source ends as RecBole/UniSRec atomic files, read here. Item and user ids shift to 1..N so 0 is
 padding. The train/valid/test sequences are the files' own leave-one-out split. Valid and test
 candidates (the positive first, then `eval_negatives` negatives the user never interacted
 with) are drawn once here with the seed, so every model is scored on identical lists.
@@ -15,9 +18,9 @@ import numpy as np
 
 from solidcli._io import console, staged_dir, write_json
 from solidcli.config import Params
+from solidcli.data import registry
 from solidcli.data.atomic import read_atomic
 from solidcli.data.prepared import prepared_dir
-from solidcli.data.registry import resolve_source, verify_checksums
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 
 
@@ -25,8 +28,10 @@ def run(params: Params, dataset: str) -> list[Path]:
     import pandas as pd
 
     cfg = params.data_cfg(dataset)
-    source = resolve_source(dataset, cfg.path)
-    verify_checksums(source)
+    if cfg.path is not None:
+        source = registry.resolve_source(dataset, cfg.path)
+    else:
+        source = registry.materialize(dataset)
     raw = read_atomic(source.folder, source.stem)
     n_items, n_users = len(raw.item_tokens), len(raw.user_tokens)
 
@@ -35,9 +40,9 @@ def run(params: Params, dataset: str) -> list[Path]:
         "item": np.arange(1, n_items + 1, dtype=np.int32),
         "token": raw.item_tokens,
         "text": pd.array(texts, dtype="string"),
-        "category": pd.array([_category(t, cfg.category_prefix) for t in texts],
-                             dtype="string"),
-        "image": pd.array([None] * n_items, dtype="string"),
+        "category": pd.array(raw.categories or [_category(t, cfg.category_prefix)
+                                                for t in texts], dtype="string"),
+        "image": pd.array(raw.images or [None] * n_items, dtype="string"),
     })
     users = pd.DataFrame({
         "user": np.arange(1, n_users + 1, dtype=np.int32), "token": raw.user_tokens,
@@ -63,7 +68,11 @@ def run(params: Params, dataset: str) -> list[Path]:
                                          "items": list(lists)}))
     candidates = pd.concat(cand_frames, ignore_index=True)
 
-    stats = _stats(dataset, source.citation, n_users, n_items, raw, index)
+    stats = _stats(dataset, source.citation or str(source.folder), n_users, n_items, raw,
+                   index)
+    stats["with_text"] = sum(bool(t) for t in texts)
+    stats["with_category"] = int(items["category"].notna().sum())
+    stats["with_image"] = int(items["image"].notna().sum())
     out = prepared_dir(dataset)
     with staged_dir(out) as tmp:
         items.to_parquet(tmp / "items.parquet", index=False)

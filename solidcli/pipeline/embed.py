@@ -1,9 +1,18 @@
-"""`solid embed`: item feature matrices for the semantic assignment.
+"""`solid embed`: item feature matrices for the semantic assignment (paper Sec. 3.3.1).
 
-For MISSRec-format datasets the release ships CLIP features: `.feat1CLS` (text) and
-`.feat3CLS` (image), 512-d float32 in item-index order. They are imported, checked (row count,
-dimension, finite values) and written as `data/features/<dataset>/{text,image}.npy` with row
-i = item i and row 0 (padding) all zeros, plus `meta.json`.
+Each modality of `embed.<dataset>` is either imported or encoded:
+
+* `file:<suffix>` imports a feature file shipped with the dataset, `<stem>.<suffix>` (raw
+  float32 in item-index order, e.g. MISSRec's CLIP ViT-B/32 `.feat1CLS` text and `.feat3CLS`
+  image features), checked for row count, dimension and finite values;
+* an encoder spec (`minilm`, `clip`, `bert`, `clip:<model>`, `bert:<model>`,
+  `sentence:<model>`; see `solidcli.features.encoders`) encodes the item texts or images of
+  the prepared data. Image references are URLs (downloaded once into
+  `data/raw/<dataset>/images/`) or paths relative to the dataset folder; a missing or broken
+  image gives a zero row and is counted in meta.json.
+
+Writes `data/features/<dataset>/{text,image}.npy` with row i = item i and row 0 (padding)
+all zeros, plus `meta.json` (source, model, pooling, dimension, zero rows, image counts).
 """
 
 from __future__ import annotations
@@ -13,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from solidcli._io import console, staged_dir, write_json
-from solidcli.config import Params
+from solidcli.config import EmbedCfg, Params
 from solidcli.data.atomic import read_features
 from solidcli.data.prepared import PreparedDataset
-from solidcli.data.registry import resolve_source, verify_checksums
+from solidcli.data.registry import resolve_source
 from solidcli.errors import SolidError
+
+FILE_PREFIX = "file:"
 
 
 def features_dir(dataset: str) -> Path:
@@ -26,30 +37,72 @@ def features_dir(dataset: str) -> Path:
 
 def run(params: Params, dataset: str) -> list[Path]:
     cfg = params.embed_cfg(dataset)
-    source = resolve_source(dataset, params.data_cfg(dataset).path)
-    verify_checksums(source)
     prepared = PreparedDataset.load(dataset)
-    wanted = {m: suffix for m, suffix in (("text", cfg.text), ("image", cfg.image)) if suffix}
-    if not wanted:
-        raise SolidError(f"embed.{dataset}: no modality configured (set text and/or image)")
+    wanted = {m: spec for m, spec in (("text", cfg.text), ("image", cfg.image)) if spec}
+    tables: dict[str, np.ndarray] = {}
     meta: dict[str, dict] = {}
+    for modality, spec in wanted.items():
+        if spec.startswith(FILE_PREFIX):
+            feats, meta[modality] = _import(params, dataset, cfg, spec, prepared.n_items)
+        elif modality == "text":
+            feats, meta[modality] = _encode_texts(params, cfg, spec, prepared)
+        else:
+            feats, meta[modality] = _encode_images(params, dataset, cfg, spec, prepared)
+        table = np.zeros((prepared.n_items + 1, feats.shape[1]), dtype=np.float32)
+        table[1:] = feats
+        tables[modality] = table
+        meta[modality].update(rows=int(table.shape[0]), dim=int(table.shape[1]),
+                              zero_rows=int((np.abs(feats).sum(axis=1) == 0).sum()))
     out = features_dir(dataset)
     with staged_dir(out) as tmp:
-        for modality, suffix in wanted.items():
-            path = source.folder / f"{source.stem}.{suffix}"
-            feats = read_features(path, prepared.n_items, cfg.dim)
-            table = np.zeros((prepared.n_items + 1, cfg.dim), dtype=np.float32)
-            table[1:] = feats
+        for modality, table in tables.items():
             np.save(tmp / f"{modality}.npy", table)
-            meta[modality] = {
-                "source": path.name,
-                "model": "CLIP ViT-B/32 (features as released by MISSRec)",
-                "pooling": "CLS, projected",
-                "dim": cfg.dim,
-                "rows": int(table.shape[0]),
-                "zero_rows": int((np.abs(feats).sum(axis=1) == 0).sum()),
-            }
         write_json(tmp / "meta.json", {"dataset": dataset, "row_0": "padding (zeros)",
                                        "modalities": meta})
-    console.log(f"[bold]{dataset}[/]: features {', '.join(meta)} -> {out}")
+    if not tables:
+        console.log(f"[bold]{dataset}[/]: no text or image modality configured (an ID-only "
+                    f"dataset); its semantics need the id modality -> {out}")
+    else:
+        console.log(f"[bold]{dataset}[/]: features {', '.join(tables)} -> {out}")
     return [out]
+
+
+def _import(params: Params, dataset: str, cfg: EmbedCfg, spec: str, n_items: int):
+    source = resolve_source(dataset, params.data_cfg(dataset).path)
+    suffix = spec[len(FILE_PREFIX):]
+    path = source.folder / f"{source.stem}.{suffix}"
+    feats = read_features(path, n_items, cfg.dim)
+    return feats, {"source": path.name, "model": "imported file (as shipped with the dataset)"}
+
+
+def _encode_texts(params: Params, cfg: EmbedCfg, spec: str, prepared: PreparedDataset):
+    from solidcli.engine import pick_device
+    from solidcli.features.encoders import encode_texts
+
+    texts = [t if isinstance(t, str) else None for t in prepared.items["text"].tolist()]
+    if not any(texts):
+        raise SolidError(f"embed: '{prepared.name}' has no item texts to encode (set "
+                         f"embed.{prepared.name}.text to null, or use file:<suffix>)")
+    feats, info = encode_texts(texts, spec, device=pick_device(params.device),
+                               batch_size=cfg.batch_size)
+    return feats, {"source": "item text", **info}
+
+
+def _encode_images(params: Params, dataset: str, cfg: EmbedCfg, spec: str,
+                   prepared: PreparedDataset):
+    from solidcli.engine import pick_device
+    from solidcli.features.encoders import encode_images
+
+    refs = [r if isinstance(r, str) else None for r in prepared.items["image"].tolist()]
+    if not any(refs):
+        raise SolidError(f"embed: '{dataset}' has no item images (an image column in "
+                         f"<stem>.item); set embed.{dataset}.image to null")
+    folder = None
+    local = [r for r in refs if r and not r.startswith(("http://", "https://"))]
+    if local:
+        folder = resolve_source(dataset, params.data_cfg(dataset).path).folder
+        refs = [r if not r or r.startswith(("http://", "https://")) else str(folder / r)
+                for r in refs]
+    feats, info = encode_images(refs, spec, cache_dir=Path("data") / "raw" / dataset / "images",
+                                device=pick_device(params.device), batch_size=cfg.batch_size)
+    return feats, {"source": "item images", **info}

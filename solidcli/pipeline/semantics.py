@@ -4,6 +4,12 @@ Writes `data/semantics/<dataset>/<stem>.parquet` (item, semantic in 1..K),
 `<stem>.centroids.npy` and `<stem>.json` (method, K, cluster sizes, category names), where
 <stem> is the modalities (`text+image`) for k-means and `category-text+image` for the
 category-centroid method.
+
+Modalities: `text` and `image` are the `embed` features; `id` is the item-embedding table of
+a trained baseline (`id_semantics.backbone` / `.dsr`, the base run), so semantics that use it
+depend on that model (an edge in dvc.yaml). `--modalities id+text` (Table 3) overrides the
+dataset's modality set and writes to `data/semantics-by-modality/<dataset>/<set>/` instead, so
+the default semantics and the seven ablation sets live side by side as separate DVC outputs.
 """
 
 from __future__ import annotations
@@ -14,13 +20,33 @@ import numpy as np
 
 from solidcli._io import console, read_json, staged_dir, write_json
 from solidcli.config import MODALITIES, Params
-from solidcli.errors import NotImplementedYet, SolidError
+from solidcli.errors import SolidError
 from solidcli.features.semantics import category_semantics, item_matrix, kmeans_semantics
 from solidcli.pipeline.embed import features_dir
 
 
-def semantics_dir(dataset: str) -> Path:
-    return Path("data") / "semantics" / dataset
+def semantics_dir(dataset: str, by_modality: str | None = None) -> Path:
+    if by_modality is None:
+        return Path("data") / "semantics" / dataset
+    return Path("data") / "semantics-by-modality" / dataset / modality_key(
+        parse_modalities(by_modality))
+
+
+def parse_modalities(text: str) -> list[str]:
+    """'id+text' -> ['id', 'text'] (checked)."""
+    parts = [m.strip() for m in text.split("+") if m.strip()]
+    modality_key(parts)
+    return parts
+
+
+def resolve(params: Params, dataset: str, by_modality: str | None = None):
+    """(semantics cfg, folder, file stem) of a dataset's default or by-modality semantics."""
+    import dataclasses
+
+    cfg = params.semantics_cfg(dataset)
+    if by_modality is not None:
+        cfg = dataclasses.replace(cfg, modalities=parse_modalities(by_modality))
+    return cfg, semantics_dir(dataset, by_modality), semantics_stem(cfg.method, cfg.modalities)
 
 
 def modality_key(modalities: list[str]) -> str:
@@ -39,23 +65,35 @@ def semantics_stem(method: str, modalities: list[str]) -> str:
     return key if method == "kmeans" else f"{method}-{key}"
 
 
-def semantics_path(dataset: str, method: str, modalities: list[str]) -> Path:
-    return semantics_dir(dataset) / f"{semantics_stem(method, modalities)}.parquet"
+def semantics_path(params: Params, dataset: str, by_modality: str | None = None) -> Path:
+    _, folder, stem = resolve(params, dataset, by_modality)
+    return folder / f"{stem}.parquet"
 
 
-def run(params: Params, dataset: str) -> list[Path]:
-    import pandas as pd
+def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
+    """The item-embedding table (row 0 padding) of the baseline named by `id_semantics`."""
+    from solidcli.pipeline.train import load_trained, model_dir
 
-    cfg = params.semantics_cfg(dataset)
-    key = modality_key(cfg.modalities)
-    stem = semantics_stem(cfg.method, cfg.modalities)
-    if "id" in cfg.modalities:
-        raise NotImplementedYet("semantics from id embeddings are not implemented yet "
-                                "(use text and/or image)")
+    src = params.id_semantics
+    folder = model_dir(dataset, src.backbone, src.dsr, "base")
+    if not (folder / "run.json").is_file():
+        raise SolidError(f"the id modality needs the trained baseline {folder}; run `solid "
+                         f"train-base --dataset {dataset} --backbone {src.backbone} "
+                         f"--dsr {src.dsr}` first")
+    model, _ = load_trained(folder)
+    return model.items.weight.detach().cpu().numpy().astype(np.float32), str(folder)
+
+
+def _feature_tables(params: Params, dataset: str, modalities: list[str]):
+    """One (N + 1, d) table per modality in the canonical order, and where each came from."""
     feat_dir = features_dir(dataset)
-    meta = read_json(feat_dir / "meta.json")
-    tables = []
-    for modality in (m for m in MODALITIES if m in cfg.modalities):
+    tables, sources = [], {}
+    for modality in (m for m in MODALITIES if m in modalities):
+        if modality == "id":
+            table, sources["id"] = id_table(params, dataset)
+            tables.append(table)
+            continue
+        meta = read_json(feat_dir / "meta.json")
         path = feat_dir / f"{modality}.npy"
         if modality not in meta.get("modalities", {}) or not path.is_file():
             raise SolidError(f"no {modality} features for '{dataset}': {path} missing "
@@ -64,8 +102,23 @@ def run(params: Params, dataset: str) -> list[Path]:
             tables.append(np.load(path))
         except (OSError, ValueError):
             raise SolidError(f"corrupt feature file: {path}") from None
+        if not np.abs(tables[-1][1:]).sum(axis=1).all():
+            empty = int((np.abs(tables[-1][1:]).sum(axis=1) == 0).sum())
+            console.log(f"[yellow]{dataset}: {empty} items have no {modality} features "
+                        "(zero rows); they are grouped by their other modalities only")
+        sources[modality] = str(path)
     if len({t.shape[0] for t in tables}) != 1:
-        raise SolidError(f"feature files in {feat_dir} disagree on the number of items")
+        raise SolidError(f"the {', '.join(sources)} tables of '{dataset}' disagree on the "
+                         "number of items; rerun `solid embed` (and train-base for id)")
+    return tables, sources
+
+
+def run(params: Params, dataset: str, by_modality: str | None = None) -> list[Path]:
+    import pandas as pd
+
+    cfg, out, stem = resolve(params, dataset, by_modality)
+    key = modality_key(cfg.modalities)
+    tables, sources = _feature_tables(params, dataset, cfg.modalities)
     x = item_matrix(tables)
     names = None
     if cfg.method == "category":
@@ -73,8 +126,8 @@ def run(params: Params, dataset: str) -> list[Path]:
 
         items = PreparedDataset.load(dataset).items
         if len(items) != x.shape[0]:
-            raise SolidError(f"{feat_dir} has {x.shape[0]} items, the prepared data "
-                             f"{len(items)}; rerun `solid embed`")
+            raise SolidError(f"the features of '{dataset}' have {x.shape[0]} items, the "
+                             f"prepared data {len(items)}; rerun `solid embed`")
         semantic, centroids, names = category_semantics(x, items["category"].tolist())
     else:
         semantic, centroids = kmeans_semantics(x, cfg.k, params.seed)
@@ -82,13 +135,12 @@ def run(params: Params, dataset: str) -> list[Path]:
     sizes = np.bincount(semantic, minlength=k + 1)[1:]
     frame = pd.DataFrame({"item": np.arange(1, len(semantic) + 1, dtype=np.int32),
                           "semantic": semantic.astype(np.int32)})
-    out = semantics_dir(dataset)
     with staged_dir(out) as tmp:
         frame.to_parquet(tmp / f"{stem}.parquet", index=False)
         np.save(tmp / f"{stem}.centroids.npy", centroids)
         write_json(tmp / f"{stem}.json", {
             "dataset": dataset, "method": cfg.method, "k": k, "modalities": key,
-            "categories": names,
+            "sources": sources, "categories": names,
             "seed": params.seed, "items": len(semantic),
             "cluster_size": {"min": int(sizes.min()), "median": float(np.median(sizes)),
                              "max": int(sizes.max()), "singletons": int((sizes == 1).sum())},

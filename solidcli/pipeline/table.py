@@ -1,7 +1,9 @@
-"""`solid table`: the paper's Tables 1, 2, 4 and 5 from our metrics files, beside the paper's.
+"""`solid table`: the paper's Tables 1-5 from our metrics files, beside the paper's.
 
 * Table 1 - overall comparison: per dataset, SR model x {-, APG, Ours (APG), DUET, Ours (DUET)}.
 * Table 2 - module ablation: SPG / SML / SCL switched on or off (one dataset, backbone, DSR).
+* Table 3 - modality ablation: full SOLID with semantics from each set of ID / image / text
+  (the SCL runs tagged `mod-<set>`, e.g. `mod-id+text`).
 * Table 4 - the lambda sweep at T = 0.01; Table 5 - the T sweep at lambda = 0.1.
 
 Every number is a test-split metric read from `reports/metrics/**/metrics.json`. Only rows we
@@ -27,8 +29,14 @@ from solidcli.errors import SolidError
 from solidcli.metrics import METRIC_NAMES
 
 BACKBONE_NAMES = {"din": "DIN", "gru4rec": "GRU4Rec", "sasrec": "SASRec", "bert4rec": "BERT4Rec"}
+# the paper's four multimodal sets first (the names Table 1 prints), then the other variants,
+# which are never matched against the paper's rows
 DATASET_NAMES = {"scientific": "Scientific", "arts": "Arts", "instruments": "Instruments",
-                 "office": "Office"}
+                 "office": "Office", "cds": "CDs", "electronic": "Electronic",
+                 "douban-book": "Douban Book", "douban-music": "Douban Music",
+                 **{f"{d}-{v}": f"{d.capitalize()} ({label})"
+                    for v, label in (("full", "full"), ("2018", "rebuilt from Amazon 2018"))
+                    for d in ("scientific", "arts", "instruments", "office")}}
 DSR_NAMES = {"none": "none", "apg": "APG", "duet": "DUET"}
 # Table 1: (dsr, variant) -> (the paper's dsr_model spelling, our row label), in paper order
 TABLE1_ROWS = {("none", "base"): ("none", "-"), ("apg", "base"): ("APG", "APG"),
@@ -41,7 +49,12 @@ TABLE2_ROWS = {"base": (False, False, False), "spg": (True, False, False),
 SWEEP_VALUES = (1.0, 0.1, 0.01, 0.001)  # lambda and T, in the paper's row order
 SWEEP_FIXED = {4: ("lambda", "T", 0.01), 5: ("T", "lambda", 0.1)}  # swept, fixed, fixed value
 PAPER_SETUP = "paper: Arts, SASRec + DUET"  # Tables 2-5 of the paper
-BUILT = (1, 2, 4, 5)
+# Table 3: modality set -> (ID, Image, Text), in paper order
+TABLE3_ROWS = {key: tuple(m in key.split("+") for m in ("id", "image", "text"))
+               for key in ("id", "image", "text", "id+image", "id+text", "image+text",
+                           "id+image+text")}
+MODALITY_TAG = "mod-"
+BUILT = (1, 2, 3, 4, 5)
 FORMATS = ("markdown", "latex", "csv")
 COMPARE = ("paper",)
 SUFFIX = {"markdown": "md", "latex": "tex", "csv": "csv"}
@@ -163,7 +176,7 @@ def sweep_runs(runs: Iterable[Run], dataset: str, backbone: str, dsr: str
     """The lambda x T sweep (tagged SCL runs) of one set-up, keyed by grid (lambda, T)."""
     found: dict[tuple[float, float], Run] = {}
     for run in runs:
-        if (run.tag is None or run.variant != "scl"
+        if (run.tag is None or run.variant != "scl" or run.tag.startswith(MODALITY_TAG)
                 or (run.dataset, run.backbone, run.dsr) != (dataset, backbone, dsr)):
             continue
         lam, t = _sweep_value(run.lam), _sweep_value(run.T)
@@ -244,7 +257,6 @@ def _table1(runs: list[Run], metrics_root: Path) -> Table:
 
 def _table2(runs: list[Run], metrics_root: Path, dataset: str, backbone: str, dsr: str
             ) -> Table:
-    paper = _paper(2)
     found: dict[str, Run] = {}
     for run in runs:
         if (run.tag is None and run.variant in TABLE2_ROWS
@@ -254,15 +266,41 @@ def _table2(runs: list[Run], metrics_root: Path, dataset: str, backbone: str, ds
         raise SolidError(f"no Table 2 metrics under {metrics_root} (untagged runs "
                          f"{dataset}/{backbone}/{dsr} with variant "
                          f"{', '.join(TABLE2_ROWS)}); run the pipeline first")
+    return _ablation_table(2, "module ablation", ("SPG", "SML", "SCL"), TABLE2_ROWS, found,
+                           _setup(dataset, backbone, dsr))
+
+
+def _ablation_table(number: int, title: str, names: tuple[str, ...],
+                    order: dict[str, tuple[bool, ...]], found: dict[str, Run], setup: str
+                    ) -> Table:
+    """Tables 2 and 3: one row per switch pattern (a check mark per switch that is on), in
+    the paper's row order, for the patterns we have runs of."""
+    paper = _paper(number)
     rows = []
-    for variant, flags in TABLE2_ROWS.items():
-        if variant in found:
+    for key, flags in order.items():
+        if key in found:
             bits = tuple(str(int(f)) for f in flags)
-            rows.append(Row(flags, bits, found[variant].test, _paper_row(paper, bits)))
-    return Table(2, "module ablation", (Col("SPG", "SPG", "SPG"), Col("SML", "SML", "SML"),
-                                        Col("SCL", "SCL", "SCL")),
-                 rows, setup=_setup(dataset, backbone, dsr), paper_setup=PAPER_SETUP,
-                 protocols=_protocols(found.values()))
+            rows.append(Row(flags, bits, found[key].test, _paper_row(paper, bits)))
+    return Table(number, title, tuple(Col(n, n, n) for n in names), rows, setup=setup,
+                 paper_setup=PAPER_SETUP, protocols=_protocols(found.values()))
+
+
+def _table3(runs: list[Run], metrics_root: Path, dataset: str, backbone: str, dsr: str
+            ) -> Table:
+    found: dict[str, Run] = {}
+    for run in runs:
+        if (run.variant == "scl" and run.tag is not None and run.tag.startswith(MODALITY_TAG)
+                and (run.dataset, run.backbone, run.dsr) == (dataset, backbone, dsr)):
+            key = "+".join(m for m in ("id", "image", "text")
+                           if m in run.tag[len(MODALITY_TAG):].split("+"))
+            if key in TABLE3_ROWS:
+                _put(found, key, run)
+    if not found:
+        raise SolidError(f"no Table 3 metrics under {metrics_root} (scl runs "
+                         f"{dataset}/{backbone}/{dsr} tagged {MODALITY_TAG}<modalities>); run "
+                         "the pipeline's modality sweep first")
+    return _ablation_table(3, "modality ablation", ("ID", "Image", "Text"), TABLE3_ROWS, found,
+                           _setup(dataset, backbone, dsr))
 
 
 def _sweep_table(number: int, runs: list[Run], metrics_root: Path, dataset: str,
@@ -287,7 +325,7 @@ def _sweep_table(number: int, runs: list[Run], metrics_root: Path, dataset: str,
 
 def build(number: int, metrics_root: Path, dataset: str = "scientific",
           backbone: str = "sasrec", dsr: str = "duet") -> Table:
-    """Table `number` (1, 2, 4 or 5) from the metrics files under `metrics_root`."""
+    """Table `number` (1 to 5) from the metrics files under `metrics_root`."""
     if number not in BUILT:
         built = ", ".join(map(str, BUILT))
         raise SolidError(f"table {number} is not implemented yet (built: {built})")
@@ -296,6 +334,8 @@ def build(number: int, metrics_root: Path, dataset: str = "scientific",
         return _table1(runs, metrics_root)
     if number == 2:
         return _table2(runs, metrics_root, dataset, backbone, dsr)
+    if number == 3:
+        return _table3(runs, metrics_root, dataset, backbone, dsr)
     return _sweep_table(number, runs, metrics_root, dataset, backbone, dsr)
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from solidcli._io import Timer, console, read_json, run_record, staged_dir, write_json, write_text
-from solidcli.config import Params, check_backbone, check_dsr
+from solidcli.config import Params, check_backbone, check_dsr, to_dict
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
 from solidcli.models.spec import ModelSpec
-from solidcli.pipeline.semantics import semantics_path
+from solidcli.pipeline.semantics import resolve as resolve_semantics
 
 
 def run_name(variant: str, tag: str | None = None) -> str:
@@ -54,15 +54,18 @@ def build_spec(params: Params, data: PreparedDataset, backbone: str, dsr: str, v
     )
 
 
-def load_item_semantics(params: Params, dataset: str, n_items: int):
-    """(n_items + 1,) long tensor item -> semantic id (0 for padding), and K."""
+def load_item_semantics(params: Params, dataset: str, n_items: int,
+                        by_modality: str | None = None):
+    """(n_items + 1,) long tensor item -> semantic id (0 for padding), K, and the file read."""
     import pandas as pd
     import torch
 
-    cfg = params.semantics_cfg(dataset)
-    path = semantics_path(dataset, cfg.method, cfg.modalities)
+    cfg, folder, stem = resolve_semantics(params, dataset, by_modality)
+    path = folder / f"{stem}.parquet"
     if not path.is_file():
-        raise SolidError(f"missing {path}; run `solid assign-semantics --dataset {dataset}`")
+        flag = f" --modalities {by_modality}" if by_modality else ""
+        raise SolidError(f"missing {path}; run `solid assign-semantics --dataset {dataset}"
+                         f"{flag}`")
     try:
         frame = pd.read_parquet(path)
     except Exception:  # noqa: BLE001
@@ -78,7 +81,7 @@ def load_item_semantics(params: Params, dataset: str, n_items: int):
                          "rerun assign-semantics")
     mapping = np.zeros(n_items + 1, dtype=np.int64)
     mapping[items] = sem
-    return torch.from_numpy(mapping), k
+    return torch.from_numpy(mapping), k, str(path)
 
 
 def load_trained(folder: Path, device=None):
@@ -125,7 +128,8 @@ def _metacode(params: Params, dataset: str, backbone: str, dsr: str, k: int, dim
 
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
-        tag: str | None = None, metacode_tag: str | None = None) -> list[Path]:
+        tag: str | None = None, metacode_tag: str | None = None,
+        by_modality: str | None = None) -> list[Path]:
     import torch
 
     from solidcli.engine import fit, pick_device, seed_everything
@@ -137,9 +141,10 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     timer = Timer()
     with timer("load"):
         data = PreparedDataset.load(dataset)
-        mapping, k = None, 0
+        mapping, k, semantics_file = None, 0, None
         if variant in ("spg", "sml", "scl"):
-            mapping, k = load_item_semantics(params, dataset, data.n_items)
+            mapping, k, semantics_file = load_item_semantics(params, dataset, data.n_items,
+                                                             by_modality)
         elif variant == "scl_only":  # a codebook of the same size, no semantic ids
             k = params.semantics_cfg(dataset).k
     spec = build_spec(params, data, backbone, dsr, variant, k)
@@ -158,12 +163,12 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
                      device=device, ties=params.eval.ties, label=label)
     n_params = sum(p.numel() for p in model.parameters())
     record = run_record(
-        f"train-{variant}", _used_params(params, dataset, backbone, dsr, variant), params.seed,
+        f"train-{variant}", _used_params(params, dataset, backbone, dsr, variant, by_modality), params.seed,
         {**timer.times, "epoch_mean": float(np.mean(result.epoch_seconds))},
         spec=spec.to_dict(), device=str(device), parameters=n_params,
         vocab={"items": data.n_items, "semantics": k}, metacode=metacode,
         best_epoch=result.best_epoch, epochs_run=len(result.curves), torch=torch.__version__,
-        tag=tag, metacode_tag=metacode_tag,
+        tag=tag, metacode_tag=metacode_tag, semantics=semantics_file,
     )
     with staged_dir(out) as tmp:
         torch.save({k_: v.detach().cpu() for k_, v in model.state_dict().items()},
@@ -177,15 +182,15 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     return [out]
 
 
-def _used_params(params: Params, dataset, backbone, dsr, variant) -> dict:
+def _used_params(params: Params, dataset, backbone, dsr, variant, by_modality) -> dict:
     d = params.as_dict()
     used = {
         "seed": d["seed"], "device": d["device"], "dataset": dataset,
-        "data": d["data"].get(dataset), "train": d["train"], "eval": d["eval"],
+        "data": to_dict(params.data_cfg(dataset)), "train": d["train"], "eval": d["eval"],
         "models": {backbone: d["models"][backbone]}, "dsr": {dsr: d["dsr"][dsr]},
     }
     if variant != "base":
-        used["semantics"] = d["semantics"].get(dataset)
+        used["semantics"] = to_dict(resolve_semantics(params, dataset, by_modality)[0])
     if variant in ("sml", "scl", "scl_only"):
         used["solid"] = d["solid"]
     return used
