@@ -88,13 +88,13 @@ def test_id_semantics_and_a_modality_set(tiny_project):
     assert invoke("train-base", "--dsr", "none").exit_code == 0
     result = invoke("assign-semantics", "--modalities", "text+id")
     assert result.exit_code == 0, result.output
-    out = tiny_project / "data/semantics-by-modality/tiny/id+text"
+    out = tiny_project / "data/semantics-by-modality/tiny/text+id"
     summary = json.loads((out / "id+text.json").read_text())
     assert summary["modalities"] == "id+text" and summary["k"] == 4
     assert summary["sources"]["id"] == "models/tiny/sasrec/none/base"
     assert not (tiny_project / "data/semantics/tiny").exists()  # the default set is apart
-    for cmd in (["train-sml", "--modalities", "id+text", "--tag", "mod-id+text"],
-                ["train-scl", "--modalities", "id+text", "--tag", "mod-id+text",
+    for cmd in (["train-sml", "--modalities", "text+id", "--tag", "mod-id+text"],
+                ["train-scl", "--modalities", "text+id", "--tag", "mod-id+text",
                  "--metacode-tag", "mod-id+text"]):
         result = invoke(*cmd)
         assert result.exit_code == 0, (cmd, result.output)

@@ -534,3 +534,31 @@ def test_core_reproduces_the_released_scientific_files(tmp_path):
     built = build_sequences(inter, keep_items=subset)
     assert built.stats["users"] == 2928 and built.stats["items"] == 1585
     assert built.stats["interactions"] == 19712
+
+
+# ----------------------------------------------------------------------------- through the CLI
+
+def test_cli_corrupt_download_is_one_line_and_a_rerun_works(mirror, monkeypatch, tmp_path):
+    import shutil
+
+    from conftest import REPO
+    from test_cli import assert_one_line_error, invoke
+
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    negatives = "data.douban-book.eval_negatives=3"
+    rows = "UserId\tItemId\tRating\tTimestamp\n" + "".join(
+        f"u{u}\ti{(u + k) % 10}\t4\t{1000 * u + k}\n" for u in range(10) for k in range(6))
+    archive = tar_gz({"Douban/book/douban_book.tsv": rows.encode()})
+    serve(monkeypatch, "douban-book", {"Douban.tar.gz": archive[:200]})
+    assert_one_line_error(invoke("download", "--dataset", "douban-book", "--set", negatives),
+                          "Douban.tar.gz is")
+    assert not (tmp_path / "data/prepared").exists()
+    serve(monkeypatch, "douban-book", {"Douban.tar.gz": archive})
+    result = invoke("download", "--dataset", "douban-book", "--set", negatives)
+    assert result.exit_code == 0, result.output
+    stats = json.loads((tmp_path / "data/prepared/douban-book/stats.json").read_text())
+    assert (stats["users"], stats["items"], stats["with_text"]) == (10, 10, 0)
+    result = invoke("embed", "--dataset", "douban-book")  # ID-only: no text or image
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "data/features/douban-book/meta.json").read_text())
+    assert meta["modalities"] == {}

@@ -28,13 +28,15 @@ from solidcli.pipeline.embed import features_dir
 def semantics_dir(dataset: str, by_modality: str | None = None) -> Path:
     if by_modality is None:
         return Path("data") / "semantics" / dataset
-    return Path("data") / "semantics-by-modality" / dataset / modality_key(
-        parse_modalities(by_modality))
+    parse_modalities(by_modality)  # checked; the folder keeps the set as written (DVC's path)
+    return Path("data") / "semantics-by-modality" / dataset / by_modality
 
 
 def parse_modalities(text: str) -> list[str]:
     """'id+text' -> ['id', 'text'] (checked)."""
-    parts = [m.strip() for m in text.split("+") if m.strip()]
+    parts = text.split("+")
+    if any(not m or m != m.strip() for m in parts) or len(set(parts)) != len(parts):
+        raise SolidError(f"modality set '{text}' must look like id+text (no spaces, no repeats)")
     modality_key(parts)
     return parts
 
@@ -45,7 +47,8 @@ def resolve(params: Params, dataset: str, by_modality: str | None = None):
 
     cfg = params.semantics_cfg(dataset)
     if by_modality is not None:
-        cfg = dataclasses.replace(cfg, modalities=parse_modalities(by_modality))
+        chosen = parse_modalities(by_modality)
+        cfg = dataclasses.replace(cfg, modalities=[m for m in MODALITIES if m in chosen])
     return cfg, semantics_dir(dataset, by_modality), semantics_stem(cfg.method, cfg.modalities)
 
 
