@@ -463,3 +463,36 @@ def test_load_image_statuses(tmp_path, picture_dir):
     assert images.cache_path("https://x.org/a/b", tmp_path).suffix == ""
     assert images.cache_path("https://x.org/a.png", tmp_path) != images.cache_path(
         "https://x.org/b.png", tmp_path)
+
+
+def test_embed_command_encodes_item_images_and_counts_failures(tiny_project, clip_dir):
+    from test_cli import assert_one_line_error, invoke
+
+    folder = tiny_project / "raw/tiny"
+    (folder / "img").mkdir()
+    for i in range(3):
+        Image.new("RGB", (40, 30), (60 * i, 20, 200)).save(folder / "img" / f"{i}.png")
+    (folder / "img" / "fake.jpg").write_text("not an image")
+    refs = ["img/0.png", "img/1.png", "img/2.png", "img/fake.jpg", "img/gone.png"]
+
+    def write_item_file(paths):
+        rows = [f"ITEM{i:03d}\tGroup {i % 4}\t{paths[i] if i < len(paths) else ''}\n"
+                for i in range(20)]
+        (folder / "Tiny.item").write_text("item_id:token\tcategory:token\timage:token\n"
+                                          + "".join(rows))
+
+    write_item_file(refs)
+    assert invoke("download").exit_code == 0
+    clip = f"embed.tiny.image=clip:{clip_dir}"
+    result = invoke("embed", "--set", clip)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tiny_project / "data/features/tiny/meta.json").read_text())["modalities"]
+    image = meta["image"]
+    assert (image["encoded"], image["unreadable"], image["missing"]) == (3, 1, 16)
+    table = np.load(tiny_project / "data/features/tiny/image.npy")
+    assert table[1:4].any(axis=1).all() and not table[4:].any()
+    write_item_file(["img/fake.jpg", "img/gone.png"])
+    assert invoke("download").exit_code == 0
+    assert_one_line_error(invoke("embed", "--set", clip),
+                          "none of the 20 item images of 'tiny' could be used")
+    assert (tiny_project / "data/features/tiny/image.npy").is_file()  # the old output stays

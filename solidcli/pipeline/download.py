@@ -98,8 +98,13 @@ def _category(text: str | None, prefix: str | None) -> str | None:
 
 
 def _stats(dataset, citation, n_users, n_items, raw, index) -> dict:
-    test_hist = raw.sequences["test"][1]
-    lengths = np.asarray([len(h) + 1 for h in test_hist])  # whole sequence incl. test target
+    # A user's sequence length: the test history plus its target, unless that history was cut
+    # to the last 50 items; UniSRec's files then still tell it, as train rows + 3 (n - 3 train
+    # rows per user, one valid, one test).
+    train_rows = np.bincount(np.asarray(raw.sequences["train"][0]), minlength=n_users + 1)
+    test_users, test_hist, _ = raw.sequences["test"]
+    lengths = np.asarray([max(len(h) + 1, train_rows[u] + 3)
+                          for u, h in zip(test_users, test_hist, strict=True)])
     interactions = int(lengths.sum())
     pairs = len(index.keys)
     q = np.quantile(lengths, [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]).tolist()

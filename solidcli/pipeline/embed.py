@@ -105,4 +105,12 @@ def _encode_images(params: Params, dataset: str, cfg: EmbedCfg, spec: str,
                 for r in refs]
     feats, info = encode_images(refs, spec, cache_dir=Path("data") / "raw" / dataset / "images",
                                 device=pick_device(params.device), batch_size=cfg.batch_size)
+    failed = {k: info[k] for k in ("missing", "unreachable", "unreadable") if info[k]}
+    summary = ", ".join(f"{n} {k}" for k, n in failed.items())
+    if info["encoded"] == 0:
+        raise SolidError(f"embed: none of the {len(refs)} item images of '{dataset}' could be "
+                         f"used ({summary}); check the image column of <stem>.item")
+    if failed:
+        console.log(f"[yellow]{dataset}: {info['encoded']} images encoded; {summary} "
+                    "(zero rows, counted in meta.json)")
     return feats, {"source": "item images", **info}
