@@ -61,3 +61,14 @@ def test_not_yaml(tmp_path):
     (tmp_path / "params.yaml").write_text("seed: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_repository_params_merge_sections_and_overrides_stay_local():
+    p = load_params(REPO / "params.yaml", ["data.cds.path=/somewhere", "semantics.arts.k=7"])
+    assert p.data_cfg("cds").path == "/somewhere"
+    assert p.data_cfg("electronic").path is None and p.data_cfg("default").path is None
+    assert p.data_cfg("arts-full").category_prefix == "Arts, Crafts & Sewing"  # merged
+    assert p.semantics_cfg("arts").k == 7 and p.semantics_cfg("arts-full").k == 7000
+    assert p.embed_cfg("cds").text is None and p.semantics_cfg("cds").modalities == ["id"]
+    # a dataset without a section (a bring-your-own folder) gets the `default` ones
+    assert p.embed_cfg("my-shop") == p.embed_cfg("default")
