@@ -2,7 +2,6 @@
 packaged MiniLM, and semantics from the id modality (a trained model's item table)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +101,11 @@ def test_id_semantics_and_a_modality_set(tiny_project):
                      .read_text())
     assert run["semantics"] == str(out / "id+text.parquet").replace(str(tiny_project) + "/", "")
     assert run["params"]["semantics"]["modalities"] == ["id", "text"]
+    result = invoke("assign-semantics", "--modalities", "id",
+                    "--set", "semantics.tiny.method=category")  # Eq. 8-10 on id embeddings
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tiny_project / "data/semantics-by-modality/tiny/id/category-id.json")
+                         .read_text())
+    assert summary["method"] == "category" and summary["k"] == 4
     assert_one_line_error(invoke("train-sml", "--modalities", "image"),
                           "run `solid assign-semantics --dataset tiny --modalities image`")
-    shutil.rmtree(tiny_project / "models/tiny/sasrec/none")

@@ -562,3 +562,15 @@ def test_cli_corrupt_download_is_one_line_and_a_rerun_works(mirror, monkeypatch,
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "data/features/douban-book/meta.json").read_text())
     assert meta["modalities"] == {}
+
+
+def test_many_unusable_lines_mean_a_damaged_file(mirror, monkeypatch, tmp_path):
+    records = [*META_RECORDS, *({"title": f"no asin {k}"} for k in range(20))]
+    serve(monkeypatch, "arts-2018", {CSV: amazon_2018_csv(), META: gz_lines(records)})
+    raw = tmp_path / "raw"
+    with pytest.raises(SolidError, match=r"has 22 of 32 lines that are not JSON records with an "
+                                         r"asin: it looks damaged; deleted it"):
+        registry.materialize("arts-2018", raw, quiet=True)
+    assert nothing_built(raw, "arts-2018")
+    Mirror.files[f"/m/{META}"] = gz_lines(META_RECORDS)
+    assert registry.materialize("arts-2018", raw, quiet=True).folder.is_dir()

@@ -222,6 +222,7 @@ class RatingsFormat:
                 else lines(path, quiet=quiet))
         name = f"{path}:{self.member}" if self.member else str(path)
         inter = Interactions()
+        n = -1
         for n, raw in enumerate(rows):
             if n == 0 and self.header:
                 continue
@@ -235,9 +236,8 @@ class RatingsFormat:
                 inter.add(parts[u], parts[i], _rating(parts[r]), _timestamp(parts[t]))
             except ValueError:  # wrong field count, a bad number, or not UTF-8
                 inter.skipped += 1
-        if inter.skipped:
-            console.log(f"{name}: skipped {inter.skipped} lines that are not "
-                        f"{self.sep.join(self.columns)}")
+        _check_skipped(path, inter.skipped, n + 1,
+                       f"lines that are not {self.sep.join(self.columns)}", name)
         if not inter:
             raise corrupt(path, f"has no usable rating lines ({self.sep.join(self.columns)})")
         return inter
@@ -288,6 +288,19 @@ class ItemMeta:
         return cls(text=text, category=category, image=_one_line(images[0]) if images else "")
 
 
+SKIP_TOLERANCE = 0.01  # more unusable lines than this share (and than 10) means a damaged file
+
+
+def _check_skipped(path: Path, skipped: int, total: int, what: str, name: str | None = None
+                   ) -> None:
+    """Log a few unusable lines (UniSRec skips them too); many mean the file is damaged."""
+    if not skipped:
+        return
+    if skipped > max(10, SKIP_TOLERANCE * total):
+        raise corrupt(path, f"has {skipped} of {total} {what}: it looks damaged")
+    console.log(f"{name or path}: skipped {skipped} {what}")
+
+
 def read_amazon_meta(path: Path, wanted: Collection[str], quiet: bool) -> dict[str, ItemMeta]:
     """The first metadata record of every ASIN in `wanted`, in file order. Lines that are not
     JSON objects with an `asin` are skipped; a file without one usable line is an error."""
@@ -307,8 +320,8 @@ def read_amazon_meta(path: Path, wanted: Collection[str], quiet: bool) -> dict[s
         usable += 1
         if asin in wanted and asin not in found:
             found[asin] = ItemMeta.from_record(rec)
-    if skipped:
-        console.log(f"{path}: skipped {skipped} lines that are not JSON records with an asin")
+    _check_skipped(path, skipped, usable + skipped, "lines that are not JSON records with an "
+                   "asin")
     if not usable:
         raise corrupt(path, "has no usable metadata lines (JSON records with an asin)")
     return found
