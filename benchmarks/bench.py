@@ -48,7 +48,7 @@ def bench_epoch_and_eval(epochs: int) -> dict:
 
     params = load_params(REPO / "params.yaml")
     data = PreparedDataset.load("scientific")
-    mapping, k = load_item_semantics(params, "scientific", data.n_items)
+    mapping, k, _ = load_item_semantics(params, "scientific", data.n_items)
     spec = build_spec(params, data, "sasrec", "duet", "scl", k)
     seed_everything(0)
     model = Recommender(spec, item_to_semantic=mapping,
@@ -90,7 +90,7 @@ def bench_backbones(epochs: int = 2) -> dict:
 
     params = load_params(REPO / "params.yaml")
     data = PreparedDataset.load("scientific")
-    mapping, k = load_item_semantics(params, "scientific", data.n_items)
+    mapping, k, _ = load_item_semantics(params, "scientific", data.n_items)
     t = params.train
     combos = [("none", "base"), ("apg", "base"), ("duet", "base"), ("apg", "scl"),
               ("duet", "scl")]

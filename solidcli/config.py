@@ -86,18 +86,17 @@ class TrainCfg:
 
 
 @dataclass(frozen=True)
-class SasrecCfg:
+class TransformerCfg:
+    """A self-attention encoder (BERT4Rec's section; SASRec's adds `causal`)."""
+
     layers: int
     heads: int
     dropout: float
-    causal: bool  # False reproduces the authors' unmasked encoder
 
 
 @dataclass(frozen=True)
-class Bert4recCfg:
-    layers: int
-    heads: int
-    dropout: float
+class SasrecCfg(TransformerCfg):
+    causal: bool  # False reproduces the authors' unmasked encoder
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ class ModelsCfg:
     din: DinCfg
     gru4rec: Gru4recCfg
     sasrec: SasrecCfg
-    bert4rec: Bert4recCfg
+    bert4rec: TransformerCfg
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,8 @@ class DsrCfg:
 
 @dataclass(frozen=True)
 class StudyCfg:
-    """The single model the paper's Tables 2, 4, 5 and Figure 5 study (paper: Arts, SASRec,
-    DUET), and the lambda x T grid of Sec. 4.4."""
+    """The single model the paper's Tables 2-5 and Figure 5 study (paper: Arts, SASRec,
+    DUET): the lambda x T grid of Sec. 4.4 and the modality sets of Table 3."""
 
     dataset: str
     backbone: str

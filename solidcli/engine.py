@@ -93,7 +93,11 @@ class FitResult:
     best_epoch: int
     best_valid: dict[str, float]
     curves: list[dict[str, float]] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        """Training seconds of each epoch (evaluation excluded)."""
+        return [row["train_seconds"] for row in self.curves]
 
 
 def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, seed: int,
@@ -147,7 +151,6 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
                    **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
                    "train_seconds": train_s, "seconds": seconds}
             result.curves.append(row)
-            result.epoch_seconds.append(train_s)
             improved = metrics["UAUC"] > result.best_valid.get("UAUC", -1.0) + cfg.min_delta
             console.log(
                 f"{label} epoch {epoch:>2}  loss {row['loss']:.4f}"

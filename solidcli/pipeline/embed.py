@@ -52,7 +52,7 @@ def run(params: Params, dataset: str) -> list[Path]:
         table[1:] = feats
         tables[modality] = table
         meta[modality].update(rows=int(table.shape[0]), dim=int(table.shape[1]),
-                              zero_rows=int((np.abs(feats).sum(axis=1) == 0).sum()))
+                              zero_rows=int((~feats.any(axis=1)).sum()))
     out = features_dir(dataset)
     with staged_dir(out) as tmp:
         for modality, table in tables.items():

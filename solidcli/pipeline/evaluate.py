@@ -35,10 +35,13 @@ def run_key(backbone: str, dsr: str, variant: str, tag: str | None = None) -> st
     return f"{backbone}-{dsr}-{run_name(variant, tag)}"
 
 
-def _score(params: Params, data: PreparedDataset, folder: Path, device) -> tuple[dict, dict]:
-    """metrics.json and run.json contents for the model saved in `folder`."""
+def _score(params: Params, data: PreparedDataset, folder: Path, device,
+           eval_sets: dict | None = None) -> tuple[dict, dict]:
+    """metrics.json and run.json contents for the model saved in `folder`. `eval_sets`
+    keeps the padded splits, keyed by (split, max_len), for the next model of the dataset."""
     from solidcli.engine import EvalSet, evaluate
 
+    eval_sets = {} if eval_sets is None else eval_sets
     timer = Timer()
     with timer("load"):
         model, record = load_trained(folder, device)
@@ -46,9 +49,11 @@ def _score(params: Params, data: PreparedDataset, folder: Path, device) -> tuple
     results = {}
     for split in ("valid", "test"):
         with timer(split):
-            ev = EvalSet.from_split(data, split, spec.max_len)
-            results[split] = evaluate(model, ev, params.train.eval_batch_size, device,
-                                      params.eval.ties)
+            key = (split, spec.max_len)
+            if key not in eval_sets:
+                eval_sets[key] = EvalSet.from_split(data, split, spec.max_len)
+            results[split] = evaluate(model, eval_sets[key], params.train.eval_batch_size,
+                                      device, params.eval.ties)
     n_candidates = data.candidates["test"].shape[1]
     metrics = {
         "dataset": data.name, "backbone": spec.backbone, "dsr": spec.dsr,
@@ -113,8 +118,9 @@ def run_all(params: Params, dataset: str) -> list[Path]:
     out, curves = metrics_dir(dataset), curves_dir(dataset)
     with staged_dir(out) as tmp, staged_dir(curves) as tmp_curves, progress() as bar:
         task = bar.add_task(f"evaluate {dataset}", total=len(folders))
+        eval_sets: dict = {}
         for folder in folders:
-            metrics, record = _score(params, data, folder, device)
+            metrics, record = _score(params, data, folder, device, eval_sets)
             key = run_key(folder.parent.parent.name, folder.parent.name, folder.name)
             (tmp / key).mkdir()
             _write(tmp / key, tmp_curves / f"{key}.csv", folder, metrics, record)

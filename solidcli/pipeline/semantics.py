@@ -90,13 +90,13 @@ def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
 def _feature_tables(params: Params, dataset: str, modalities: list[str]):
     """One (N + 1, d) table per modality in the canonical order, and where each came from."""
     feat_dir = features_dir(dataset)
+    meta = read_json(feat_dir / "meta.json") if set(modalities) - {"id"} else {}
     tables, sources = [], {}
     for modality in (m for m in MODALITIES if m in modalities):
         if modality == "id":
             table, sources["id"] = id_table(params, dataset)
             tables.append(table)
             continue
-        meta = read_json(feat_dir / "meta.json")
         path = feat_dir / f"{modality}.npy"
         if modality not in meta.get("modalities", {}) or not path.is_file():
             raise SolidError(f"no {modality} features for '{dataset}': {path} missing "
@@ -105,8 +105,8 @@ def _feature_tables(params: Params, dataset: str, modalities: list[str]):
             tables.append(np.load(path))
         except (OSError, ValueError):
             raise SolidError(f"corrupt feature file: {path}") from None
-        if not np.abs(tables[-1][1:]).sum(axis=1).all():
-            empty = int((np.abs(tables[-1][1:]).sum(axis=1) == 0).sum())
+        empty = int((~tables[-1][1:].any(axis=1)).sum())
+        if empty:
             console.log(f"[yellow]{dataset}: {empty} items have no {modality} features "
                         "(zero rows); they are grouped by their other modalities only")
         sources[modality] = str(path)
