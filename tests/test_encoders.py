@@ -5,11 +5,9 @@ a local HTTP server, broken and unreachable ones). No network beyond 127.0.0.1."
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import socket
 import string
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("PIL")
 
+from local_http import FileServer, folder_files, serving
 from PIL import Image
 
 from solidcli.errors import SolidError
@@ -167,7 +166,7 @@ def test_uncached_hub_model_without_network_says_how_to_get_it(monkeypatch):
 
 def test_hub_probe_is_fast_and_honours_offline():
     assert not encoders._hub_reachable("https://huggingface.co", offline=True)
-    with _server(Path(".")) as (base, _):
+    with serving() as base:
         assert encoders._hub_reachable(base, offline=False)
     start = time.perf_counter()
     assert not encoders._hub_reachable(f"http://127.0.0.1:{_closed_port()}", offline=False)
@@ -327,29 +326,9 @@ def _closed_port() -> int:
 
 @contextlib.contextmanager
 def _server(root: Path):
-    """Serve `root` on 127.0.0.1; yields (base URL, list of requested paths)."""
-    requests: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    """Serve the files of `root` on 127.0.0.1; yields (base URL, the requests made)."""
+    with serving(folder_files(root)) as base:
+        yield base, FileServer.requests
 
 
 @pytest.fixture(scope="module")

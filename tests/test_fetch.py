@@ -1,11 +1,9 @@
 """Downloads against a local HTTP server: resume after a dropped connection, checksums, 404."""
 
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import pytest
+from local_http import FileServer, serving
 
 from solidcli.data.fetch import fetch
 from solidcli.errors import SolidError
@@ -14,63 +12,31 @@ PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-class Handler(BaseHTTPRequestHandler):
-    drops = 0  # how many responses still get cut in the middle
-    ranges: ClassVar[list] = []
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        if self.path != "/data.bin":
-            self.send_error(404, "Not Found")
-            return
-        start = 0
-        header = self.headers.get("Range")
-        Handler.ranges.append(header)
-        if header:
-            start = int(header.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
-        else:
-            self.send_response(200)
-        body = PAYLOAD[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if Handler.drops > 0:
-            Handler.drops -= 1
-            self.wfile.write(body[: len(body) // 3])
-            self.wfile.flush()
-            self.connection.close()  # the connection drops mid-file
-            return
-        self.wfile.write(body)
+def ranges() -> list[str | None]:
+    """The Range header of every request so far."""
+    return [r for _, r in FileServer.requests]
 
 
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    Handler.drops, Handler.ranges = 0, []
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving({"/data.bin": PAYLOAD}) as base:
+        yield base
 
 
 def test_download_verifies_and_caches(server, tmp_path):
     dest = fetch(f"{server}/data.bin", tmp_path / "data.bin", SHA, quiet=True)
     assert dest.read_bytes() == PAYLOAD
-    Handler.ranges.clear()
+    FileServer.requests.clear()
     fetch(f"{server}/data.bin", dest, SHA, quiet=True)
-    assert Handler.ranges == []  # served from the cache, no request made
+    assert ranges() == []  # served from the cache, no request made
 
 
 def test_dropped_connection_resumes_with_range(server, tmp_path):
-    Handler.drops = 2
+    FileServer.drops["/data.bin"] = 2
     dest = fetch(f"{server}/data.bin", tmp_path / "data.bin", SHA, backoff=0.01, quiet=True)
     assert dest.read_bytes() == PAYLOAD
-    assert Handler.ranges[0] is None and Handler.ranges[1].startswith("bytes=")
-    assert int(Handler.ranges[1].split("=")[1].rstrip("-")) > 0
+    assert ranges()[0] is None and ranges()[1].startswith("bytes=")
+    assert int(ranges()[1].split("=")[1].rstrip("-")) > 0
     assert not (tmp_path / "data.bin.part").exists()
 
 

@@ -9,15 +9,13 @@ import hashlib
 import io
 import json
 import tarfile
-import threading
 import zipfile
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from conftest import write_tiny_dataset
+from local_http import FileServer, serving
 
 from solidcli.data import registry
 from solidcli.data.atomic import read_atomic
@@ -41,56 +39,16 @@ SCIENTIFIC = Path(__file__).resolve().parent.parent / "solidcli/bundled"
 
 # ----------------------------------------------------------------------------- mirror
 
-class Mirror(BaseHTTPRequestHandler):
-    files: ClassVar[dict[str, bytes]] = {}
-    pages: ClassVar[set[str]] = set()  # paths served as text/html
-    drops: ClassVar[dict[str, int]] = {}  # path -> responses still cut in the middle
-    requests: ClassVar[list[tuple[str, str | None]]] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        Mirror.requests.append((self.path, self.headers.get("Range")))
-        path, _, query = self.path.partition("?")
-        body = self.files.get(path)
-        if body is None or (path == "/drive/download" and "confirm=t" not in query):
-            self.send_error(404, "Not Found")
-            return
-        start, header = 0, self.headers.get("Range")
-        if header and path not in self.pages:
-            start = int(header.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        chunk = body[start:]
-        kind = "text/html; charset=utf-8" if path in self.pages else "application/octet-stream"
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(chunk)))
-        self.end_headers()
-        if self.drops.get(path, 0) > 0:
-            self.drops[path] -= 1
-            self.wfile.write(chunk[: len(chunk) // 3])
-            self.wfile.flush()
-            self.connection.close()
-            return
-        self.wfile.write(chunk)
+Mirror = FileServer  # the files it serves, its requests, the connections it drops
 
 
 @pytest.fixture
 def mirror(monkeypatch, tmp_path):
     """A local mirror at $SOLID_MIRROR; yields its root URL. Work happens in tmp_path."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    Mirror.files, Mirror.pages, Mirror.drops, Mirror.requests = {}, set(), {}, []
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    monkeypatch.setenv("SOLID_MIRROR", f"{base}/m")
-    monkeypatch.chdir(tmp_path)
-    yield base
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as base:
+        monkeypatch.setenv("SOLID_MIRROR", f"{base}/m")
+        monkeypatch.chdir(tmp_path)
+        yield base
 
 
 def sha(data: bytes) -> str:
@@ -354,6 +312,7 @@ def test_drive_confirmation_page_is_followed(mirror, monkeypatch, tmp_path):
         f'value="download"><input type="hidden" name="confirm" value="t">'
         f'<input type="hidden" name="uuid" value="u-1"></form></body></html>').encode()
     Mirror.files["/drive/download"] = body
+    Mirror.needs_query["/drive/download"] = "confirm=t"  # no confirmation, no file
     source = registry.materialize("arts", tmp_path / "raw", quiet=True)
     assert (source.folder / "Arts.feat3CLS").is_file()
     assert "/drive/download?id=X&export=download&confirm=t&uuid=u-1" in fetched()
