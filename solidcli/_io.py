@@ -131,23 +131,53 @@ class Timer:
             self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
 
 
-def progress():
-    """A transient rich progress bar on stderr (decoration; epoch lines are logged)."""
+def progress(in_bytes: bool = False):
+    """A transient rich progress bar on stderr (decoration; epoch lines are logged): counts
+    items, or bytes with their rate when `in_bytes`."""
     from rich.progress import (
         BarColumn,
+        DownloadColumn,
         MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
+        TransferSpeedColumn,
     )
 
+    counts = ([DownloadColumn(), TransferSpeedColumn()] if in_bytes
+              else [MofNCompleteColumn(), TimeElapsedColumn()])
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        *counts,
         TimeRemainingColumn(),
         console=console,
         transient=True,
     )
+
+
+class BarTask:
+    """One task of a progress bar; does nothing when there is no bar (quiet)."""
+
+    def __init__(self, bar=None, task=None) -> None:
+        self.bar, self.task = bar, task
+
+    def advance(self, n: float = 1) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def to(self, done: float) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+
+@contextlib.contextmanager
+def task_bar(description: str, total: float | None, *, quiet: bool = False,
+             in_bytes: bool = False, completed: float = 0) -> Iterator[BarTask]:
+    """A transient one-task progress bar (`total` None: size unknown); nothing when quiet."""
+    if quiet or total == 0:
+        yield BarTask()
+        return
+    with progress(in_bytes) as bar:
+        yield BarTask(bar, bar.add_task(description, total=total, completed=completed))

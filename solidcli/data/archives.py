@@ -9,7 +9,6 @@ next run downloads it again instead of failing on the same bad copy.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import tarfile
 import zipfile
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TypeVar
 
+from solidcli._io import BarTask, task_bar
 from solidcli.errors import SolidError
 
 CHUNK = 1 << 20
@@ -31,29 +31,7 @@ def corrupt(path: Path, why: str) -> SolidError:
     return SolidError(f"{path} {why}; deleted it, run the command again to download it anew")
 
 
-@contextlib.contextmanager
-def byte_progress(label: str, total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
-    """A transient progress bar over `total` bytes; yields `show(done)`."""
-    if quiet:
-        yield lambda done: None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from solidcli._io import console
-
-    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done: bar.update(task, completed=done)
-
-
-def _guarded(path: Path, items: Iterable[T], raw: IO[bytes], show: Callable[[int], None],
+def _guarded(path: Path, items: Iterable[T], raw: IO[bytes], bar: BarTask,
              every: int = 1 << 16) -> Iterator[T]:
     """Iterate `items` read from `path`; a read error means the file is corrupt."""
     it = iter(items)
@@ -67,18 +45,18 @@ def _guarded(path: Path, items: Iterable[T], raw: IO[bytes], show: Callable[[int
             raise corrupt(path, f"is truncated or corrupt ({exc})") from None
         n += 1
         if n % every == 0:
-            show(raw.tell())
+            bar.to(raw.tell())
         yield item
 
 
 def lines(path: Path, *, quiet: bool = False) -> Iterator[bytes]:
     """The lines of a plain or gzip-compressed file (told apart by content), streamed."""
-    with path.open("rb") as raw, byte_progress(f"read {path.name}", path.stat().st_size,
-                                               quiet) as show:
+    with path.open("rb") as raw, task_bar(f"read {path.name}", path.stat().st_size,
+                                          quiet=quiet, in_bytes=True) as bar:
         packed = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw) if packed else raw
-        yield from _guarded(path, stream, raw, show)
+        yield from _guarded(path, stream, raw, bar)
 
 
 def _open_tar(path: Path, raw: IO[bytes]) -> tarfile.TarFile:
@@ -93,10 +71,10 @@ def tar_member_lines(path: Path, member: str, *, quiet: bool = False) -> Iterato
     """The lines of one member of a (compressed) tar archive, read in a single pass."""
     label = f"read {path.name}:{member}"
     with path.open("rb") as raw, _open_tar(path, raw) as tar, \
-            byte_progress(label, path.stat().st_size, quiet) as show:
-        for info in _guarded(path, tar, raw, show, every=1):
+            task_bar(label, path.stat().st_size, quiet=quiet, in_bytes=True) as bar:
+        for info in _guarded(path, tar, raw, bar, every=1):
             if info.name.removeprefix("./") == member and info.isfile():
-                yield from _guarded(path, tar.extractfile(info), raw, show)
+                yield from _guarded(path, tar.extractfile(info), raw, bar)
                 return
     raise corrupt(path, f"has no member {member}")
 
@@ -112,8 +90,9 @@ def extract_members(path: Path, pick: Callable[[str], str | None], out: Path, *,
         return _extract_zip(path, pick, out, quiet)
     with path.open("rb") as raw:
         written: list[str] = []
-        with _open_tar(path, raw) as tar, byte_progress(f"extract {path.name}", path.stat().st_size, quiet) as show:
-            for info in _guarded(path, tar, raw, show, every=1):
+        with _open_tar(path, raw) as tar, task_bar(f"extract {path.name}", path.stat().st_size,
+                                                   quiet=quiet, in_bytes=True) as bar:
+            for info in _guarded(path, tar, raw, bar, every=1):
                 name = pick(info.name.removeprefix("./")) if info.isfile() else None
                 if name is not None and name not in written:
                     _copy(path, tar.extractfile(info), out / name)
@@ -134,7 +113,7 @@ def _extract_zip(path: Path, pick: Callable[[str], str | None], out: Path,
             if name is not None:
                 chosen.setdefault(name, info)
         total = sum(info.file_size for info in chosen.values())
-        with byte_progress(f"extract {path.name}", total, quiet) as show:
+        with task_bar(f"extract {path.name}", total, quiet=quiet, in_bytes=True) as bar:
             done = 0
             for name, info in chosen.items():
                 try:
@@ -144,7 +123,7 @@ def _extract_zip(path: Path, pick: Callable[[str], str | None], out: Path,
                 with src:
                     _copy(path, src, out / name)
                 done += info.file_size
-                show(done)
+                bar.to(done)
     return list(chosen)
 
 

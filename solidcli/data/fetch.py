@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from http.client import HTTPException
 from pathlib import Path
 
+from solidcli._io import task_bar
 from solidcli.errors import SolidError
 
 CHUNK = 1 << 16
@@ -131,7 +132,8 @@ def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
         length = response.headers.get("Content-Length")
         total = have + int(length) if length is not None else None
         mode = "ab" if have else "wb"
-        with part.open(mode) as out, _bar(url, total, have, quiet) as advance:
+        with part.open(mode) as out, task_bar(url.rsplit("/", 1)[-1], total, quiet=quiet,
+                                              in_bytes=True, completed=have) as bar:
             received = have
             while True:
                 block = response.read(CHUNK)
@@ -139,40 +141,6 @@ def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
                     break
                 out.write(block)
                 received += len(block)
-                advance(len(block))
+                bar.advance(len(block))
         if total is not None and received < total:
             raise HTTPException(f"connection closed after {received} of {total} bytes")
-
-
-class _bar:
-    """A rich byte progress bar (transient), or nothing when quiet."""
-
-    def __init__(self, url: str, total: int | None, done: int, quiet: bool) -> None:
-        self.args = (url, total, done)
-        self.quiet = quiet
-        self.progress = None
-
-    def __enter__(self):
-        if self.quiet:
-            return lambda n: None
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TransferSpeedColumn,
-        )
-
-        from solidcli._io import console
-
-        url, total, done = self.args
-        self.progress = Progress(TextColumn(url.rsplit("/", 1)[-1]), BarColumn(),
-                                 DownloadColumn(), TransferSpeedColumn(), console=console,
-                                 transient=True)
-        self.progress.start()
-        task = self.progress.add_task("download", total=total, completed=done)
-        return lambda n: self.progress.advance(task, n)
-
-    def __exit__(self, *exc) -> None:
-        if self.progress is not None:
-            self.progress.stop()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from solidcli._io import task_bar
 from solidcli.errors import SolidError
 
 if TYPE_CHECKING:
@@ -108,15 +109,15 @@ def encode_texts(texts: list[str | None], spec: str, *, device: str | torch.devi
     todo = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
     todo.sort(key=lambda i: -len(texts[i]))
     out = np.zeros((n, model.dim), dtype=np.float32)
-    with _quiet_libraries(), torch.inference_mode(), _bar(
-            f"text features ({encoder.label})", len(todo), quiet) as advance:
+    with _quiet_libraries(), torch.inference_mode(), task_bar(
+            f"text features ({encoder.label})", len(todo), quiet=quiet) as bar:
         for start in range(0, len(todo), batch_size):
             rows = todo[start:start + batch_size]
             batch = model.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
                                     max_length=model.max_length, return_tensors="pt")
             batch = {k: v.to(dev) for k, v in batch.items()}
             out[rows] = model.forward(batch).float().cpu().numpy()
-            advance(len(rows))
+            bar.advance(len(rows))
     meta = {**model.meta, "rows": n, "zero_rows": n - len(todo), "dtype": "float32"}
     return out, meta
 
@@ -150,8 +151,8 @@ def encode_images(refs: list[str | None], spec: str, *, cache_dir: Path | str,
     n = len(refs)
     dim = int(model.config.projection_dim)
     out = np.zeros((n, dim), dtype=np.float32)
-    with _quiet_libraries(), torch.inference_mode(), _bar(
-            f"image features ({encoder.label})", n, quiet) as advance:
+    with _quiet_libraries(), torch.inference_mode(), task_bar(
+            f"image features ({encoder.label})", n, quiet=quiet) as bar:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             loaded = [(i, img) for i in range(start, stop)
@@ -162,7 +163,7 @@ def encode_images(refs: list[str | None], spec: str, *, cache_dir: Path | str,
                 feats = _projected(model.get_image_features(
                     pixel_values=pixels.to(dev, torch.float32)), dim)
                 out[[i for i, _ in loaded]] = feats.float().cpu().numpy()
-            advance(stop - start)
+            bar.advance(stop - start)
     counts = {status: int(images.counts[status]) for status in STATUSES}
     meta = {
         **_meta_head(encoder, loader, model.config),
@@ -619,16 +620,3 @@ def _quiet_libraries() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
-
-
-@contextlib.contextmanager
-def _bar(description: str, total: int, quiet: bool) -> Iterator[Any]:
-    """A transient rich progress bar; yields `advance(n)`."""
-    if quiet or total == 0:
-        yield lambda n: None
-        return
-    from solidcli._io import progress
-
-    with progress() as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from solidcli._io import task_bar
 from solidcli.errors import SolidError
 
 if TYPE_CHECKING:
@@ -162,21 +163,10 @@ class ImageLoader:
         if not todo:
             return
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        bar = None
-        if not quiet:
-            from solidcli._io import progress
-
-            bar = progress()
-            bar.start()
-            task = bar.add_task("downloading images", total=len(todo))
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                for _ in pool.map(self.download, todo):
-                    if bar is not None:
-                        bar.advance(task)
-        finally:
-            if bar is not None:
-                bar.stop()
+        with (task_bar("downloading images", len(todo), quiet=quiet) as bar,
+              ThreadPoolExecutor(max_workers=max(1, workers)) as pool):
+            for _ in pool.map(self.download, todo):
+                bar.advance()
 
     # -- loading -----------------------------------------------------------------------
 
