@@ -475,3 +475,11 @@ def test_embed_command_encodes_item_images_and_counts_failures(tiny_project, cli
     assert_one_line_error(invoke("embed", "--set", clip),
                           "none of the 20 item images of 'tiny' could be used")
     assert (tiny_project / "data/features/tiny/image.npy").is_file()  # the old output stays
+
+
+def test_relative_paths_are_read_from_the_base_folder(picture_dir, tmp_path):
+    loader = images.ImageLoader(tmp_path / "cache", base_dir=picture_dir)
+    assert loader.load("a.png")[1] == images.ENCODED  # relative: from the dataset's folder
+    assert loader.load(f"file://{picture_dir / 'b.jpg'}")[1] == images.ENCODED
+    assert loader.load(str(picture_dir / "c.png"))[1] == images.ENCODED  # absolute stays
+    assert loader.load("nowhere.png")[1] == images.MISSING

@@ -20,7 +20,20 @@ from pathlib import Path
 from solidcli.errors import SolidError
 
 INTER_HEADER = ["user_id:token", "item_id_list:token_seq", "item_id:token"]
+TEXT_HEADER = ["item_id:token", "text:token_seq"]
+ITEM_HEADER = ["item_id:token", "category:token", "image:token"]  # columns after the first optional
 SPLITS = ("train", "valid", "test")
+
+
+def header_line(columns: list[str]) -> str:
+    return "\t".join(columns) + "\n"
+
+
+def write_index(path: Path, tokens: list[str]) -> None:
+    """`<stem>.item2index` / `.user2index`: token<TAB>index, indices 0..N-1 (read back by
+    `_read_index`)."""
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(f"{tok}\t{n}\n" for n, tok in enumerate(tokens))
 
 
 @dataclass
@@ -72,18 +85,18 @@ def _read_inter(path: Path, n_users: int, n_items: int):
         try:
             if len(parts) != 3:
                 raise ValueError
-            user = int(parts[0])
-            hist = [int(x) for x in parts[1].split()]
-            target = int(parts[2])
+            user = int(parts[0]) + 1  # ids shift by one: 0 is padding
+            hist = [int(x) + 1 for x in parts[1].split()]
+            target = int(parts[2]) + 1
         except ValueError:
             raise SolidError(f"{path} line {n}: expected '<user>\\t<items...>\\t<item>'") from None
-        if not 0 <= user < n_users:
-            raise SolidError(f"{path} line {n}: user index {user} is not in the user index")
-        if any(not 0 <= i < n_items for i in hist) or not 0 <= target < n_items:
+        if not 1 <= user <= n_users:
+            raise SolidError(f"{path} line {n}: user index {user - 1} is not in the user index")
+        if (hist and (min(hist) < 1 or max(hist) > n_items)) or not 1 <= target <= n_items:
             raise SolidError(f"{path} line {n}: item index out of range 0..{n_items - 1}")
-        users.append(user + 1)
-        hists.append([i + 1 for i in hist])
-        targets.append(target + 1)
+        users.append(user)
+        hists.append(hist)
+        targets.append(target)
     if not users:
         raise SolidError(f"{path} has no rows")
     return users, hists, targets
@@ -110,7 +123,7 @@ def _read_item_meta(path: Path, item_tokens: list[str]):
         return None, None
     lines = _lines(path)
     header = lines[0].split("\t") if lines else []
-    if not header or header[0] != "item_id:token":
+    if not header or header[0] != ITEM_HEADER[0]:
         raise SolidError(f"{path}: the header must start with item_id:token (tab-separated)")
     columns = {name.split(":")[0]: i for i, name in enumerate(header)}
     position = {tok: i for i, tok in enumerate(item_tokens)}

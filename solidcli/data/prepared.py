@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from solidcli._io import read_json
+from solidcli.data.atomic import SPLITS
 from solidcli.errors import SolidError
 
 FILES = ("items.parquet", "users.parquet", "sequences.parquet", "candidates.parquet", "stats.json")
@@ -45,11 +46,13 @@ class PreparedDataset:
     candidates: dict[str, np.ndarray]  # split -> (users in split order, C) item ids
     stats: dict
 
-    @classmethod
-    def load(cls, dataset: str, root: Path | None = None) -> PreparedDataset:
+    @staticmethod
+    def _read(dataset: str, names: tuple[str, ...]) -> list:
+        """The named Parquet tables of a prepared dataset (one clear error if any is missing
+        or unreadable)."""
         import pandas as pd
 
-        folder = root or prepared_dir(dataset)
+        folder = prepared_dir(dataset)
         missing = [f for f in FILES if not (folder / f).is_file()]
         if missing:
             raise SolidError(
@@ -57,15 +60,26 @@ class PreparedDataset:
                 f"run `solid download --dataset {dataset}` first"
             )
         try:
-            items = pd.read_parquet(folder / "items.parquet")
-            users = pd.read_parquet(folder / "users.parquet")
-            seqs = pd.read_parquet(folder / "sequences.parquet")
-            cands = pd.read_parquet(folder / "candidates.parquet")
+            return [pd.read_parquet(folder / f"{name}.parquet") for name in names]
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
             raise SolidError(f"cannot read prepared dataset in {folder}: {exc}") from None
-        n_items = int(items["item"].max())
-        if list(items["item"]) != list(range(1, n_items + 1)):
-            raise SolidError(f"{folder / 'items.parquet'}: items must be numbered 1..N")
+
+    @classmethod
+    def load_items(cls, dataset: str):
+        """Only the item table (a DataFrame, items numbered 1..N): what `embed` and the
+        category semantics need, without building the splits."""
+        (items,) = cls._read(dataset, ("items",))
+        n_items = int(items["item"].max()) if len(items) else 0
+        if n_items == 0 or list(items["item"]) != list(range(1, n_items + 1)):
+            raise SolidError(f"{prepared_dir(dataset) / 'items.parquet'}: items must be "
+                             "numbered 1..N")
+        return items
+
+    @classmethod
+    def load(cls, dataset: str) -> PreparedDataset:
+        items = cls.load_items(dataset)
+        users, seqs, cands = cls._read(dataset, ("users", "sequences", "candidates"))
+        folder = prepared_dir(dataset)
         splits = {}
         for name, part in seqs.groupby("split", sort=False):
             splits[str(name)] = Split(
@@ -73,6 +87,9 @@ class PreparedDataset:
                 histories=[np.asarray(h, dtype=np.int64) for h in part["history"]],
                 targets=part["target"].to_numpy(np.int64),
             )
+        for need in SPLITS:
+            if need not in splits:
+                raise SolidError(f"{folder / 'sequences.parquet'} has no '{need}' split")
         candidates = {}
         for name, part in cands.groupby("split", sort=False):
             split = splits[str(name)]
@@ -80,12 +97,9 @@ class PreparedDataset:
             candidates[str(name)] = np.stack(
                 [np.asarray(by_user[u], dtype=np.int64) for u in split.users]
             )
-        for need in ("train", "valid", "test"):
-            if need not in splits:
-                raise SolidError(f"{folder / 'sequences.parquet'} has no '{need}' split")
         return cls(
             name=dataset,
-            n_items=n_items,
+            n_items=len(items),
             n_users=len(users),
             items=items,
             splits=splits,

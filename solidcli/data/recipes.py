@@ -60,9 +60,17 @@ from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from solidcli._io import console, progress, staged_dir, write_json
+from solidcli._io import console, staged_dir, task_bar, write_json
 from solidcli.data.archives import corrupt, extract_members, lines, tar_member_lines
-from solidcli.data.atomic import read_atomic
+from solidcli.data.atomic import (
+    INTER_HEADER,
+    ITEM_HEADER,
+    SPLITS,
+    TEXT_HEADER,
+    header_line,
+    read_atomic,
+    write_index,
+)
 from solidcli.data.fetch import by_hand, fetch_first
 from solidcli.errors import SolidError
 
@@ -70,10 +78,6 @@ K_CORE = 5
 MAX_HISTORY = 50
 MIRROR_ENV = "SOLID_MIRROR"
 MANIFEST = "build.json"
-SPLITS = ("train", "valid", "test")
-INTER_HEADER = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
-TEXT_HEADER = "item_id:token\ttext:token_seq\n"
-ITEM_HEADER = "item_id:token\tcategory:token\timage:token\n"
 TEXT_FIELDS = ("title", "category", "brand")
 
 
@@ -394,18 +398,13 @@ def build_sequences(inter: Interactions, keep_items: Collection[str] | None = No
                      items=per_user, stats=stats)
 
 
-def _write_index(path: Path, tokens: list[str]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.writelines(f"{tok}\t{n}\n" for n, tok in enumerate(tokens))
-
-
 def write_atomic(out: Path, stem: str, seqs: Sequences, *, quiet: bool = False) -> None:
     """Steps 6 and 7: `<stem>.{user2index,item2index}` and the leave-one-out
     `<stem>.{train,valid,test}.inter`, row for row as UniSRec writes them."""
     import numpy as np
 
-    _write_index(out / f"{stem}.user2index", seqs.user_tokens)
-    _write_index(out / f"{stem}.item2index", seqs.item_tokens)
+    write_index(out / f"{stem}.user2index", seqs.user_tokens)
+    write_index(out / f"{stem}.item2index", seqs.item_tokens)
     names = [str(n) for n in range(len(seqs.item_tokens))]
     with contextlib.ExitStack() as stack:
         train, valid, test = (
@@ -413,9 +412,8 @@ def write_atomic(out: Path, stem: str, seqs: Sequences, *, quiet: bool = False) 
                                                                  newline="\n"))
             for s in SPLITS)
         for fh in (train, valid, test):
-            fh.write(INTER_HEADER)
-        bar = stack.enter_context(progress()) if not quiet else None
-        task = bar.add_task(f"write {stem}", total=len(seqs.items)) if bar else None
+            fh.write(header_line(INTER_HEADER))
+        bar = stack.enter_context(task_bar(f"write {stem}", len(seqs.items), quiet=quiet))
         for uid, seq in enumerate(seqs.items):
             s = [names[x] for x in np.asarray(seq).tolist()]
             past = s[:-2]
@@ -424,18 +422,18 @@ def write_atomic(out: Path, stem: str, seqs: Sequences, *, quiet: bool = False) 
                 train.write(f"{uid}\t{hist}\t{past[end]}\n")
             valid.write(f"{uid}\t{' '.join(past[-MAX_HISTORY:])}\t{s[-2]}\n")
             test.write(f"{uid}\t{' '.join(s[:-1][-MAX_HISTORY:])}\t{s[-1]}\n")
-            if bar is not None and uid % 4096 == 0:
-                bar.update(task, completed=uid)
+            if uid % 4096 == 0:
+                bar.to(uid)
 
 
 def write_item_files(out: Path, stem: str, seqs: Sequences, meta: Mapping[str, ItemMeta]) -> None:
     """Step 8: `<stem>.text` (metadata-file order) and `<stem>.item` (index order)."""
     kept = set(seqs.item_tokens)
     with (out / f"{stem}.text").open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write(TEXT_HEADER)
+        fh.write(header_line(TEXT_HEADER))
         fh.writelines(f"{asin}\t{m.text}\n" for asin, m in meta.items() if asin in kept)
     with (out / f"{stem}.item").open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write(ITEM_HEADER)
+        fh.write(header_line(ITEM_HEADER))
         fh.writelines(f"{tok}\t{meta[tok].category}\t{meta[tok].image}\n"
                       for tok in seqs.item_tokens)
 

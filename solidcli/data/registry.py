@@ -25,10 +25,10 @@ Drive archive; zip or tar). Several base URLs separated by spaces are tried in o
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solidcli.data.fetch import sha256_of
 from solidcli.data.recipes import RECIPES, Recipe
 from solidcli.errors import SolidError
 
@@ -145,11 +145,7 @@ def verify_checksums(source: DatasetSource) -> None:
         fpath = source.folder / fname
         if not fpath.is_file():
             raise SolidError(f"bundled file missing: {fpath} (reinstall solid or restore it)")
-        digest = hashlib.sha256()
-        with fpath.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        if digest.hexdigest() != expected:
+        if sha256_of(fpath) != expected:
             raise SolidError(
                 f"bundled file is truncated or altered (SHA-256 mismatch): {fpath}"
             )

@@ -123,12 +123,14 @@ def encode_texts(texts: list[str | None], spec: str, *, device: str | torch.devi
 
 
 def encode_images(refs: list[str | None], spec: str, *, cache_dir: Path | str,
-                  device: str | torch.device = "cpu", batch_size: int = 32,
-                  quiet: bool = False, workers: int = 8) -> tuple[np.ndarray, dict]:
+                  base_dir: Path | str | None = None, device: str | torch.device = "cpu",
+                  batch_size: int = 32, quiet: bool = False,
+                  workers: int = 8) -> tuple[np.ndarray, dict]:
     """(N, d) float32 CLIP image rows in input order, and the meta (with the image counts).
 
-    A ref is a local path or an http(s) URL (downloaded once into `cache_dir`, `workers` at a
-    time). A missing, unreachable or unreadable image gives a zero row and is counted.
+    A ref is a local path (relative ones from `base_dir`) or an http(s) URL (downloaded once
+    into `cache_dir`, `workers` at a time). A missing, unreachable or unreadable image gives a
+    zero row and is counted.
     """
     import numpy as np
     import torch
@@ -146,7 +148,7 @@ def encode_images(refs: list[str | None], spec: str, *, cache_dir: Path | str,
         model = _load_clip(loader)
         processor = loader.load("AutoImageProcessor")
     model.to(dev)
-    images = ImageLoader(cache_dir)
+    images = ImageLoader(cache_dir, base_dir=base_dir)
     images.prefetch([r for r in refs if isinstance(r, str)], workers=workers, quiet=quiet)
     n = len(refs)
     dim = int(model.config.projection_dim)

@@ -97,14 +97,18 @@ def _reason(exc: BaseException) -> str:
 class ImageLoader:
     """Loads image references, downloading URLs into `cache_dir`; counts every outcome.
 
+    A reference is an http(s) URL, a file:// URL, or a path; a relative path is taken
+    relative to `base_dir` (the dataset's folder) when one is given.
+
     `timeout` and `retries` are handed to `fetch` for each URL; they are kept short because
     one image is not worth a long wait. `warn` receives the one-line warnings.
     """
 
-    def __init__(self, cache_dir: Path | str, *, timeout: float = 10.0, retries: int = 1,
-                 give_up_after: int = GIVE_UP_AFTER,
+    def __init__(self, cache_dir: Path | str, *, base_dir: Path | str | None = None,
+                 timeout: float = 10.0, retries: int = 1, give_up_after: int = GIVE_UP_AFTER,
                  warn: Callable[[str], None] | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self.base_dir = Path(base_dir) if base_dir is not None else None
         self.timeout = timeout
         self.retries = retries
         self.give_up_after = give_up_after
@@ -191,6 +195,8 @@ class ImageLoader:
             path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(ref).path))
         else:
             path = Path(ref).expanduser()
+            if self.base_dir is not None and not path.is_absolute():
+                path = self.base_dir / path
         if not path.is_file():
             return None, MISSING
         image = open_image(path)

@@ -37,18 +37,19 @@ def features_dir(dataset: str) -> Path:
 
 def run(params: Params, dataset: str) -> list[Path]:
     cfg = params.embed_cfg(dataset)
-    prepared = PreparedDataset.load(dataset)
+    items = PreparedDataset.load_items(dataset)
+    n_items = len(items)
     wanted = {m: spec for m, spec in (("text", cfg.text), ("image", cfg.image)) if spec}
     tables: dict[str, np.ndarray] = {}
     meta: dict[str, dict] = {}
     for modality, spec in wanted.items():
         if spec.startswith(FILE_PREFIX):
-            feats, meta[modality] = _import(params, dataset, cfg, spec, prepared.n_items)
+            feats, meta[modality] = _import(params, dataset, cfg, spec, n_items)
         elif modality == "text":
-            feats, meta[modality] = _encode_texts(params, cfg, spec, prepared)
+            feats, meta[modality] = _encode_texts(params, dataset, cfg, spec, items)
         else:
-            feats, meta[modality] = _encode_images(params, dataset, cfg, spec, prepared)
-        table = np.zeros((prepared.n_items + 1, feats.shape[1]), dtype=np.float32)
+            feats, meta[modality] = _encode_images(params, dataset, cfg, spec, items)
+        table = np.zeros((n_items + 1, feats.shape[1]), dtype=np.float32)
         table[1:] = feats
         tables[modality] = table
         meta[modality].update(rows=int(table.shape[0]), dim=int(table.shape[1]),
@@ -67,44 +68,43 @@ def run(params: Params, dataset: str) -> list[Path]:
     return [out]
 
 
+def _source(params: Params, dataset: str):
+    return resolve_source(dataset, params.data_cfg(dataset).path)
+
+
 def _import(params: Params, dataset: str, cfg: EmbedCfg, spec: str, n_items: int):
-    source = resolve_source(dataset, params.data_cfg(dataset).path)
+    source = _source(params, dataset)
     suffix = spec[len(FILE_PREFIX):]
     path = source.folder / f"{source.stem}.{suffix}"
     feats = read_features(path, n_items, cfg.dim)
     return feats, {"source": path.name, "model": "imported file (as shipped with the dataset)"}
 
 
-def _encode_texts(params: Params, cfg: EmbedCfg, spec: str, prepared: PreparedDataset):
-    from solidcli.engine import pick_device
+def _column(items, name: str) -> list[str | None]:
+    return [v if isinstance(v, str) else None for v in items[name].tolist()]
+
+
+def _encode_texts(params: Params, dataset: str, cfg: EmbedCfg, spec: str, items):
     from solidcli.features.encoders import encode_texts
 
-    texts = [t if isinstance(t, str) else None for t in prepared.items["text"].tolist()]
+    texts = _column(items, "text")
     if not any(texts):
-        raise SolidError(f"embed: '{prepared.name}' has no item texts to encode (set "
-                         f"embed.{prepared.name}.text to null, or use file:<suffix>)")
-    feats, info = encode_texts(texts, spec, device=pick_device(params.device),
-                               batch_size=cfg.batch_size)
+        raise SolidError(f"embed: '{dataset}' has no item texts to encode (set "
+                         f"embed.{dataset}.text to null, or use file:<suffix>)")
+    feats, info = encode_texts(texts, spec, device=params.device, batch_size=cfg.batch_size)
     return feats, {"source": "item text", **info}
 
 
-def _encode_images(params: Params, dataset: str, cfg: EmbedCfg, spec: str,
-                   prepared: PreparedDataset):
-    from solidcli.engine import pick_device
+def _encode_images(params: Params, dataset: str, cfg: EmbedCfg, spec: str, items):
     from solidcli.features.encoders import encode_images
 
-    refs = [r if isinstance(r, str) else None for r in prepared.items["image"].tolist()]
+    refs = _column(items, "image")
     if not any(refs):
         raise SolidError(f"embed: '{dataset}' has no item images (an image column in "
                          f"<stem>.item); set embed.{dataset}.image to null")
-    folder = None
-    local = [r for r in refs if r and not r.startswith(("http://", "https://"))]
-    if local:
-        folder = resolve_source(dataset, params.data_cfg(dataset).path).folder
-        refs = [r if not r or r.startswith(("http://", "https://")) else str(folder / r)
-                for r in refs]
     feats, info = encode_images(refs, spec, cache_dir=Path("data") / "raw" / dataset / "images",
-                                device=pick_device(params.device), batch_size=cfg.batch_size)
+                                base_dir=_source(params, dataset).folder,
+                                device=params.device, batch_size=cfg.batch_size)
     failed = {k: info[k] for k in ("missing", "unreachable", "unreadable") if info[k]}
     summary = ", ".join(f"{n} {k}" for k, n in failed.items())
     if info["encoded"] == 0:

@@ -127,7 +127,7 @@ def run(params: Params, dataset: str, by_modality: str | None = None) -> list[Pa
     if cfg.method == "category":
         from solidcli.data.prepared import PreparedDataset
 
-        items = PreparedDataset.load(dataset).items
+        items = PreparedDataset.load_items(dataset)
         if len(items) != x.shape[0]:
             raise SolidError(f"the features of '{dataset}' have {x.shape[0]} items, the "
                              f"prepared data {len(items)}; rerun `solid embed`")
