@@ -54,7 +54,6 @@ CHOICES = ("minilm, clip, bert, clip:<model>, bert:<model> or sentence:<model> "
 CLIP_CONTEXT = 77
 BERT_MAX_LENGTH = 512
 HUB_PROBE_TIMEOUT = 3.0  # seconds for the TCP probe that decides whether to try the hub
-POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 _LEGACY_POOLING_KEYS = {  # sentence-transformers' old boolean keys, in its concatenation order
     "pooling_mode_cls_token": "cls",
     "pooling_mode_max_tokens": "max",
@@ -63,6 +62,7 @@ _LEGACY_POOLING_KEYS = {  # sentence-transformers' old boolean keys, in its conc
     "pooling_mode_weightedmean_tokens": "weightedmean",
     "pooling_mode_lasttoken": "lasttoken",
 }
+POOLING_MODES = tuple(_LEGACY_POOLING_KEYS.values())
 
 
 @dataclass(frozen=True)
@@ -184,15 +184,29 @@ def encode_images(refs: list[str | None], spec: str, *, cache_dir: Path | str,
 
 @dataclass
 class _TextModel:
+    """A loaded text encoder: how to tokenise, run and pool, and what meta.json says of it."""
+
     module: Any  # the torch model
     tokenizer: Any
     max_length: int
     dim: int
     pool: Any  # (model output, batch) -> (B, dim) tensor
-    meta: dict
+    pooling: str  # how `pool` works, for meta.json
+    normalized: bool
+    head: dict  # encoder, model, weights, ... (`_meta_head`)
+
+    def __post_init__(self) -> None:
+        params = inspect.signature(self.module.forward).parameters
+        self.inputs = set(params) | {"input_ids", "attention_mask"}
 
     def forward(self, batch: dict) -> torch.Tensor:
-        return self.pool(self.module(**_accepted(self.module, batch)), batch)
+        accepted = {k: v for k, v in batch.items() if k in self.inputs}  # e.g. no token_type_ids
+        return self.pool(self.module(**accepted), batch)
+
+    @property
+    def meta(self) -> dict:
+        return {**self.head, "pooling": self.pooling, "normalized": self.normalized,
+                "dim": self.dim, "max_length": self.max_length}
 
 
 def _load_text_model(encoder: EncoderSpec, quiet: bool) -> _TextModel:
@@ -200,32 +214,23 @@ def _load_text_model(encoder: EncoderSpec, quiet: bool) -> _TextModel:
     if encoder.kind == "clip":
         model = _load_clip(loader)
         dim = int(model.config.projection_dim)
-        max_length = min(CLIP_CONTEXT, int(model.config.text_config.max_position_embeddings))
-        tokenizer = _tokenizer(loader)
-        module = _ClipText(model)
-        pooling = ("CLIP get_text_features: EOS token after final_layer_norm, through "
-                   "text_projection; not normalised")
-        return _TextModel(module, tokenizer, max_length, dim,
-                          lambda out, batch: _projected(out, dim),
-                          {**_meta_head(encoder, loader, model.config), "pooling": pooling,
-                           "normalized": False, "dim": dim, "max_length": max_length})
+        return _TextModel(
+            _ClipText(model), _tokenizer(loader),
+            min(CLIP_CONTEXT, int(model.config.text_config.max_position_embeddings)), dim,
+            lambda out, batch: _projected(out, dim),
+            "CLIP get_text_features: EOS token after final_layer_norm, through "
+            "text_projection; not normalised", False, _meta_head(encoder, loader, model.config))
     if encoder.kind == "bert":
         model = _load_auto(loader)
         tokenizer = _tokenizer(loader)
-        dim = int(model.config.hidden_size)
-        max_length = _max_length(BERT_MAX_LENGTH, model, tokenizer)
-        pooling = "CLS: last_hidden_state[:, 0] (no pooler layer); not normalised"
-        return _TextModel(model, tokenizer, max_length, dim,
-                          lambda out, batch: out.last_hidden_state[:, 0],
-                          {**_meta_head(encoder, loader, model.config), "pooling": pooling,
-                           "normalized": False, "dim": dim, "max_length": max_length})
+        return _TextModel(
+            model, tokenizer, _max_length(BERT_MAX_LENGTH, model, tokenizer),
+            int(model.config.hidden_size), lambda out, batch: out.last_hidden_state[:, 0],
+            "CLS: last_hidden_state[:, 0] (no pooler layer); not normalised", False,
+            _meta_head(encoder, loader, model.config))
     setup = _sentence_setup(loader)
     model = _load_auto(loader, setup.subfolder)
     tokenizer = _tokenizer(loader, setup.subfolder)
-    dim = int(model.config.hidden_size) * len(setup.modes)
-    max_length = _max_length(setup.max_seq_length, model, tokenizer)
-    pooling = (f"sentence-transformers: {' + '.join(setup.modes)} pooling over the attention "
-               "mask" + (", then L2-normalised" if setup.normalize else "; not normalised"))
 
     def pool(out: Any, batch: dict) -> torch.Tensor:
         import torch.nn.functional as F
@@ -233,9 +238,12 @@ def _load_text_model(encoder: EncoderSpec, quiet: bool) -> _TextModel:
         vec = _pool_tokens(out.last_hidden_state, batch["attention_mask"], setup.modes)
         return F.normalize(vec, p=2, dim=1) if setup.normalize else vec
 
-    return _TextModel(model, tokenizer, max_length, dim, pool,
-                      {**_meta_head(encoder, loader, model.config), "pooling": pooling,
-                       "normalized": setup.normalize, "dim": dim, "max_length": max_length})
+    return _TextModel(
+        model, tokenizer, _max_length(setup.max_seq_length, model, tokenizer),
+        int(model.config.hidden_size) * len(setup.modes), pool,
+        f"sentence-transformers: {' + '.join(setup.modes)} pooling over the attention mask"
+        + (", then L2-normalised" if setup.normalize else "; not normalised"),
+        setup.normalize, _meta_head(encoder, loader, model.config))
 
 
 class _ClipText:
@@ -246,7 +254,7 @@ class _ClipText:
         self.forward = model.get_text_features
 
     def __call__(self, **batch: Any) -> Any:
-        return self.model.get_text_features(**batch)
+        return self.forward(**batch)
 
     def to(self, device: Any) -> _ClipText:
         self.model.to(device)
@@ -579,12 +587,6 @@ def _hub_reachable(endpoint: str, offline: bool, timeout: float = HUB_PROBE_TIME
             return True
     except OSError:
         return False
-
-
-def _accepted(module: Any, batch: dict) -> dict:
-    """The tokenizer outputs the model's forward takes (some ignore token_type_ids)."""
-    params = inspect.signature(module.forward).parameters
-    return {k: v for k, v in batch.items() if k in params or k in ("input_ids", "attention_mask")}
 
 
 def _one_line(exc: BaseException) -> str:
