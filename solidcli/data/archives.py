@@ -89,15 +89,15 @@ def extract_members(path: Path, pick: Callable[[str], str | None], out: Path, *,
     if zipfile.is_zipfile(path):
         return _extract_zip(path, pick, out, quiet)
     with path.open("rb") as raw:
-        written: list[str] = []
+        written: dict[str, None] = {}  # insertion-ordered set
         with _open_tar(path, raw) as tar, task_bar(f"extract {path.name}", path.stat().st_size,
                                                    quiet=quiet, in_bytes=True) as bar:
             for info in _guarded(path, tar, raw, bar, every=1):
                 name = pick(info.name.removeprefix("./")) if info.isfile() else None
                 if name is not None and name not in written:
                     _copy(path, tar.extractfile(info), out / name)
-                    written.append(name)
-        return written
+                    written[name] = None
+        return list(written)
 
 
 def _extract_zip(path: Path, pick: Callable[[str], str | None], out: Path,

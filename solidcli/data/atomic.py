@@ -102,11 +102,10 @@ def _read_inter(path: Path, n_users: int, n_items: int):
     return users, hists, targets
 
 
-def _read_texts(path: Path, item_tokens: list[str]) -> list[str | None] | None:
+def _read_texts(path: Path, position: dict[str, int]) -> list[str | None] | None:
     if not path.is_file():
         return None
-    position = {tok: i for i, tok in enumerate(item_tokens)}
-    texts: list[str | None] = [None] * len(item_tokens)
+    texts: list[str | None] = [None] * len(position)
     lines = _lines(path)
     for n, line in enumerate(lines[1:], start=2):
         token, sep, text = line.partition("\t")
@@ -117,7 +116,7 @@ def _read_texts(path: Path, item_tokens: list[str]) -> list[str | None] | None:
     return texts
 
 
-def _read_item_meta(path: Path, item_tokens: list[str]):
+def _read_item_meta(path: Path, position: dict[str, int]):
     """(categories, images) from `<stem>.item`, each None when the column is absent."""
     if not path.is_file():
         return None, None
@@ -126,8 +125,7 @@ def _read_item_meta(path: Path, item_tokens: list[str]):
     if not header or header[0] != ITEM_HEADER[0]:
         raise SolidError(f"{path}: the header must start with item_id:token (tab-separated)")
     columns = {name.split(":")[0]: i for i, name in enumerate(header)}
-    position = {tok: i for i, tok in enumerate(item_tokens)}
-    found = {c: [None] * len(item_tokens) for c in ("category", "image") if c in columns}
+    found = {c: [None] * len(position) for c in ("category", "image") if c in columns}
     for n, line in enumerate(lines[1:], start=2):
         parts = line.split("\t")
         if len(parts) != len(header):
@@ -148,8 +146,9 @@ def read_atomic(folder: Path, stem: str) -> AtomicDataset:
         split_users = seqs[split][0]
         if len(set(split_users)) != len(split_users):
             raise SolidError(f"{folder / f'{stem}.{split}.inter'}: a user has more than one row")
-    texts = _read_texts(folder / f"{stem}.text", items)
-    categories, images = _read_item_meta(folder / f"{stem}.item", items)
+    position = {tok: i for i, tok in enumerate(items)}  # item token -> index
+    texts = _read_texts(folder / f"{stem}.text", position)
+    categories, images = _read_item_meta(folder / f"{stem}.item", position)
     return AtomicDataset(item_tokens=items, user_tokens=users, sequences=seqs, texts=texts,
                          categories=categories, images=images)
 

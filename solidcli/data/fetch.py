@@ -34,6 +34,7 @@ from solidcli._io import task_bar
 from solidcli.errors import SolidError
 
 CHUNK = 1 << 16
+USER_AGENT = "solid"
 
 
 class SourceUnavailable(SolidError):
@@ -116,7 +117,7 @@ def fetch_first(urls: Sequence[str], dest: Path | str, sha256: str | None = None
 def _transfer(url: str, part: Path, timeout: float, quiet: bool) -> None:
     """Append the rest of `url` to `part`; raise on any failure (the caller retries)."""
     have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": "solid"})
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:

@@ -71,7 +71,7 @@ from solidcli.data.atomic import (
     read_atomic,
     write_index,
 )
-from solidcli.data.fetch import by_hand, fetch_first
+from solidcli.data.fetch import USER_AGENT, by_hand, fetch_first
 from solidcli.errors import SolidError
 
 K_CORE = 5
@@ -141,7 +141,7 @@ class _DrivePage(HTMLParser):
 def drive_download_url(url: str, dest: Path, timeout: float = 30.0) -> str:
     """The URL that serves the file itself: `url`, or the confirmed link of the warning page
     Google Drive shows for large files. Only a page is read; a file's body is left unread."""
-    request = urllib.request.Request(url, headers={"User-Agent": "solid"})
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             if response.headers.get_content_type() != "text/html":

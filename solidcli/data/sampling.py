@@ -31,8 +31,9 @@ class InteractionIndex:
             split_users = np.asarray(split_users, dtype=np.int64)
             lens = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
             users += [np.repeat(split_users, lens), split_users]
-            items += [np.fromiter((i for h in histories for i in h), dtype=np.int64),
-                      np.asarray(targets, dtype=np.int64)]
+            flat = (np.concatenate([np.asarray(h, dtype=np.int64) for h in histories])
+                    if len(histories) else np.empty(0, dtype=np.int64))
+            items += [flat, np.asarray(targets, dtype=np.int64)]
         return cls(np.concatenate(users), np.concatenate(items), n_items)
 
     def contains(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
