@@ -2,8 +2,5 @@
 
 
 class SolidError(Exception):
-    """A user-facing error: bad input, missing file, unknown name, stage not built yet."""
+    """A user-facing error: bad input, missing file, unknown name, no network."""
 
-
-class NotImplementedYet(SolidError):
-    """A backbone, dsr or option that the paper names but this version does not build yet."""

@@ -433,11 +433,11 @@ def test_a_404_does_not_give_up_the_host(tmp_path, picture_dir):
 
 
 def test_load_image_statuses(tmp_path, picture_dir):
-    assert images.load_image(None, tmp_path) == (None, "missing")
-    assert images.load_image("  ", tmp_path) == (None, "missing")
-    img, status = images.load_image(str(picture_dir / "c.png"), tmp_path)
+    assert images.ImageLoader(tmp_path).load(None) == (None, "missing")
+    assert images.ImageLoader(tmp_path).load("  ") == (None, "missing")
+    img, status = images.ImageLoader(tmp_path).load(str(picture_dir / "c.png"))
     assert status == "encoded" and img.mode == "RGB" and img.size == (33, 33)
-    assert images.load_image(str(picture_dir / "notes.jpg"), tmp_path) == (None, "unreadable")
+    assert images.ImageLoader(tmp_path).load(str(picture_dir / "notes.jpg")) == (None, "unreadable")
     assert images.cache_path("https://x.org/a/b.JPG?size=2", tmp_path).suffix == ".jpg"
     assert images.cache_path("https://x.org/a/b", tmp_path).suffix == ""
     assert images.cache_path("https://x.org/a.png", tmp_path) != images.cache_path(

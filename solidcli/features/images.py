@@ -207,11 +207,6 @@ class ImageLoader:
         return image, ENCODED
 
 
-def load_image(ref: str | None, cache_dir: Path | str) -> tuple[Image.Image | None, str]:
-    """One reference on its own: (RGB image or None, status). See `ImageLoader` for many."""
-    return ImageLoader(cache_dir).load(ref)
-
-
 def _console_warning(message: str) -> None:
     from rich.markup import escape
 

@@ -26,9 +26,9 @@ from solidcli.pipeline.embed import features_dir
 
 
 def semantics_dir(dataset: str, by_modality: str | None = None) -> Path:
+    """The folder keeps a modality set as written (it is DVC's output path)."""
     if by_modality is None:
         return Path("data") / "semantics" / dataset
-    parse_modalities(by_modality)  # checked; the folder keeps the set as written (DVC's path)
     return Path("data") / "semantics-by-modality" / dataset / by_modality
 
 
@@ -66,11 +66,6 @@ def semantics_stem(method: str, modalities: list[str]) -> str:
     """File stem: the modalities for k-means (`text+image`), prefixed by any other method."""
     key = modality_key(modalities)
     return key if method == "kmeans" else f"{method}-{key}"
-
-
-def semantics_path(params: Params, dataset: str, by_modality: str | None = None) -> Path:
-    _, folder, stem = resolve(params, dataset, by_modality)
-    return folder / f"{stem}.parquet"
 
 
 def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
