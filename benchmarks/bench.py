@@ -41,15 +41,16 @@ def bench_epoch_and_eval(epochs: int) -> dict:
 
     from solidcli.config import load_params
     from solidcli.data.prepared import PreparedDataset
-    from solidcli.engine import EvalSet, fit, score, seed_everything
+    from solidcli.device import seed_everything
+    from solidcli.engine import EvalSet, fit, score
     from solidcli.metrics import evaluate_scores
     from solidcli.models.recommender import Recommender
-    from solidcli.pipeline.train import build_spec, load_item_semantics
+    from solidcli.runs import build_spec, load_item_semantics
 
     params = load_params(REPO / "params.yaml")
     data = PreparedDataset.load("scientific")
     mapping, k, _ = load_item_semantics(params, "scientific", data.n_items)
-    spec = build_spec(params, data, "sasrec", "duet", "scl", k)
+    spec = build_spec(params, data.n_items, "sasrec", "duet", "scl", k)
     seed_everything(0)
     model = Recommender(spec, item_to_semantic=mapping,
                         codebook_init=torch.randn(k, spec.dim) * 0.05)
@@ -84,9 +85,10 @@ def bench_backbones(epochs: int = 2) -> dict:
 
     from solidcli.config import load_params
     from solidcli.data.prepared import PreparedDataset
-    from solidcli.engine import fit, seed_everything
+    from solidcli.device import seed_everything
+    from solidcli.engine import fit
     from solidcli.models.recommender import Recommender
-    from solidcli.pipeline.train import build_spec, load_item_semantics
+    from solidcli.runs import build_spec, load_item_semantics
 
     params = load_params(REPO / "params.yaml")
     data = PreparedDataset.load("scientific")
@@ -97,7 +99,8 @@ def bench_backbones(epochs: int = 2) -> dict:
     seconds: dict[str, dict[str, float]] = {}
     for backbone in ("sasrec", "din", "gru4rec", "bert4rec"):
         for dsr, variant in combos:
-            spec = build_spec(params, data, backbone, dsr, variant, k if variant != "base" else 0)
+            spec = build_spec(params, data.n_items, backbone, dsr, variant,
+                              k if variant != "base" else 0)
             seed_everything(0)
             model = Recommender(spec, item_to_semantic=mapping)
             cfg = dataclasses.replace(t, epochs=epochs, patience=epochs, min_epochs=epochs,
@@ -111,6 +114,10 @@ def bench_backbones(epochs: int = 2) -> dict:
 
 
 def bench_repro() -> dict:
+    from solidcli.config import load_params
+    from solidcli.grid import dataset_runs
+    from solidcli.layout import model_dir
+
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
                            check=True).stdout.split()
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,11 +133,15 @@ def bench_repro() -> dict:
         subprocess.run(["dvc", "repro", "-q"], cwd=work, check=True, env=env)
         total = time.perf_counter() - start
         stages = {}
-        for run in sorted((work / "models").rglob("run.json")):
-            rec = json.loads(run.read_text())
-            stages[str(run.parent.relative_to(work))] = {
-                "fit_s": rec["timings_s"]["fit"], "epochs": rec["epochs_run"],
-                "epoch_mean_s": rec["timings_s"]["epoch_mean"]}
+        os.chdir(work)
+        params = load_params("params.yaml")
+        for dataset in params.datasets:
+            for planned in dataset_runs(params, dataset):
+                rec = json.loads((model_dir(planned.run) / "run.json").read_text())
+                stages[str(planned.run)] = {
+                    "fit_s": rec["timings_s"]["fit"], "epochs": rec["epochs_run"],
+                    "epoch_mean_s": rec["timings_s"]["epoch_mean"]}
+        os.chdir(REPO)
     return {"dvc_repro_seconds": total, "training_runs": stages}
 
 

@@ -2,7 +2,9 @@
 
 A stage writes its whole output directory under a temporary sibling name and renames it into
 place at the end (`staged_dir`), so an interrupted or failed stage never leaves a half-written
-artifact that DVC or the next stage would trust.
+artifact that DVC or the next stage would trust. A sibling left behind by a killed process is
+removed when the same artifact is next saved. JSON is written strictly: NaN and infinity are
+not JSON, and a value that would need them is an error, never a file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from rich.console import Console
 
+from solidcli.layout import STAGING_MARKERS
+
 console = Console(stderr=True, log_path=False)
 
 
@@ -29,6 +33,7 @@ def staged_dir(final: Path | str) -> Iterator[Path]:
     """Yield an empty temp directory; on success it replaces `final` in one rename."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_staging(final)
     tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -45,11 +50,22 @@ def staged_dir(final: Path | str) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def clean_staging(final: Path) -> None:
+    """Remove the temporary siblings of `final` that an interrupted save left behind."""
+    for marker in STAGING_MARKERS:
+        for stale in final.parent.glob(f".{final.name}{marker}*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(final: Path | str) -> Iterator[Path]:
     """Yield a temp path next to `final`; it is renamed onto `final` only on success."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    clean_staging(final)
     tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         yield tmp
@@ -60,8 +76,16 @@ def atomic_file(final: Path | str) -> Iterator[Path]:
 
 
 def write_json(path: Path | str, data: Any) -> Path:
+    """`data` as strict JSON (no NaN or infinity: a non-finite value is a SolidError)."""
+    from solidcli.errors import SolidError
+
+    try:
+        text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False)
+    except ValueError:
+        raise SolidError(f"refusing to write {path}: it would hold a NaN or infinite "
+                         "value") from None
     with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
     return Path(path)
 
 
@@ -83,14 +107,19 @@ def read_json(path: Path | str) -> Any:
         raise SolidError(f"corrupt JSON file: {path}") from None
 
 
+CODE_PATHS = ("solidcli", "pyproject.toml")  # what a result's code revision covers
+
+
 def git_revision() -> str:
-    """The commit the code runs from, with '+dirty' when the tree has changes."""
+    """The commit the code runs from, with '+dirty' when the code (solidcli/, pyproject.toml)
+    differs from it. Params are recorded in full beside it, and the pipeline's own outputs
+    (dvc.lock, reports/) change while it runs, so neither makes a revision dirty."""
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):

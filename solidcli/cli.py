@@ -30,6 +30,7 @@ from solidcli._options import (
     VariantOpt,
 )
 from solidcli.errors import SolidError
+from solidcli.layout import METRICS_ROOT
 
 app = typer.Typer(
     name="solid",
@@ -158,6 +159,8 @@ def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = Non
 def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag=None,
            metacode_tag=None, modalities=None) -> None:
     with _guard():
+        if variant == "base" and modalities is not None:
+            raise SolidError("--modalities applies to SOLID variants, not to train-base")
         p, name = _dataset(dataset, _params(params, sets, seed, device))
         from solidcli.pipeline import train as stage
 
@@ -166,33 +169,38 @@ def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag
                         metacode_tag=metacode_tag, by_modality=modalities))
 
 
-TRAIN_HELP = {
-    "base": "Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR).",
-    "spg": "Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11).",
-    "sml": "Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12).",
-}
+@app.command("train-base", epilog="DVC stage: train-base@<dataset>-<backbone>-<dsr>")
+def train_base(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+               seed: SeedOpt = None, device: DeviceOpt = None,
+               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+               tag: TagOpt = None) -> None:
+    """Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR)."""
+    _train("base", dataset, backbone, dsr, seed, device, params, set_, tag)
 
 
-def _train_command(variant: str):
-    def command(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-                seed: SeedOpt = None, device: DeviceOpt = None,
-                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
-                tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
-        if variant == "base" and modalities is not None:
-            _fail("--modalities applies to SOLID variants, not to train-base")
-        _train(variant, dataset, backbone, dsr, seed, device, params, set_, tag,
-               modalities=modalities)
-
-    command.__doc__ = TRAIN_HELP[variant]
-    command.__name__ = f"train_{variant}"
-    return command
+@app.command("train-spg", epilog="DVC stage: train-spg@<dataset>-<backbone>-<dsr>")
+def train_spg(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+              seed: SeedOpt = None, device: DeviceOpt = None,
+              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+              tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
+    """Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11)."""
+    _train("spg", dataset, backbone, dsr, seed, device, params, set_, tag,
+           modalities=modalities)
 
 
-for _variant in TRAIN_HELP:
-    app.command(f"train-{_variant}")(_train_command(_variant))
+@app.command("train-sml", epilog="DVC stages: train-sml@..., sweep-sml@<T>, "
+             "sweep-modality-sml@<set>")
+def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+              seed: SeedOpt = None, device: DeviceOpt = None,
+              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+              tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
+    """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
+    _train("sml", dataset, backbone, dsr, seed, device, params, set_, tag,
+           modalities=modalities)
 
 
-@app.command("train-scl")
+@app.command("train-scl", epilog="DVC stages: train-scl@..., train-ablation, "
+             "sweep-scl@<lambda>-<T>, sweep-modality-scl@<set>")
 def train_scl(
     dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
     seed: SeedOpt = None, device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
@@ -235,62 +243,91 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
                         _pick_dsr(dsr, p, variant), variant, tag=tag))
 
 
-StudyDataset = Annotated[str, typer.Option(
-    "--dataset", "-d", help="Tables 2-5 and Figure 5: the dataset studied.")]
-StudyBackbone = Annotated[str, typer.Option(
-    "--backbone", "-b", help="Tables 2-5 and Figure 5: the backbone studied.")]
-StudyDsr = Annotated[str, typer.Option(
-    "--dsr", help="Tables 2-5 and Figure 5: the dynamic model studied.")]
-MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files.")]
+MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files "
+                                          "(reports/metrics/<dataset>/<run key>/).")]
 
 
-@app.command()
+def _warn_missing(what: str, missing) -> None:
+    """One stderr line per run the params define that has no metrics (shown as missing)."""
+    for planned in missing:
+        typer.echo(f"solid: warning: {what}: no metrics for {planned.run}; train it with "
+                   f"`{planned.command}`, then `solid evaluate --dataset {planned.run.dataset} "
+                   "--all`", err=True)
+
+
+@app.command(epilog="DVC stage: table (every table and figure of the default pipeline)")
 def table(
-    number: Annotated[int, typer.Option("--table", "-t", help="Paper table: 1 to 5.")]
-    = 1,
+    number: Annotated[str, typer.Option(
+        "--table", "-t", help="Paper table 1 to 5, or summary (Table 1's headline metrics as "
+        "JSON: the pipeline's DVC metrics file).")] = "1",
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="markdown | latex | csv (printed to stdout).")]
     = "markdown",
     compare: Annotated[str, typer.Option(
         "--compare", help="paper: show the paper's value and ours - paper; none: ours only.")]
     = "none",
-    metrics: MetricsOpt = Path("reports/metrics"),
+    metrics: MetricsOpt = METRICS_ROOT,
     out_dir: Annotated[Path | None, typer.Option(
-        "--out-dir", help="Also write table<N>.{md,tex,csv} into this folder.",
-        show_default=False)] = None,
-    dataset: StudyDataset = "scientific", backbone: StudyBackbone = "sasrec",
-    dsr: StudyDsr = "duet",
+        "--out-dir", help="Also write table<N>.{md,tex,csv} (or summary.json) into this "
+        "folder.", show_default=False)] = None,
+    params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
-    """Print a paper table (1 to 5) from our metrics, optionally beside the paper's."""
+    """Print a paper table from the metrics of the runs params.yaml defines."""
     with _guard():
         from solidcli.pipeline import table as stage
 
         if compare not in ("none", "paper"):
             raise SolidError(f"unknown --compare '{compare}' (choose from paper, none)")
-        text, written = stage.run(number, fmt, metrics, out_dir,
-                                  compare=None if compare == "none" else compare,
-                                  dataset=dataset, backbone=backbone, dsr=dsr)
+        text, written, missing = stage.run(number, fmt, _params(params, set_), metrics,
+                                           out_dir, compare=None if compare == "none"
+                                           else compare)
         sys.stdout.write(text)
+        _warn_missing(f"table {number}", missing)
         for path in written:
             typer.echo(f"wrote {path}", err=True)
 
 
-@app.command()
+@app.command(epilog="DVC stage: table")
 def figure(
-    number: Annotated[int, typer.Option("--figure", help="Paper figure: 5 (lambda x T).")] = 5,
-    out: Annotated[Path, typer.Option("--out", help="PNG to write.")]
-    = Path("reports/figure5.png"),
-    metrics: MetricsOpt = Path("reports/metrics"),
-    dataset: StudyDataset = "scientific", backbone: StudyBackbone = "sasrec",
-    dsr: StudyDsr = "duet",
+    number: Annotated[str, typer.Option(
+        "--figure", help="5 (the lambda x T grid), 3 (CDs, Electronic), 4 (Douban Book, "
+        "Music), or curves (per-epoch valid UAUC).")] = "5",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="PNG to write (a PDF is written beside it; default "
+        "reports/figure<N>.png).", show_default=False)] = None,
+    metrics: MetricsOpt = METRICS_ROOT,
+    runs: Annotated[list[str] | None, typer.Option(
+        "--run", help="curves: a run key such as sasrec-duet-scl (repeatable; default: the "
+        "study model's Table 2 runs).", show_default=False)] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help="curves: the dataset of --run (default: study.dataset).",
+        show_default=False)] = None,
+    params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
-    """Draw the paper's Figure 5 (UAUC, NDCG@10, Recall@10 over the lambda x T grid) as a PNG."""
+    """Draw a paper figure (3, 4, 5) or training curves, as PNG and PDF, with matplotlib."""
     with _guard():
-        if number != 5:
-            raise SolidError(f"figure {number} is not implemented (built: 5)")
+        from solidcli.layout import figure_file
+
+        figures = ("3", "4", "5", "curves")
+        if number not in figures:
+            raise SolidError(f"unknown figure '{number}' (choose from {', '.join(figures)})")
+        if (runs or dataset) and number != "curves":
+            raise SolidError("--run and --dataset apply to --figure curves only")
+        p = _params(params, set_)
+        out = out or figure_file(number)
         from solidcli.pipeline import figure as stage
 
-        _done(stage.run(metrics, out, dataset=dataset, backbone=backbone, dsr=dsr))
+        if number == "curves":
+            written, absent = stage.figure_curves(p, dataset, runs, out)
+            for run in absent:
+                typer.echo(f"solid: warning: no training curves for {run}", err=True)
+        else:
+            if number == "5":
+                written, missing = stage.figure5(p, metrics, out)
+            else:
+                written, missing = stage.figure_uauc(number, p, metrics, out)
+            _warn_missing(f"figure {number}", missing)
+        _done(written)
 
 
 def main() -> None:

@@ -1,29 +1,28 @@
 """Typed parameters: `params.yaml` (the only place defaults live) plus CLI overrides.
 
-Every section is a frozen dataclass. Loading rejects unknown keys, missing keys and wrong
-types with one clear message naming the key, so a typo in `params.yaml` or in `--set` never
-silently falls back to something else. YAML is read with ruamel (YAML 1.2, as DVC reads it).
+Every section is a frozen dataclass (`solidcli.schema`). Loading rejects unknown keys, missing
+keys, wrong types and out-of-range numbers with one clear message naming the key, and then
+checks what spans sections (attention heads dividing the dimension, names on the grid axes
+that exist), so a typo or a bad value in `params.yaml` or in `--set` never silently falls back
+to something else or trains a model. YAML is read with ruamel (YAML 1.2, as DVC reads it).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from solidcli.errors import SolidError
+from solidcli.models.registry import BACKBONES, TransformerCfg
+from solidcli.schema import ConfigError, build, count, non_negative, positive, to_dict
 
-BACKBONES = ("din", "gru4rec", "sasrec", "bert4rec")
 DSRS = ("none", "apg", "duet")
 VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
 MODALITIES = ("id", "text", "image")
 
-
-class ConfigError(SolidError):
-    """params.yaml or an override does not match the schema."""
+__all__ = ["ConfigError", "Params", "load_params", "to_dict"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class DataCfg:
     """How one dataset is found and cut (`data.<name>`)."""
 
     path: str | None  # folder of UniSRec/MISSRec atomic files; null = the registry's source
-    eval_negatives: int  # sampled negatives per valid/test positive (paper: 99)
+    eval_negatives: int = count()  # sampled negatives per valid/test positive (paper: 99)
     category_prefix: str | None  # how an item's category path starts in its .text line
 
 
@@ -47,8 +46,8 @@ class EmbedCfg:
 
     text: str | None
     image: str | None
-    dim: int | None  # expected dimension of imported files; null = inferred from the size
-    batch_size: int  # encoder batch size
+    dim: int | None = count()  # expected dimension of imported files; null = from the size
+    batch_size: int = count()  # encoder batch size
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class SemanticsCfg:
     item's nearest category centroid (Eq. 8-10; K = the number of categories, `k` unused)."""
 
     method: Literal["kmeans", "category"]
-    k: int
+    k: int = count()  # at most the number of items (checked by assign-semantics)
     modalities: list[str]  # any of id, text, image (id = a trained model's item table)
 
 
@@ -73,56 +72,26 @@ class IdSemanticsCfg:
 class TrainCfg:
     """Optimisation settings shared by every training stage (`train`)."""
 
-    epochs: int
-    batch_size: int  # histories per step; each scores 1 positive + `negatives` negatives
-    eval_batch_size: int
-    lr: float
-    patience: int  # epochs without a better valid UAUC before stopping ...
-    min_epochs: int  # ... but never before this many epochs (lets a run leave an early plateau)
-    min_delta: float  # a valid UAUC must beat the best by more than this to count as better
-    negatives: int  # sampled negatives per training positive, resampled every epoch
-    dim: int
-    max_len: int  # most recent items of a history fed to the model
+    epochs: int = count()
+    batch_size: int = count()  # histories per step; each scores 1 positive + `negatives` negs
+    eval_batch_size: int = count()
+    lr: float = positive()
+    patience: int = count()  # epochs without a better valid UAUC before stopping ...
+    min_epochs: int = count()  # ... but never before this many (lets a run leave a plateau)
+    min_delta: float = non_negative()  # a valid UAUC must beat the best by more than this
+    negatives: int = count()  # sampled negatives per training positive, redrawn every epoch
+    dim: int = count()
+    max_len: int = count()  # most recent items of a history fed to the model
 
 
-@dataclass(frozen=True)
-class TransformerCfg:
-    """A self-attention encoder (BERT4Rec's section; SASRec's adds `causal`)."""
-
-    layers: int
-    heads: int
-    dropout: float
-
-
-@dataclass(frozen=True)
-class SasrecCfg(TransformerCfg):
-    causal: bool  # False reproduces the authors' unmasked encoder
-
-
-@dataclass(frozen=True)
-class Gru4recCfg:
-    layers: int
-    dropout: float
-
-
-@dataclass(frozen=True)
-class DinCfg:
-    attention_hidden: int  # hidden units of the activation unit
-    classifier: list[int]  # hidden sizes of the head on [target ; pooled history]
-    dropout: float
-
-
-@dataclass(frozen=True)
-class ModelsCfg:
-    din: DinCfg
-    gru4rec: Gru4recCfg
-    sasrec: SasrecCfg
-    bert4rec: TransformerCfg
+# `models.<backbone>`: one section per registered backbone, each checked by its config class
+ModelsCfg = make_dataclass("ModelsCfg", [(name, b.config) for name, b in BACKBONES.items()],
+                           frozen=True)
 
 
 @dataclass(frozen=True)
 class DuetCfg:
-    layers: int  # dynamic layers (D x D each; DIN uses its classifier sizes)
+    layers: int = count()  # dynamic layers (D x D each; DIN uses its classifier sizes)
     init: Literal["scaled", "authors"]  # authors = fmod(randn, 2)
     freeze: bool  # True reproduces the authors' never-trained generators
 
@@ -131,13 +100,13 @@ class DuetCfg:
 class ApgCfg(DuetCfg):
     """DUET's generator options, plus APG's low-rank layers."""
 
-    rank: int  # K of the K x K generated core
+    rank: int = count()  # K of the K x K generated core
     authors_simplified: bool  # no activation between layers, no bias (the authors' module)
 
 
 @dataclass(frozen=True)
 class NoneCfg:
-    layers: int  # static layers of the plain head
+    layers: int = count()  # static layers of the plain head
 
 
 @dataclass(frozen=True)
@@ -155,8 +124,8 @@ class StudyCfg:
     dataset: str
     backbone: str
     dsr: str
-    lambdas: list[float]
-    Ts: list[float]
+    lambdas: list[float] = non_negative(dotted=True)  # 1.0, not 1: DVC names the runs so
+    Ts: list[float] = positive(dotted=True)
     modalities: list[str]  # Table 3: modality sets such as "id+text", one SML + SCL run each
 
 
@@ -164,8 +133,8 @@ class StudyCfg:
 class SolidCfg:
     """SOLID's own hyper-parameters (`solid`), paper Eq. 12-13."""
 
-    lam: float = field(metadata={"key": "lambda"})
-    T: float
+    lam: float = non_negative(key="lambda")
+    T: float = positive()
     metacode: Literal["sml", "spg", "random"]
     train_codebook: bool
     mask_padding: bool
@@ -178,7 +147,7 @@ class EvalCfg:
 
 @dataclass(frozen=True)
 class Params:
-    seed: int
+    seed: int = count(0)
     device: Literal["auto", "cpu", "cuda", "mps"]
     datasets: list[str]
     backbones: list[str]
@@ -210,7 +179,6 @@ class Params:
 
     def as_dict(self) -> dict[str, Any]:
         return to_dict(self)
-
 
     def for_dataset(self, value: str) -> tuple[Params, str]:
         """Resolve a `--dataset` value: a name, or a folder of atomic files (bring your own).
@@ -276,9 +244,11 @@ def load_params(path: Path | str = "params.yaml", overrides: list[str] | None = 
     for item in overrides or []:
         _apply_override(raw, item)
     try:
-        return build(Params, raw, where="")
+        params = build(Params, raw, where="")
+        _check_across(params)
     except ConfigError as exc:
         raise ConfigError(f"{path.name}: {exc}") from None
+    return params
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -333,77 +303,59 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parse_value(value)
 
 
-def build(cls: type, data: Any, where: str) -> Any:
-    """Build dataclass `cls` from plain data, strictly."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"'{where}' must be a mapping, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    prefix = f"{where}." if where else ""
+
+
+def _check_across(p: Params) -> None:
+    """What one field's range cannot say: names on the grid axes, heads dividing the width."""
+    for axis, names, known in (("backbones", p.backbones, BACKBONES), ("dsrs", p.dsrs, DSRS),
+                               ("solid_dsrs", p.solid_dsrs, ("apg", "duet"))):
+        for name in names:
+            if name not in known:
+                raise ConfigError(f"'{axis}' has '{name}' (choose from {', '.join(known)})")
+    for where, name, known in (("id_semantics.backbone", p.id_semantics.backbone, BACKBONES),
+                               ("id_semantics.dsr", p.id_semantics.dsr, DSRS),
+                               ("study.backbone", p.study.backbone, BACKBONES),
+                               ("study.dsr", p.study.dsr, ("apg", "duet"))):
+        if name not in known:
+            raise ConfigError(f"'{where}' is '{name}' (choose from {', '.join(known)})")
+    for name in BACKBONES:
+        cfg = getattr(p.models, name)
+        if isinstance(cfg, TransformerCfg) and p.train.dim % cfg.heads:
+            raise ConfigError(f"'models.{name}.heads' = {cfg.heads} must divide 'train.dim' = "
+                              f"{p.train.dim}")
+    for section, table in (("semantics", p.semantics),):
+        for name, cfg in table.items():
+            if not cfg.modalities:
+                raise ConfigError(f"'{section}.{name}.modalities' must name at least one of "
+                                  f"{', '.join(MODALITIES)}")
+            for m in cfg.modalities:
+                if m not in MODALITIES:
+                    raise ConfigError(f"'{section}.{name}.modalities' has '{m}' (choose from "
+                                      f"{', '.join(MODALITIES)})")
+    for i, text in enumerate(p.study.modalities):
+        try:
+            parse_modalities(text)
+        except SolidError as exc:
+            raise ConfigError(f"'study.modalities[{i}]': {exc}") from None
+    for where, values in (("study.lambdas", p.study.lambdas), ("study.Ts", p.study.Ts)):
+        if len(set(values)) != len(values):
+            raise ConfigError(f"'{where}' lists a value twice: {values}")
+
+
+def parse_modalities(text: str) -> list[str]:
+    """'id+text' -> ['id', 'text'] (checked: known names, no repeats, no spaces)."""
+    parts = text.split("+")
+    if any(not m or m != m.strip() for m in parts) or len(set(parts)) != len(parts):
+        raise SolidError(f"modality set '{text}' must look like id+text (no spaces, no repeats)")
+    modality_key(parts)
+    return parts
+
+
+def modality_key(modalities: list[str]) -> str:
+    """Canonical name of a modality set: the modalities in the order id, text, image, '+'."""
+    unknown = [m for m in modalities if m not in MODALITIES]
     if unknown:
-        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
-    missing = [k for k in fields if k not in data]
-    if missing:
-        raise ConfigError(f"missing key '{prefix}{missing[0]}'")
-    kwargs = {f.name: _coerce(hints[f.name], data[k], prefix + k) for k, f in fields.items()}
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, where)
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"'{where}' must be one of {', '.join(map(str, args))}, got {value!r}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"'{where}' must be a list, got {_kind(value)}")
-        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"'{where}' must be a mapping, got {_kind(value)}")
-        return {str(k): _coerce(args[1], v, f"{where}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, where)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"'{where}' must be true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"'{where}' must be an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"'{where}' must be a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"'{where}' must be a string, got {value!r}")
-        return value
-    raise TypeError(f"unsupported schema type {hint!r}")  # a bug in the schema, not user input
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def to_dict(obj: Any) -> Any:
-    """Dataclass -> plain data with the YAML key names (inverse of `build`)."""
-    if dataclasses.is_dataclass(obj):
-        return {
-            f.metadata.get("key", f.name): to_dict(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-        }
-    if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [to_dict(v) for v in obj]
-    return obj
+        raise SolidError(f"unknown modality '{unknown[0]}' (choose from {', '.join(MODALITIES)})")
+    if not modalities:
+        raise SolidError("semantics: choose at least one modality")
+    return "+".join(m for m in MODALITIES if m in modalities)

@@ -6,13 +6,14 @@ model's auxiliary loss (SCL's codebook MSE, Eq. 13). After every epoch the model
 the valid candidates; the epoch with the best valid UAUC is kept, and training stops after
 `patience` epochs without an improvement larger than `min_delta`, once `min_epochs` have run
 (some runs sit on a plateau for a few epochs before they learn from the history). The test
-split is never looked at here.
+split is never looked at here. A loss that is not finite, or weights that stop being finite (a
+non-finite gradient), end training with an error naming the epoch; nothing is saved.
 """
 
 from __future__ import annotations
 
 import copy
-import random
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -25,28 +26,12 @@ from solidcli.config import TrainCfg
 from solidcli.data.batching import length_batches, pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
+from solidcli.errors import SolidError
 from solidcli.metrics import evaluate_scores
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from solidcli.errors import SolidError
-
-        raise SolidError("device 'cuda' was asked for but no CUDA GPU is available")
-    return torch.device(name)
+class Diverged(SolidError):
+    """Training produced a non-finite loss or non-finite weights."""
 
 
 @dataclass
@@ -141,9 +126,15 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
                 optim.zero_grad(set_to_none=True)
                 full.backward()
                 optim.step()
-                total += float(loss.detach())
-                total_aux += float(aux.detach())
+                step_loss, step_aux = float(loss.detach()), float(aux.detach())
+                if not (math.isfinite(step_loss) and math.isfinite(step_aux)):
+                    raise Diverged(f"{label}: training diverged at epoch {epoch} (loss "
+                                   f"{step_loss}, aux {step_aux}); nothing was saved; check "
+                                   "train.lr and solid.lambda")
+                total += step_loss
+                total_aux += step_aux
                 steps += 1
+            _check_weights(model, label, epoch)
             train_s = time.perf_counter() - start
             metrics = evaluate(model, valid, cfg.eval_batch_size, device, ties)
             seconds = time.perf_counter() - start
@@ -171,3 +162,12 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, s
     if best_state is not None:
         model.load_state_dict(best_state)
     return result
+
+
+def _check_weights(model: nn.Module, label: str, epoch: int) -> None:
+    """A non-finite gradient turns weights non-finite at the next optimiser step."""
+    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise Diverged(f"{label}: training diverged at epoch {epoch}: a gradient was not "
+                       f"finite and made '{bad[0]}' non-finite; nothing was saved; check "
+                       "train.lr")

@@ -11,11 +11,15 @@ equal score as ranked above the positive, `optimistic` counts none, `average` co
 The authors' stable sort is optimistic whenever the positive comes first in the file, so
 constant scores looked perfect there; here they look worst under the default rule.
 All metrics are "sampled" (1 positive + 99 negatives per user in the paper's protocol).
+A score that is NaN or infinite is an error, never a metric: NaN compares false with
+everything, so it would rank a positive first and report a perfect model.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from solidcli.errors import SolidError
 
 TIE_WEIGHT = {"conservative": 1.0, "average": 0.5, "optimistic": 0.0}
 METRIC_NAMES = ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20")
@@ -46,6 +50,14 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
     labels = np.asarray(labels, dtype=bool)
     if scores.shape != labels.shape or scores.ndim != 2:
         raise ValueError("scores and labels must be two matrices of the same shape")
+    finite = np.isfinite(scores)
+    if not finite.all():
+        users = int((~finite).any(axis=1).sum())
+        raise SolidError(f"the model gave NaN or infinite scores for {users} of "
+                         f"{scores.shape[0]} users; its weights are broken (retrain it)")
+    if not (labels.any(axis=1) & (~labels).any(axis=1)).any():
+        raise SolidError("no user has both a positive and a negative candidate; the "
+                         "candidates file is broken (rerun `solid download`)")
     tie_w = TIE_WEIGHT[ties]
     n_users = scores.shape[0]
     uauc_sum, uauc_n = 0.0, 0

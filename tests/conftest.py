@@ -105,20 +105,38 @@ def tiny_project(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+def planned_commands(params_path: Path, dataset: str = "tiny") -> list[list[str]]:
+    """The training commands of every run params.yaml defines for `dataset`, in an order that
+    trains each run's prerequisites first (base, spg, sml before scl), as `solid` arguments."""
+    import shlex
+
+    from solidcli.config import load_params
+    from solidcli.grid import dataset_runs
+
+    params = load_params(params_path)
+    rank = {"base": 0, "spg": 1, "sml": 2, "scl_only": 3, "scl": 4}
+    planned = sorted(dataset_runs(params, dataset), key=lambda p: rank[p.run.variant])
+    return [shlex.split(p.command)[1:] for p in planned]
+
+
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory) -> Path:
-    """The tiny project after the whole pipeline (run once per session, through the CLI)."""
+    """The tiny project after the whole pipeline (run once per session, through the CLI):
+    every run params.yaml defines, evaluated."""
     from typer.testing import CliRunner
 
     from solidcli.cli import app
+    from solidcli.config import load_params
 
     with inside_tiny_project(tmp_path_factory.mktemp("trained")) as root:
         runner = CliRunner()
-        commands = [["download"], ["embed"], ["assign-semantics"],
-                    ["train-base", "--dsr", "none"], ["train-base", "--dsr", "duet"],
-                    ["train-spg"], ["train-sml"], ["train-scl"],
-                    ["train-scl", "--without-semantics"],
-                    ["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"]]
+        study = load_params("params.yaml").study.modalities
+        training = planned_commands(root / "params.yaml")
+        base = [c for c in training if c[0] == "train-base"]  # the id modality reads one
+        commands = ([["download"], ["embed"], ["assign-semantics"], *base]
+                    + [["assign-semantics", "--modalities", m] for m in study]
+                    + [c for c in training if c not in base]
+                    + [["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"]])
         for cmd in commands:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)

@@ -61,8 +61,14 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
     assert (root / "reports/metrics/tiny/sasrec-duet-scl/run.json").is_file()
     assert (root / "reports/curves/tiny/sasrec-duet-scl.csv").is_file()
     evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir()}
-    assert evaluated == {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg",
-                         "sasrec-duet-sml", "sasrec-duet-scl", "sasrec-duet-scl_only"}
+    table1 = {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg", "sasrec-duet-sml",
+              "sasrec-duet-scl", "sasrec-duet-scl_only"}
+    sweeps = {"sasrec-duet-sml-T0.1", "sasrec-duet-sml-T0.01", "sasrec-duet-scl-lam1.0-T0.1",
+              "sasrec-duet-scl-lam1.0-T0.01", "sasrec-duet-scl-lam0.1-T0.1",
+              "sasrec-duet-scl-lam0.1-T0.01", "sasrec-duet-sml-mod-text",
+              "sasrec-duet-scl-mod-text", "sasrec-duet-sml-mod-id+image",
+              "sasrec-duet-scl-mod-id+image"}
+    assert evaluated == table1 | sweeps  # exactly the runs params.yaml defines
     ablation = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl_only/metrics.json")
                           .read_text())
     assert ablation["variant"] == "scl_only" and ablation["lambda"] == 0.1
@@ -126,8 +132,10 @@ def test_unknown_params_key_in_file(tiny_project):
 def test_missing_semantics_and_checkpoint(tiny_project):
     assert invoke("download").exit_code == 0
     assert_one_line_error(invoke("train-spg"), "run `solid assign-semantics --dataset tiny`")
-    assert_one_line_error(invoke("evaluate"), "missing file: models/tiny/sasrec/none/base/run.json")
-    assert_one_line_error(invoke("evaluate", "--all"), "no trained models under models/tiny")
+    assert_one_line_error(invoke("evaluate"), "tiny/sasrec/none/base is not trained "
+                          "(models/tiny/sasrec/none/base/run.json missing); run `solid "
+                          "train-base --dataset tiny --backbone sasrec --dsr none` first")
+    assert_one_line_error(invoke("evaluate", "--all"), "tiny/sasrec/none/base is not trained")
     assert_one_line_error(invoke("assign-semantics"), "missing file: data/features/tiny/meta.json")
 
 

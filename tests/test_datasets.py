@@ -81,7 +81,9 @@ def test_item_metadata_file_gives_categories_and_images(tiny_project):
 def test_id_semantics_and_a_modality_set(tiny_project):
     assert invoke("download").exit_code == 0 and invoke("embed").exit_code == 0
     assert_one_line_error(invoke("assign-semantics", "--modalities", "id+text"),
-                          "the id modality needs the trained baseline models/tiny/sasrec/none")
+                          "tiny/sasrec/none/base is not trained (models/tiny/sasrec/none/base/"
+                          "run.json missing); run `solid train-base --dataset tiny --backbone "
+                          "sasrec --dsr none` first")
     assert_one_line_error(invoke("assign-semantics", "--modalities", "id+audio"),
                           "unknown modality 'audio'")
     assert invoke("train-base", "--dsr", "none").exit_code == 0

@@ -12,7 +12,7 @@ from solidcli.engine import EvalSet, evaluate, fit
 from solidcli.metrics import METRIC_NAMES
 from solidcli.models.recommender import Recommender
 from solidcli.pipeline import download, embed, semantics
-from solidcli.pipeline.train import build_spec, load_item_semantics
+from solidcli.runs import build_spec, load_item_semantics
 
 COMBOS = [(b, d, v) for b in ("din", "gru4rec", "sasrec", "bert4rec")
           for d, v in [("none", "base"), ("apg", "base"), ("duet", "base"), ("apg", "spg"),
@@ -35,7 +35,7 @@ def prepared(tmp_path_factory):
                          ids=["-".join(c) for c in COMBOS])
 def test_one_epoch_and_an_evaluation(prepared, backbone, dsr, variant):
     params, data, mapping, k = prepared
-    spec = build_spec(params, data, backbone, dsr, variant, 0 if variant == "base" else k)
+    spec = build_spec(params, data.n_items, backbone, dsr, variant, 0 if variant == "base" else k)
     torch.manual_seed(0)
     model = Recommender(spec, item_to_semantic=mapping)
     cfg = dataclasses.replace(params.train, epochs=1)

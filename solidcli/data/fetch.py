@@ -76,6 +76,8 @@ def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int
         try:
             _transfer(url, part, timeout, quiet)
             break
+        except ValueError:  # urllib: "unknown url type"
+            raise SolidError(f"cannot download '{url}': not a valid URL") from None
         except urllib.error.HTTPError as exc:
             if exc.code < 500 or attempt >= retries:
                 raise SourceUnavailable(f"download failed: {url} answered HTTP {exc.code} "

@@ -73,6 +73,7 @@ from solidcli.data.atomic import (
 )
 from solidcli.data.fetch import USER_AGENT, by_hand, fetch_first
 from solidcli.errors import SolidError
+from solidcli.layout import SHARED_RAW, atomic_dir, raw_dir
 
 K_CORE = 5
 MAX_HISTORY = 50
@@ -84,8 +85,18 @@ TEXT_FIELDS = ("title", "category", "brand")
 # ----------------------------------------------------------------------------- downloads
 
 def mirrors() -> list[str]:
-    """The base URLs in `SOLID_MIRROR` (space-separated), in the order to try them."""
-    return os.environ.get(MIRROR_ENV, "").split()
+    """The base URLs in `SOLID_MIRROR` (space-separated), in the order to try them; each must
+    be an http(s) URL with a host or a file: URL."""
+    raw = os.environ.get(MIRROR_ENV, "")
+    bases = raw.split()
+    for base in bases:
+        url = urllib.parse.urlsplit(base)
+        if not ((url.scheme in ("http", "https") and url.netloc)
+                or (url.scheme == "file" and url.path)):
+            raise SolidError(f"{MIRROR_ENV}='{raw}': '{base}' is not a URL (expected "
+                             "space-separated http://host/path, https://host/path or "
+                             "file:///folder)")
+    return bases
 
 
 @dataclass(frozen=True)
@@ -451,10 +462,10 @@ class Recipe(ABC):
     shared: bool = False  # the files serve several datasets: cached in <raw_root>/shared/
 
     def folder(self, raw_root: Path) -> Path:
-        return Path(raw_root) / self.name / "atomic"
+        return atomic_dir(self.name, raw_root)
 
     def cache(self, raw_root: Path) -> Path:
-        return Path(raw_root) / ("shared" if self.shared else self.name)
+        return raw_dir(SHARED_RAW if self.shared else self.name, raw_root)
 
     def is_built(self, raw_root: Path) -> bool:
         """The atomic folder is there with every file its build manifest lists."""

@@ -31,9 +31,9 @@ from pathlib import Path
 from solidcli.data.fetch import sha256_of
 from solidcli.data.recipes import RECIPES, Recipe
 from solidcli.errors import SolidError
+from solidcli.layout import RAW_ROOT
 
 BUNDLED_ROOT = Path(__file__).resolve().parent.parent / "bundled"
-RAW_ROOT = Path("data/raw")
 
 
 @dataclass(frozen=True)

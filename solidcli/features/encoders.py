@@ -605,7 +605,7 @@ def _device(device: Any) -> torch.device:
 
     if isinstance(device, torch.device):
         return device
-    from solidcli.engine import pick_device
+    from solidcli.device import pick_device
 
     return pick_device(str(device))
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.registry import TransformerCfg
 from solidcli.models.transformer import TransformerStack, gather_last, padding_mask
 
 
 class BERT4Rec(nn.Module):
     target_dependent = False
 
-    def __init__(self, dim: int, max_len: int, layers: int, heads: int, dropout: float) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: TransformerCfg) -> None:
         super().__init__()
         self.mask_token = nn.Parameter(torch.empty(dim))
         nn.init.normal_(self.mask_token, std=0.02)
-        self.encoder = TransformerStack(dim, max_len + 1, layers, heads, dropout,
+        self.encoder = TransformerStack(dim, max_len + 1, cfg.layers, cfg.heads, cfg.dropout,
                                         norm_first=True, activation="gelu")
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,

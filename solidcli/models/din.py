@@ -19,16 +19,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.registry import DinCfg
+
 CHUNK_ELEMENTS = 1 << 23  # B * C_chunk * L * D floats per chunk (32 MB)
 
 
 class DIN(nn.Module):
     target_dependent = True
 
-    def __init__(self, dim: int, attention_hidden: int, dropout: float) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: DinCfg) -> None:
         super().__init__()
+        attention_hidden, dropout = cfg.attention_hidden, cfg.dropout
         self.dim = dim
         self.state_dim = 2 * dim
+        self.head_sizes = [self.state_dim, *cfg.classifier, 1]  # the dynamic layers' sizes
         self.seq_transform = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
         self.query = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
         self.unit_in = nn.Linear(4 * dim, attention_hidden)

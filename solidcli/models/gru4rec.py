@@ -11,14 +11,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.registry import Gru4recCfg
 from solidcli.models.transformer import gather_last
 
 
 class GRU4Rec(nn.Module):
     target_dependent = False
 
-    def __init__(self, dim: int, layers: int, dropout: float) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: Gru4recCfg) -> None:
         super().__init__()
+        layers, dropout = cfg.layers, cfg.dropout
         self.seq_transform = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
         self.dropout = nn.Dropout(dropout)
         self.gru = nn.GRU(dim, dim, num_layers=layers, batch_first=True,

@@ -36,33 +36,19 @@ from solidcli.models.generators import (
     clip_params,
 )
 from solidcli.models.layers import DenseLayers, LowRankLayers
+from solidcli.models.registry import BACKBONES
 from solidcli.models.spec import ModelSpec
 
 
 def build_backbone(spec: ModelSpec) -> nn.Module:
-    o, d = spec.backbone_opts, spec.dim
-    if spec.backbone == "sasrec":
-        from solidcli.models.sasrec import SASRec
-
-        return SASRec(d, spec.max_len, o["layers"], o["heads"], o["dropout"], o["causal"])
-    if spec.backbone == "bert4rec":
-        from solidcli.models.bert4rec import BERT4Rec
-
-        return BERT4Rec(d, spec.max_len, o["layers"], o["heads"], o["dropout"])
-    if spec.backbone == "gru4rec":
-        from solidcli.models.gru4rec import GRU4Rec
-
-        return GRU4Rec(d, o["layers"], o["dropout"])
-    if spec.backbone == "din":
-        from solidcli.models.din import DIN
-
-        return DIN(d, o["attention_hidden"], o["dropout"])
-    raise ValueError(f"unknown backbone '{spec.backbone}'")
+    """The registered backbone class, with its `models.<name>` section rebuilt from the spec."""
+    entry = BACKBONES[spec.backbone]
+    return entry.load()(spec.dim, spec.max_len, entry.config(**spec.backbone_opts))
 
 
 def build_layers(spec: ModelSpec, backbone: nn.Module) -> nn.Module:
-    if backbone.target_dependent:
-        sizes = [backbone.state_dim, *spec.backbone_opts["classifier"], 1]
+    if backbone.target_dependent:  # the layers map the target-dependent state to the logit
+        sizes = backbone.head_sizes
     else:
         sizes = [spec.dim] * (spec.dsr_opts["layers"] + 1)
     if spec.dsr == "apg":

@@ -15,17 +15,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.registry import SasrecCfg
 from solidcli.models.transformer import TransformerStack, gather_last, padding_mask
 
 
 class SASRec(nn.Module):
     target_dependent = False
 
-    def __init__(self, dim: int, max_len: int, layers: int, heads: int, dropout: float,
-                 causal: bool) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: SasrecCfg) -> None:
         super().__init__()
-        self.causal = causal
-        self.encoder = TransformerStack(dim, max_len, layers, heads, dropout)
+        self.causal = cfg.causal
+        self.encoder = TransformerStack(dim, max_len, cfg.layers, cfg.heads, cfg.dropout)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,14 +1,25 @@
 """ModelSpec: everything needed to rebuild a Recommender, stored in each run.json.
 
 One spec composes one model: a backbone, a dsr (how the dynamic layers get their parameters)
-and a SOLID variant. Ablations are fields of the spec, never new classes.
+and a SOLID variant. Ablations are fields of the spec, never new classes. `from_dict` checks
+a stored spec as strictly as params.yaml is checked, so a damaged run.json is an error naming
+the field, never a model built from a guess.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any
+
+from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
+from solidcli.models.registry import BACKBONES
+from solidcli.schema import ConfigError, build
+
+
+class SpecError(ValueError):
+    """A stored spec that cannot describe a model."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,32 @@ class ModelSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_dict(cls, data: Any) -> ModelSpec:
+        """A stored spec, checked; a SpecError names what is wrong."""
+        if not isinstance(data, dict):
+            raise SpecError("the spec is not an object")
+        hints = typing.get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                raise SpecError(f"the spec has no '{f.name}'")
+            value, kind = data[f.name], hints[f.name]
+            plain = typing.get_origin(kind) or kind
+            if plain is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, plain) or (plain is int and isinstance(value, bool)):
+                raise SpecError(f"spec.{f.name} is not a {plain.__name__}")
+            kwargs[f.name] = value
+        for name, known in (("backbone", BACKBONES), ("dsr", DSRS), ("variant", VARIANTS)):
+            if kwargs[name] not in known:
+                raise SpecError(f"spec.{name} '{kwargs[name]}' is unknown (known: "
+                                 f"{', '.join(known)})")
+        if min(kwargs["n_items"], kwargs["dim"], kwargs["max_len"]) < 1:
+            raise SpecError("spec sizes (n_items, dim, max_len) must be positive")
+        dsr_cfg = {"none": NoneCfg, "apg": ApgCfg, "duet": DuetCfg}[kwargs["dsr"]]
+        try:  # the options as their params.yaml sections would check them
+            build(BACKBONES[kwargs["backbone"]].config, kwargs["backbone_opts"], "backbone_opts")
+            build(dsr_cfg, kwargs["dsr_opts"], "dsr_opts")
+        except ConfigError as exc:
+            raise SpecError(f"spec: {exc}") from None
+        return cls(**kwargs)

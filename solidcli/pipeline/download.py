@@ -20,8 +20,8 @@ from solidcli._io import console, staged_dir, write_json
 from solidcli.config import Params
 from solidcli.data import registry
 from solidcli.data.atomic import read_atomic
-from solidcli.data.prepared import prepared_dir
 from solidcli.data.sampling import InteractionIndex, sample_negatives
+from solidcli.layout import prepared_dir
 
 
 def run(params: Params, dataset: str) -> list[Path]:

@@ -27,12 +27,9 @@ from solidcli.data.atomic import read_features
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.registry import resolve_source
 from solidcli.errors import SolidError
+from solidcli.layout import features_dir, image_cache_dir
 
 FILE_PREFIX = "file:"
-
-
-def features_dir(dataset: str) -> Path:
-    return Path("data") / "features" / dataset
 
 
 def run(params: Params, dataset: str) -> list[Path]:
@@ -102,7 +99,7 @@ def _encode_images(params: Params, dataset: str, cfg: EmbedCfg, spec: str, items
     if not any(refs):
         raise SolidError(f"embed: '{dataset}' has no item images (an image column in "
                          f"<stem>.item); set embed.{dataset}.image to null")
-    feats, info = encode_images(refs, spec, cache_dir=Path("data") / "raw" / dataset / "images",
+    feats, info = encode_images(refs, spec, cache_dir=image_cache_dir(dataset),
                                 base_dir=_source(params, dataset).folder,
                                 device=params.device, batch_size=cfg.batch_size)
     failed = {k: info[k] for k in ("missing", "unreachable", "unreadable") if info[k]}

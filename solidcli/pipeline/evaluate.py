@@ -6,9 +6,10 @@ with `run.json` beside it, and copies its training curves to
 `reports/curves/<dataset>/<backbone>-<dsr>-<run>.csv` (a DVC plot). The model was selected on
 valid during training; test is scored here once.
 
-`--all` evaluates every trained model of a dataset in one process and rewrites both folders
-whole: the DVC stage does this, which keeps the pipeline to one evaluation process per dataset
-(re-scoring all models costs seconds; starting a process per model cost minutes).
+`--all` evaluates, in one process, exactly the runs params.yaml defines for the dataset
+(`solidcli.grid`, the axes dvc.yaml expands), and rewrites both folders whole: a folder left
+in models/ by a removed backbone or an interrupted save is never scored. This is the DVC
+stage: re-scoring all models costs seconds; starting a process per model cost minutes.
 """
 
 from __future__ import annotations
@@ -19,33 +20,27 @@ from pathlib import Path
 from solidcli._io import Timer, atomic_file, console, progress, run_record, staged_dir, write_json
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
-from solidcli.errors import SolidError
-from solidcli.pipeline.train import load_trained, model_dir, run_name
+from solidcli.grid import dataset_runs, train_command
+from solidcli.layout import RunId, curves_dir, curves_file, metrics_dir, model_dir, run_metrics_dir
+from solidcli.runs import load_trained
 
 
-def metrics_dir(dataset: str) -> Path:
-    return Path("reports") / "metrics" / dataset
-
-
-def curves_dir(dataset: str) -> Path:
-    return Path("reports") / "curves" / dataset
-
-
-def run_key(backbone: str, dsr: str, variant: str, tag: str | None = None) -> str:
-    return f"{backbone}-{dsr}-{run_name(variant, tag)}"
-
-
-def _score(params: Params, data: PreparedDataset, folder: Path, device,
+def _score(params: Params, data: PreparedDataset, run: RunId, device,
            eval_sets: dict | None = None) -> tuple[dict, dict]:
-    """metrics.json and run.json contents for the model saved in `folder`. `eval_sets`
-    keeps the padded splits, keyed by (split, max_len), for the next model of the dataset."""
+    """metrics.json and run.json contents for the trained `run`. `eval_sets` keeps the
+    padded splits, keyed by (split, max_len), for the next model of the dataset."""
     from solidcli.engine import EvalSet, evaluate
 
     eval_sets = {} if eval_sets is None else eval_sets
     timer = Timer()
     with timer("load"):
-        model, record = load_trained(folder, device)
+        model, record = load_trained(run, device, make=train_command(params, run))
     spec = model.spec
+    if spec.n_items != data.n_items:
+        from solidcli.errors import SolidError
+
+        raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the prepared "
+                         f"data has {data.n_items}; retrain it (`{train_command(params, run)}`)")
     results = {}
     for split in ("valid", "test"):
         with timer(split):
@@ -57,7 +52,7 @@ def _score(params: Params, data: PreparedDataset, folder: Path, device,
     n_candidates = data.candidates["test"].shape[1]
     metrics = {
         "dataset": data.name, "backbone": spec.backbone, "dsr": spec.dsr,
-        "variant": spec.variant, "tag": record.get("tag"),
+        "variant": spec.variant, "tag": run.tag,
         "lambda": spec.lam if spec.codebook else None,
         "T": spec.clip if spec.variant in ("sml", "scl") else None,
         "seed": record.get("seed"), "ties": params.eval.ties,
@@ -66,64 +61,61 @@ def _score(params: Params, data: PreparedDataset, folder: Path, device,
     }
     evaluation = run_record(
         "evaluate", {"eval": params.as_dict()["eval"], "dataset": data.name}, params.seed,
-        timer.times, model=str(folder), model_git_revision=record.get("git_revision"),
+        timer.times, model=str(model_dir(run)), model_git_revision=record.get("git_revision"),
         device=str(device))
     return metrics, evaluation
 
 
-def _write(target: Path, curves_target: Path, folder: Path, metrics: dict, record: dict):
+def _write(target: Path, curves_target: Path, run: RunId, metrics: dict, record: dict):
     write_json(target / "metrics.json", metrics)
     write_json(target / "run.json", record)
-    if (folder / "curves.csv").is_file():
+    source = model_dir(run) / "curves.csv"
+    if source.is_file():
         curves_target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(curves_target) as tmp:
-            shutil.copyfile(folder / "curves.csv", tmp)
+            shutil.copyfile(source, tmp)
 
 
-def _log(name: str, metrics: dict) -> None:
+def _log(run: RunId, metrics: dict) -> None:
     t = metrics["test"]
-    console.log(f"[bold]{name}[/] test: AUC {t['AUC']:.4f}  UAUC {t['UAUC']:.4f}  "
+    console.log(f"[bold]{run}[/] test: AUC {t['AUC']:.4f}  UAUC {t['UAUC']:.4f}  "
                 f"NDCG@10 {t['NDCG@10']:.4f}  Recall@10 {t['Recall@10']:.4f}")
 
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         tag: str | None = None) -> list[Path]:
     """Evaluate one trained model."""
-    from solidcli.engine import pick_device
+    from solidcli.device import pick_device
 
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
+    target = RunId(dataset, backbone, dsr, variant, tag)
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
-    folder = model_dir(dataset, backbone, dsr, variant, tag)
-    metrics, record = _score(params, data, folder, device)
-    key = run_key(backbone, dsr, variant, tag)
-    out = metrics_dir(dataset) / key
+    metrics, record = _score(params, data, target, device)
+    out = run_metrics_dir(target)
     with staged_dir(out) as tmp:
-        _write(tmp, curves_dir(dataset) / f"{key}.csv", folder, metrics, record)
-    _log(f"{dataset}/{key}", metrics)
+        _write(tmp, curves_file(target), target, metrics, record)
+    _log(target, metrics)
     return [out]
 
 
 def run_all(params: Params, dataset: str) -> list[Path]:
-    """Evaluate every model trained for `dataset`; rewrite its metrics and curves folders."""
-    from solidcli.engine import pick_device
+    """Evaluate every run params.yaml defines for `dataset`; rewrite its reports folders."""
+    from solidcli.device import pick_device
 
-    root = Path("models") / dataset
-    folders = sorted(p.parent for p in root.glob("*/*/*/model.pt"))
-    if not folders:
-        raise SolidError(f"no trained models under {root}; run the train-* commands first")
+    planned = dataset_runs(params, dataset)
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
     out, curves = metrics_dir(dataset), curves_dir(dataset)
     with staged_dir(out) as tmp, staged_dir(curves) as tmp_curves, progress() as bar:
-        task = bar.add_task(f"evaluate {dataset}", total=len(folders))
+        task = bar.add_task(f"evaluate {dataset}", total=len(planned))
         eval_sets: dict = {}
-        for folder in folders:
-            metrics, record = _score(params, data, folder, device, eval_sets)
-            key = run_key(folder.parent.parent.name, folder.parent.name, folder.name)
-            (tmp / key).mkdir()
-            _write(tmp / key, tmp_curves / f"{key}.csv", folder, metrics, record)
-            _log(f"{dataset}/{key}", metrics)
+        for item in planned:
+            metrics, record = _score(params, data, item.run, device, eval_sets)
+            (tmp / item.run.key).mkdir()
+            _write(tmp / item.run.key, tmp_curves / f"{item.run.key}.csv", item.run, metrics,
+                   record)
+            _log(item.run, metrics)
             bar.advance(task)
     return [out, curves]

@@ -1,101 +1,197 @@
-"""`solid figure`: the paper's Figure 5, the lambda x T sensitivity grid, as a PNG.
+"""`solid figure`: the paper's Figures 3, 4 and 5, and training curves, drawn with matplotlib.
 
-Three panels (UAUC, NDCG@10, Recall@10; blue, green, orange as in the paper). In each, x is
-lambda and y is T (1, 0.1, 0.01, 0.001 as categories), and every (lambda, T) sweep run we have
-is a circle whose radius and colour depth grow with its test metric (scaled min..max within the
-panel), labelled with the value. Cells without a run stay empty. Drawn with Pillow only.
+* Figure 5 - the lambda x T grid of the `study` model (study.lambdas x study.Ts): three
+  panels (UAUC, NDCG@10, Recall@10; blue, green, orange as in the paper). Each run is a circle
+  whose colour spans the panel's min..max (the colour bar shows that range) and whose radius
+  is proportional to the value itself (radius = value / panel max x half a cell), so a spread
+  of 0.002 draws circles of near-equal size instead of a tiny one beside a big one. Each
+  circle is labelled with its value.
+* Figures 3 and 4 - test UAUC of every Table 1 row (SR model alone, APG, Ours (APG), DUET,
+  Ours (DUET)) per SR model, on CDs / Electronic (3) and Douban Book / Music (4): one panel per
+  dataset that has metrics; the others are named as missing.
+* `curves` - per-epoch valid UAUC of chosen runs (default: the study model's Table 2 runs),
+  from `reports/curves/`, for a quick look without `dvc plots`.
+
+Every figure is written as PNG and PDF (same stem), deterministically (no timestamps).
 """
 
 from __future__ import annotations
 
-import math
+import csv
 from pathlib import Path
 
 from solidcli._io import atomic_file
+from solidcli.config import Params
 from solidcli.errors import SolidError
-from solidcli.pipeline.table import (
-    BACKBONE_NAMES,
-    DATASET_NAMES,
-    DSR_NAMES,
-    SWEEP_VALUES,
-    load_runs,
-    sweep_runs,
-)
+from solidcli.grid import Planned, lambda_t_sweep, table1, table2
+from solidcli.layout import curves_file, curves_path
+from solidcli.results import backbone_name, dataset_name, dsr_name, read_results
 
-PANELS = (("UAUC", (31, 119, 180)), ("NDCG@10", (44, 160, 44)), ("Recall@10", (255, 127, 14)))
-CELL = 110  # pixels per grid category
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 90, 30, 70, 70
-HEADER = 50
-R_MIN, R_MAX = 9, CELL // 2 - 6
-INK, GRID, WHITE = (33, 33, 33), (215, 215, 215), (255, 255, 255)
+FIGURES = ("3", "4", "5", "curves")
+PANELS = (("UAUC", "Blues"), ("NDCG@10", "Greens"), ("Recall@10", "Oranges"))
+DATASETS = {"3": ("cds", "electronic"), "4": ("douban-book", "douban-music")}
+ROW_LABELS = {("none", "base"): "-", ("apg", "base"): "APG", ("apg", "scl"): "Ours (APG)",
+              ("duet", "base"): "DUET", ("duet", "scl"): "Ours (DUET)"}
+ROW_COLOURS = {"-": "#9e9e9e", "APG": "#90caf9", "Ours (APG)": "#1565c0", "DUET": "#ffcc80",
+               "Ours (DUET)": "#e65100"}
 
 
-def _mix(colour: tuple[int, int, int], depth: float) -> tuple[int, int, int]:
-    """colour faded towards white: depth 0 is a light tint, 1 the full colour."""
-    a = 0.25 + 0.75 * depth
-    return tuple(round(255 + (c - 255) * a) for c in colour)
+def _save(fig, out: Path) -> list[Path]:
+    """`out` as PNG and the same stem as PDF, each written atomically."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    written = []
+    for path, fmt in ((out.with_suffix(".png"), "png"), (out.with_suffix(".pdf"), "pdf")):
+        meta = {"Software": None} if fmt == "png" else {"CreationDate": None, "Creator": None}
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, metadata=meta)
+        written.append(path)
+    plt.close(fig)
+    return written
 
 
-def _centre(draw, xy: tuple[float, float], text: str, font, fill) -> None:
-    draw.text(xy, text, font=font, fill=fill, anchor="mm")
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "solid", "pdf.compression": 6})
+    return plt
 
 
-def _panel(draw, x0: int, y0: int, name: str, colour: tuple[int, int, int],
-           values: dict[tuple[float, float], float], fonts: dict) -> None:
-    n = len(SWEEP_VALUES)
-    gx, gy = x0 + MARGIN_L, y0 + MARGIN_T  # top-left of the grid
-    size = n * CELL
-    _centre(draw, (gx + size / 2, y0 + MARGIN_T / 2), name, fonts["title"], INK)
-    draw.rectangle((gx, gy, gx + size, gy + size), outline=INK, width=1)
-    for i, v in enumerate(SWEEP_VALUES):
-        c = i * CELL + CELL / 2
-        draw.line((gx + c, gy + 1, gx + c, gy + size - 1), fill=GRID)
-        draw.line((gx + 1, gy + c, gx + size - 1, gy + c), fill=GRID)
-        _centre(draw, (gx + c, gy + size + 16), f"{v:g}", fonts["tick"], INK)
-        draw.text((gx - 10, gy + c), f"{v:g}", font=fonts["tick"], fill=INK, anchor="rm")
-    _centre(draw, (gx + size / 2, gy + size + 44), "lambda", fonts["axis"], INK)
-    draw.text((x0 + 12, gy + size / 2), "T", font=fonts["axis"], fill=INK, anchor="lm")
-    values = {k: v for k, v in values.items() if math.isfinite(v)}
-    lo, hi = min(values.values(), default=0.0), max(values.values(), default=0.0)
-    for (lam, t), v in sorted(values.items()):
-        depth = (v - lo) / (hi - lo) if hi > lo else 1.0
-        r = R_MIN + (R_MAX - R_MIN) * depth
-        cx = gx + SWEEP_VALUES.index(lam) * CELL + CELL / 2
-        cy = gy + SWEEP_VALUES.index(t) * CELL + CELL / 2
-        fill = _mix(colour, depth)
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill, outline=colour, width=2)
-        text = f"{v:.4f}"
-        width = draw.textlength(text, font=fonts["value"])
-        if width + 6 <= 2 * r:
-            dark = sum(w * c for w, c in zip((0.299, 0.587, 0.114), fill, strict=True)) < 150
-            _centre(draw, (cx, cy), text, fonts["value"], WHITE if dark else INK)
-        else:  # too small to hold its label: write it just below the circle
-            _centre(draw, (cx, cy + r + 9), text, fonts["value"], INK)
+def figure5(params: Params, metrics_root: Path, out: Path) -> tuple[list[Path], list[Planned]]:
+    """The lambda x T grid; returns the files written and the grid cells without metrics."""
+    planned = lambda_t_sweep(params)
+    found, absent = read_results(metrics_root, [p.run for p in planned])
+    if not found:
+        raise SolidError(f"no lambda x T sweep metrics under {metrics_root} (the "
+                         f"{len(planned)} scl runs of {params.study.dataset}/"
+                         f"{params.study.backbone}/{params.study.dsr}); run the pipeline first")
+    plt = _pyplot()
+    from matplotlib.patches import Circle
+
+    lams, ts = params.study.lambdas, params.study.Ts
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 5.0),
+                             constrained_layout=True)
+    for ax, (metric, cmap_name) in zip(axes, PANELS, strict=True):
+        values = {(p.lam, p.T): found[p.run].test[metric] for p in planned if p.run in found}
+        lo, hi = min(values.values()), max(values.values())
+        cmap = plt.get_cmap(cmap_name)
+        pad = 0.0 if hi > lo else 5e-4  # one value only: a band around it
+        norm = plt.Normalize(lo - pad, hi + pad)
+        for (lam, t), v in values.items():
+            x, y = lams.index(lam), ts.index(t)
+            radius = 0.46 * v / hi if hi > 0 else 0.0
+            colour = cmap(0.25 + 0.75 * norm(v))
+            ax.add_patch(Circle((x, y), radius, facecolor=colour, edgecolor=cmap(1.0), lw=1))
+            dark = norm(v) > 0.6
+            ax.text(x, y, f"{v:.4f}", ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
+        ax.set_xlim(-0.5, len(lams) - 0.5)
+        ax.set_ylim(-0.5, len(ts) - 0.5)
+        ax.set_aspect("equal")
+        ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
+        ax.set_yticks(range(len(ts)), [f"{v:g}" for v in ts])
+        ax.invert_yaxis()
+        ax.set_xlabel("λ")
+        ax.set_ylabel("T")
+        ax.set_title(f"test {metric}")
+        ax.grid(color="#dddddd", lw=0.6)
+        ax.set_axisbelow(True)
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.75,
+                           format="%.4f")
+        bar.set_label(f"colour: {lo:.4f} .. {hi:.4f}")
+    s = params.study
+    fig.suptitle(f"Figure 5: λ x T grid, {dataset_name(s.dataset)}, {backbone_name(s.backbone)}"
+                 f" + {dsr_name(s.dsr)} (test split); radius ∝ value (value / panel max), "
+                 "colour spans the panel's range", fontsize=10)
+    return _save(fig, out), [p for p in planned if p.run in absent]
 
 
-def run(metrics_root: Path, out_path: Path, dataset: str = "scientific",
-        backbone: str = "sasrec", dsr: str = "duet") -> list[Path]:
-    """Draw Figure 5 from the lambda x T sweep runs of one set-up into `out_path` (PNG)."""
-    from PIL import Image, ImageDraw, ImageFont
+def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path
+                ) -> tuple[list[Path], list[Planned]]:
+    """Figure 3 or 4: Table 1's test UAUC as grouped bars, one panel per dataset with data."""
+    panels, missing = [], []
+    for dataset in DATASETS[number]:
+        planned = table1(params, dataset)
+        found, absent = read_results(metrics_root, [p.run for p in planned]) \
+            if Path(metrics_root).is_dir() else ({}, [p.run for p in planned])
+        missing += [p for p in planned if p.run in absent]
+        if found:
+            panels.append((dataset, planned, found))
+    if not panels:
+        names = " and ".join(dataset_name(d) for d in DATASETS[number])
+        raise SolidError(f"figure {number} needs metrics of {names} under {metrics_root}, and "
+                         f"there are none; run `solid download --dataset {DATASETS[number][0]}` "
+                         f"and the pipeline with datasets: [{', '.join(DATASETS[number])}]")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2),
+                             constrained_layout=True, squeeze=False)
+    for ax, (dataset, planned, found) in zip(axes[0], panels, strict=True):
+        backbones = list(dict.fromkeys(p.run.backbone for p in planned))
+        labels = list(dict.fromkeys(ROW_LABELS[(p.run.dsr, p.run.variant)] for p in planned))
+        width = 0.8 / len(labels)
+        values = [found[p.run].test["UAUC"] for p in planned if p.run in found]
+        lo = max(0.0, min(values) - 0.02)
+        for p in planned:
+            if p.run not in found:
+                continue
+            label = ROW_LABELS[(p.run.dsr, p.run.variant)]
+            x = backbones.index(p.run.backbone) + (labels.index(label) - (len(labels) - 1) / 2
+                                                   ) * width
+            v = found[p.run].test["UAUC"]
+            ax.bar(x, v - lo, width, bottom=lo, color=ROW_COLOURS[label], edgecolor="black",
+                   lw=0.4, label=label)
+            ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=6, rotation=90)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, ncol=len(unique), loc="upper left")
+        ax.set_xticks(range(len(backbones)), [backbone_name(b) for b in backbones])
+        ax.set_ylim(lo, max(values) + 0.03)
+        ax.set_ylabel(f"test UAUC (axis starts at {lo:.2f})")
+        ax.set_title(dataset_name(dataset))
+    names = ", ".join(dataset_name(d) for d, _, _ in panels)
+    absent = [dataset_name(d) for d in DATASETS[number] if d not in {d for d, _, _ in panels}]
+    note = f"; no metrics for {', '.join(absent)}" if absent else ""
+    fig.suptitle(f"Figure {number}: test UAUC of the SR models, the DSR models and Ours "
+                 f"({names}{note})", fontsize=10)
+    return _save(fig, out), missing
 
-    grid = sweep_runs(load_runs(metrics_root), dataset, backbone, dsr)
-    if not grid:
-        raise SolidError(f"no lambda x T sweep metrics under {metrics_root} (tagged scl runs "
-                         f"{dataset}/{backbone}/{dsr}); run the pipeline's sweep first")
-    fonts = {k: ImageFont.load_default(size=s)
-             for k, s in (("title", 20), ("axis", 17), ("tick", 14), ("value", 13))}
-    panel_w = MARGIN_L + len(SWEEP_VALUES) * CELL + MARGIN_R
-    panel_h = MARGIN_T + len(SWEEP_VALUES) * CELL + MARGIN_B
-    image = Image.new("RGB", (len(PANELS) * panel_w, HEADER + panel_h), WHITE)
-    draw = ImageDraw.Draw(image)
-    setup = (f"{DATASET_NAMES.get(dataset, dataset)}, {BACKBONE_NAMES.get(backbone, backbone)}"
-             f" + {DSR_NAMES.get(dsr, dsr)}")
-    _centre(draw, (image.width / 2, HEADER / 2 + 4),
-            f"Figure 5: lambda x T sensitivity (ours: {setup}; test split)", fonts["title"], INK)
-    for i, (name, colour) in enumerate(PANELS):
-        values = {key: r.test[name] for key, r in grid.items()}
-        _panel(draw, i * panel_w, HEADER, name, colour, values, fonts)
-    out_path = Path(out_path)
-    with atomic_file(out_path) as tmp:
-        image.save(tmp, format="PNG")
-    return [out_path]
+
+def figure_curves(params: Params, dataset: str | None, keys: list[str] | None, out: Path
+                  ) -> tuple[list[Path], list[str]]:
+    """Per-epoch valid UAUC of runs named by key (<backbone>-<dsr>-<run>) from reports/curves."""
+    if keys:
+        dataset = dataset or params.study.dataset
+        runs = [(key, curves_path(dataset, key)) for key in keys]
+    else:
+        planned = [p.run for p in table2(params).values()]
+        dataset = planned[0].dataset
+        runs = [(run.key, curves_file(run)) for run in planned]
+    series, missing = [], []
+    for key, path in runs:
+        if not path.is_file():
+            missing.append(f"{dataset}/{key} ({path})")
+            continue
+        try:
+            with path.open(encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+            series.append((key, [int(r["epoch"]) for r in rows],
+                           [float(r["valid_UAUC"]) for r in rows]))
+        except (KeyError, ValueError, OSError):
+            raise SolidError(f"corrupt curves file {path}: needs columns epoch and valid_UAUC; "
+                             f"rerun `solid evaluate --dataset {dataset} --all`") from None
+    if not series:
+        raise SolidError(f"no training curves for {', '.join(missing)}; run the pipeline first")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), constrained_layout=True)
+    for key, epochs, uauc in series:
+        ax.plot(epochs, uauc, marker="o", ms=3, lw=1.2, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("valid UAUC")
+    ax.grid(color="#dddddd", lw=0.6)
+    ax.legend(fontsize=7)
+    ax.set_title(f"Training curves, {dataset_name(dataset)} (valid split)", fontsize=10)
+    return _save(fig, out), missing

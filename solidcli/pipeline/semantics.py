@@ -19,67 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from solidcli._io import console, read_json, staged_dir, write_json
-from solidcli.config import MODALITIES, Params
+from solidcli.config import MODALITIES, Params, modality_key
 from solidcli.errors import SolidError
 from solidcli.features.semantics import category_semantics, item_matrix, kmeans_semantics
-from solidcli.pipeline.embed import features_dir
-
-
-def semantics_dir(dataset: str, by_modality: str | None = None) -> Path:
-    """The folder keeps a modality set as written (it is DVC's output path)."""
-    if by_modality is None:
-        return Path("data") / "semantics" / dataset
-    return Path("data") / "semantics-by-modality" / dataset / by_modality
-
-
-def parse_modalities(text: str) -> list[str]:
-    """'id+text' -> ['id', 'text'] (checked)."""
-    parts = text.split("+")
-    if any(not m or m != m.strip() for m in parts) or len(set(parts)) != len(parts):
-        raise SolidError(f"modality set '{text}' must look like id+text (no spaces, no repeats)")
-    modality_key(parts)
-    return parts
-
-
-def resolve(params: Params, dataset: str, by_modality: str | None = None):
-    """(semantics cfg, folder, file stem) of a dataset's default or by-modality semantics."""
-    import dataclasses
-
-    cfg = params.semantics_cfg(dataset)
-    if by_modality is not None:
-        chosen = parse_modalities(by_modality)
-        cfg = dataclasses.replace(cfg, modalities=[m for m in MODALITIES if m in chosen])
-    return cfg, semantics_dir(dataset, by_modality), semantics_stem(cfg.method, cfg.modalities)
-
-
-def modality_key(modalities: list[str]) -> str:
-    """Canonical file stem: modalities in the fixed order id, text, image, joined by '+'."""
-    unknown = [m for m in modalities if m not in MODALITIES]
-    if unknown:
-        raise SolidError(f"unknown modality '{unknown[0]}' (choose from {', '.join(MODALITIES)})")
-    if not modalities:
-        raise SolidError("semantics: choose at least one modality")
-    return "+".join(m for m in MODALITIES if m in modalities)
-
-
-def semantics_stem(method: str, modalities: list[str]) -> str:
-    """File stem: the modalities for k-means (`text+image`), prefixed by any other method."""
-    key = modality_key(modalities)
-    return key if method == "kmeans" else f"{method}-{key}"
+from solidcli.grid import train_command
+from solidcli.layout import RunId, features_dir, model_dir
+from solidcli.runs import load_trained, resolve_semantics
 
 
 def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
     """The item-embedding table (row 0 padding) of the baseline named by `id_semantics`."""
-    from solidcli.pipeline.train import load_trained, model_dir
-
     src = params.id_semantics
-    folder = model_dir(dataset, src.backbone, src.dsr, "base")
-    if not (folder / "run.json").is_file():
-        raise SolidError(f"the id modality needs the trained baseline {folder}; run `solid "
-                         f"train-base --dataset {dataset} --backbone {src.backbone} "
-                         f"--dsr {src.dsr}` first")
-    model, _ = load_trained(folder)
-    return model.items.weight.detach().cpu().numpy().astype(np.float32), str(folder)
+    run = RunId(dataset, src.backbone, src.dsr, "base")
+    model, _ = load_trained(run, make=train_command(params, run))
+    return (model.items.weight.detach().cpu().numpy().astype(np.float32),
+            str(model_dir(run)))
 
 
 def _feature_tables(params: Params, dataset: str, modalities: list[str]):
@@ -96,10 +50,7 @@ def _feature_tables(params: Params, dataset: str, modalities: list[str]):
         if modality not in meta.get("modalities", {}) or not path.is_file():
             raise SolidError(f"no {modality} features for '{dataset}': {path} missing "
                              f"(set embed.{dataset}.{modality} and run `solid embed`)")
-        try:
-            tables.append(np.load(path))
-        except (OSError, ValueError):
-            raise SolidError(f"corrupt feature file: {path}") from None
+        tables.append(_load_features(path, dataset, modality))
         empty = int((~tables[-1][1:].any(axis=1)).sum())
         if empty:
             console.log(f"[yellow]{dataset}: {empty} items have no {modality} features "
@@ -111,10 +62,27 @@ def _feature_tables(params: Params, dataset: str, modalities: list[str]):
     return tables, sources
 
 
+def _load_features(path: Path, dataset: str, modality: str) -> np.ndarray:
+    """A (N + 1, d) float feature table written by `embed`, checked."""
+    redo = f"rerun `solid embed --dataset {dataset}`"
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        raise SolidError(f"corrupt feature file {path}; {redo}") from None
+    if table.ndim != 2 or table.shape[0] < 2 or not np.issubdtype(table.dtype, np.floating):
+        raise SolidError(f"{path}: expected a 2-d float table, got {table.dtype} of shape "
+                         f"{table.shape}; {redo}")
+    bad = ~np.isfinite(table).all(axis=1)
+    if bad.any():
+        raise SolidError(f"{path}: {int(bad.sum())} item rows of the {modality} features hold "
+                         f"NaN or infinite values; {redo}")
+    return table
+
+
 def run(params: Params, dataset: str, by_modality: str | None = None) -> list[Path]:
     import pandas as pd
 
-    cfg, out, stem = resolve(params, dataset, by_modality)
+    cfg, out, stem = resolve_semantics(params, dataset, by_modality)
     key = modality_key(cfg.modalities)
     tables, sources = _feature_tables(params, dataset, cfg.modalities)
     x = item_matrix(tables)

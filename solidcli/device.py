@@ -1,0 +1,38 @@
+"""Torch run-time set-up shared by training, scoring and the encoders: device and seeds.
+
+The device is chosen once per command (`device: auto | cpu | cuda | mps`) and every module and
+batch is moved there with `.to()`; nothing calls `.cuda()`.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from solidcli.errors import SolidError
+
+
+def seed_everything(seed: int) -> None:
+    """One seed for Python, NumPy and torch (every device)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` takes CUDA, then MPS, then the CPU; asking for a missing device is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SolidError("device 'cuda' was asked for but no CUDA GPU is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise SolidError("device 'mps' was asked for but this machine has no MPS device")
+    return torch.device(name)

@@ -1,0 +1,60 @@
+"""The backbone registry: a name maps to its class and its `models.<name>` config section.
+
+Adding a backbone is one entry here plus its module (a class `Backbone(dim, max_len, cfg)`
+with `target_dependent`, and `forward(seq, lengths, targets)`); params.yaml then needs its
+`models.<name>` section, checked against the entry's config class. The module is imported
+only when a model is built, so reading params never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from solidcli.schema import count, fraction
+
+
+@dataclass(frozen=True)
+class TransformerCfg:
+    """A self-attention encoder (BERT4Rec's section; SASRec's adds `causal`)."""
+
+    layers: int = count()
+    heads: int = count()  # must divide train.dim
+    dropout: float = fraction()
+
+
+@dataclass(frozen=True)
+class SasrecCfg(TransformerCfg):
+    causal: bool  # False reproduces the authors' unmasked encoder
+
+
+@dataclass(frozen=True)
+class Gru4recCfg:
+    layers: int = count()
+    dropout: float = fraction()
+
+
+@dataclass(frozen=True)
+class DinCfg:
+    attention_hidden: int = count()  # hidden units of the activation unit
+    classifier: list[int] = count()  # hidden sizes of the head on [target ; pooled history]
+    dropout: float = fraction()
+
+
+@dataclass(frozen=True)
+class Backbone:
+    label: str  # as the paper prints it
+    module: str
+    cls: str
+    config: type
+
+    def load(self) -> type:
+        return getattr(importlib.import_module(self.module), self.cls)
+
+
+BACKBONES: dict[str, Backbone] = {
+    "din": Backbone("DIN", "solidcli.models.din", "DIN", DinCfg),
+    "gru4rec": Backbone("GRU4Rec", "solidcli.models.gru4rec", "GRU4Rec", Gru4recCfg),
+    "sasrec": Backbone("SASRec", "solidcli.models.sasrec", "SASRec", SasrecCfg),
+    "bert4rec": Backbone("BERT4Rec", "solidcli.models.bert4rec", "BERT4Rec", TransformerCfg),
+}
