@@ -139,8 +139,3 @@ def figure_file(name: int | str, suffix: str = "png", out_dir: Path = REPORTS) -
     stem = f"figure{name}" if str(name).isdigit() else f"figure-{name}"
     return Path(out_dir) / f"{stem}.{suffix}"
 
-
-def is_staging(path: Path) -> bool:
-    """True for a temporary sibling left by an interrupted write (`.x.tmp-1a2b`, `.x.old-...`)."""
-    name = Path(path).name
-    return name.startswith(".") and any(m in name for m in STAGING_MARKERS)

@@ -76,7 +76,7 @@ def read_result(root: Path, run: RunId) -> Result | None:
         want = (run.dataset, run.backbone, run.dsr, run.variant)
         if got != want or rec.get("tag") != run.tag:
             raise TypeError(f"it describes {'/'.join(map(str, got))} tag {rec.get('tag')}, "
-                            f"not {run} ")
+                            f"not {run}")
         test = rec["test"]
         if not isinstance(test, dict):
             raise TypeError("'test' is not an object")

@@ -27,8 +27,6 @@ from solidcli.errors import SolidError
 from solidcli.layout import RunId, model_dir, semantics_dir, semantics_stem
 from solidcli.models.spec import ModelSpec, SpecError
 
-RUN_FILES = ("model.pt", "run.json", "metrics.json", "curves.csv")
-
 
 def build_spec(params: Params, n_items: int, backbone: str, dsr: str, variant: str,
                n_semantics: int) -> ModelSpec:

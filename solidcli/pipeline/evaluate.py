@@ -20,6 +20,7 @@ from pathlib import Path
 from solidcli._io import Timer, atomic_file, console, progress, run_record, staged_dir, write_json
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
+from solidcli.errors import SolidError
 from solidcli.grid import dataset_runs, train_command
 from solidcli.layout import RunId, curves_dir, curves_file, metrics_dir, model_dir, run_metrics_dir
 from solidcli.runs import load_trained
@@ -37,8 +38,6 @@ def _score(params: Params, data: PreparedDataset, run: RunId, device,
         model, record = load_trained(run, device, make=train_command(params, run))
     spec = model.spec
     if spec.n_items != data.n_items:
-        from solidcli.errors import SolidError
-
         raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the prepared "
                          f"data has {data.n_items}; retrain it (`{train_command(params, run)}`)")
     results = {}
