@@ -159,8 +159,6 @@ def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = Non
 def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag=None,
            metacode_tag=None, modalities=None) -> None:
     with _guard():
-        if variant == "base" and modalities is not None:
-            raise SolidError("--modalities applies to SOLID variants, not to train-base")
         p, name = _dataset(dataset, _params(params, sets, seed, device))
         from solidcli.pipeline import train as stage
 

@@ -303,8 +303,6 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parse_value(value)
 
 
-
-
 def _check_across(p: Params) -> None:
     """What one field's range cannot say: names on the grid axes, heads dividing the width."""
     for axis, names, known in (("backbones", p.backbones, BACKBONES), ("dsrs", p.dsrs, DSRS),
@@ -323,15 +321,14 @@ def _check_across(p: Params) -> None:
         if isinstance(cfg, TransformerCfg) and p.train.dim % cfg.heads:
             raise ConfigError(f"'models.{name}.heads' = {cfg.heads} must divide 'train.dim' = "
                               f"{p.train.dim}")
-    for section, table in (("semantics", p.semantics),):
-        for name, cfg in table.items():
-            if not cfg.modalities:
-                raise ConfigError(f"'{section}.{name}.modalities' must name at least one of "
-                                  f"{', '.join(MODALITIES)}")
-            for m in cfg.modalities:
-                if m not in MODALITIES:
-                    raise ConfigError(f"'{section}.{name}.modalities' has '{m}' (choose from "
-                                      f"{', '.join(MODALITIES)})")
+    for name, cfg in p.semantics.items():
+        if not cfg.modalities:
+            raise ConfigError(f"'semantics.{name}.modalities' must name at least one of "
+                              f"{', '.join(MODALITIES)}")
+        for m in cfg.modalities:
+            if m not in MODALITIES:
+                raise ConfigError(f"'semantics.{name}.modalities' has '{m}' (choose from "
+                                  f"{', '.join(MODALITIES)})")
     for i, text in enumerate(p.study.modalities):
         try:
             parse_modalities(text)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from solidcli.config import Params, modality_key, parse_modalities
 from solidcli.layout import RunId
 
-TABLE1_ORDER = (("none", "base"), ("apg", "base"), ("apg", "scl"), ("duet", "base"),
-                ("duet", "scl"))  # the paper's row order within a backbone
-SOLID_VARIANTS = ("spg", "sml", "scl")
+# Table 1's rows within a backbone, in the paper's order, with the paper's row labels
+TABLE1_LABELS = {("none", "base"): "-", ("apg", "base"): "APG", ("apg", "scl"): "Ours (APG)",
+                 ("duet", "base"): "DUET", ("duet", "scl"): "Ours (DUET)"}
 MODALITY_TAG = "mod-"
 
 
@@ -55,7 +55,7 @@ def table1(params: Params, dataset: str) -> list[Planned]:
     """Table 1's runs of one dataset, by backbone in params order, rows in paper order."""
     out = []
     for backbone in params.backbones:
-        for dsr, variant in TABLE1_ORDER:
+        for dsr, variant in TABLE1_LABELS:
             axis = params.dsrs if variant == "base" else params.solid_dsrs
             if dsr in axis:
                 run = RunId(dataset, backbone, dsr, variant)

@@ -23,15 +23,12 @@ from pathlib import Path
 from solidcli._io import atomic_file
 from solidcli.config import Params
 from solidcli.errors import SolidError
-from solidcli.grid import Planned, lambda_t_sweep, table1, table2
+from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, table1, table2
 from solidcli.layout import curves_file, curves_path
 from solidcli.results import backbone_name, dataset_name, dsr_name, read_results
 
-FIGURES = ("3", "4", "5", "curves")
 PANELS = (("UAUC", "Blues"), ("NDCG@10", "Greens"), ("Recall@10", "Oranges"))
 DATASETS = {"3": ("cds", "electronic"), "4": ("douban-book", "douban-music")}
-ROW_LABELS = {("none", "base"): "-", ("apg", "base"): "APG", ("apg", "scl"): "Ours (APG)",
-              ("duet", "base"): "DUET", ("duet", "scl"): "Ours (DUET)"}
 ROW_COLOURS = {"-": "#9e9e9e", "APG": "#90caf9", "Ours (APG)": "#1565c0", "DUET": "#ffcc80",
                "Ours (DUET)": "#e65100"}
 
@@ -57,7 +54,6 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.hashsalt": "solid", "pdf.compression": 6})
     return plt
 
 
@@ -131,14 +127,14 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path
                              constrained_layout=True, squeeze=False)
     for ax, (dataset, planned, found) in zip(axes[0], panels, strict=True):
         backbones = list(dict.fromkeys(p.run.backbone for p in planned))
-        labels = list(dict.fromkeys(ROW_LABELS[(p.run.dsr, p.run.variant)] for p in planned))
+        labels = list(dict.fromkeys(TABLE1_LABELS[(p.run.dsr, p.run.variant)] for p in planned))
         width = 0.8 / len(labels)
         values = [found[p.run].test["UAUC"] for p in planned if p.run in found]
         lo = max(0.0, min(values) - 0.02)
         for p in planned:
             if p.run not in found:
                 continue
-            label = ROW_LABELS[(p.run.dsr, p.run.variant)]
+            label = TABLE1_LABELS[(p.run.dsr, p.run.variant)]
             x = backbones.index(p.run.backbone) + (labels.index(label) - (len(labels) - 1) / 2
                                                    ) * width
             v = found[p.run].test["UAUC"]

@@ -31,7 +31,7 @@ from pathlib import Path
 from solidcli._io import write_json, write_text
 from solidcli.config import Params
 from solidcli.errors import SolidError
-from solidcli.grid import Planned, lambda_t_sweep, modality_sets, table1, table2
+from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets, table1, table2
 from solidcli.layout import RunId, table_file
 from solidcli.metrics import METRIC_NAMES
 from solidcli.results import (
@@ -42,10 +42,9 @@ from solidcli.results import (
     read_results,
 )
 
-# Table 1: (dsr, variant) -> (the paper's dsr_model spelling, our row label), in paper order
-TABLE1_ROWS = {("none", "base"): ("none", "-"), ("apg", "base"): ("APG", "APG"),
-               ("apg", "scl"): ("SOLID-APG", "Ours (APG)"), ("duet", "base"): ("DUET", "DUET"),
-               ("duet", "scl"): ("SOLID-DUET", "Ours (DUET)")}
+# Table 1: (dsr, variant) -> the paper's dsr_model spelling in its CSV (labels: grid)
+PAPER_DSR = {("none", "base"): "none", ("apg", "base"): "APG", ("apg", "scl"): "SOLID-APG",
+             ("duet", "base"): "DUET", ("duet", "scl"): "SOLID-DUET"}
 # Table 2: variant -> (SPG, SML, SCL), in paper order; scl_only = SCL without semantics
 TABLE2_ROWS = {"base": (False, False, False), "spg": (True, False, False),
                "sml": (True, True, False), "scl_only": (False, False, True),
@@ -156,7 +155,8 @@ def _table1(params: Params, metrics_root: Path) -> Table:
         ds = dataset_name(dataset)
         for p in planned:
             bb = backbone_name(p.run.backbone)
-            paper_dsr, label = TABLE1_ROWS[(p.run.dsr, p.run.variant)]
+            row = (p.run.dsr, p.run.variant)
+            paper_dsr, label = PAPER_DSR[row], TABLE1_LABELS[row]
             result = found.get(p.run)
             rows.append(Row((bb, label), (bb, paper_dsr), result.test if result else None,
                             _paper_row(paper, (ds, bb, paper_dsr)), group=ds))
