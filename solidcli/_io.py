@@ -160,6 +160,9 @@ class Timer:
             self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
 
 
+WORKER_ENV = "SOLID_WORKER"  # set in worker processes (`solidcli.workers`)
+
+
 def progress(in_bytes: bool = False):
     """A transient rich progress bar on stderr (decoration; epoch lines are logged): counts
     items, or bytes with their rate when `in_bytes`."""
@@ -183,6 +186,7 @@ def progress(in_bytes: bool = False):
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=WORKER_ENV in os.environ,  # a worker process: its parent shows the progress
     )
 
 

@@ -144,64 +144,144 @@ def embed(dataset: DatasetOpt = None, params: ParamsOpt = Path("params.yaml"),
         _done(stage.run(p, name))
 
 
-@app.command("assign-semantics")
+@app.command("assign-semantics", epilog="DVC stages: assign-semantics@<dataset>, "
+             "semantics-by-modality (--study-sets)")
 def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = None,
+                     study_sets: Annotated[bool, typer.Option(
+                         "--study-sets", help="Table 3: one semantics per set of "
+                         "study.modalities, for study.dataset.")] = False,
                      seed: SeedOpt = None, params: ParamsOpt = Path("params.yaml"),
                      set_: SetOpt = None) -> None:
     """Map every item to a semantic id: k-means (paper Eq. 7) or category (Eq. 8-10)."""
     with _guard():
-        p, name = _dataset(dataset, _params(params, set_, seed))
+        if study_sets and (modalities is not None or dataset is not None):
+            raise SolidError("--study-sets takes study.dataset and study.modalities from "
+                             "params.yaml (no --dataset / --modalities)")
+        p = _params(params, set_, seed)
         from solidcli.pipeline import semantics as stage
 
+        if study_sets:
+            _done(stage.run_study_sets(p))
+            return
+        p, name = _dataset(dataset, p)
         _done(stage.run(p, name, by_modality=modalities))
 
 
-def _train(variant: str, dataset, backbone, dsr, seed, device, params, sets, tag=None,
-           metacode_tag=None, modalities=None) -> None:
+AllOpt = Annotated[bool, typer.Option(
+    "--all", help="Train every run of this variant params.yaml defines for the dataset (the "
+    "DVC stage), spread over the workers.")]
+SweepOpt = Annotated[str | None, typer.Option(
+    "--sweep", help="Train every cell of a study sweep (the DVC stage): T or modality "
+    "(train-sml); lambda-T or modality (train-scl).", show_default=False)]
+TrainSeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="Train this one training seed (instead of every seed of `seeds`).",
+    show_default=False)]
+SeedsOpt = Annotated[str | None, typer.Option(
+    "--seeds", help="Train these training seeds, e.g. 0,1,2 (instead of `seeds`).",
+    show_default=False)]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Worker processes (default: as many as cores and runs allow; env "
+    "SOLID_WORKERS).", show_default=False)]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", help="Torch threads per worker (default 1; env SOLID_THREADS); workers x "
+    "threads may not exceed the cores.", show_default=False)]
+
+
+def _seed_sets(seed: int | None, seeds: str | None) -> list[str]:
+    """--seed / --seeds as an override of `seeds`."""
+    if seed is not None and seeds is not None:
+        raise SolidError("--seed and --seeds exclude each other")
+    if seed is not None:
+        return [f"seeds=[{seed}]"]
+    if seeds is None:
+        return []
+    parts = [x.strip() for x in seeds.split(",")]
+    if not parts or not all(x.isdigit() for x in parts):
+        raise SolidError(f"--seeds '{seeds}' must look like 0,1,2 (whole numbers >= 0)")
+    return [f"seeds=[{', '.join(parts)}]"]
+
+
+def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, sets, tag=None,
+           metacode_tag=None, modalities=None, all_=False, sweep=None, workers=None,
+           threads=None) -> None:
     with _guard():
-        p, name = _dataset(dataset, _params(params, sets, seed, device))
+        p = _params(params, [*(sets or []), *_seed_sets(seed, seeds)], None, device)
+        from solidcli import grid
+        from solidcli.layout import RunId
         from solidcli.pipeline import train as stage
 
-        _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
-                        _pick_dsr(dsr, p, variant), variant, tag=tag,
-                        metacode_tag=metacode_tag, by_modality=modalities))
+        if all_ or sweep is not None:
+            given = [flag for flag, value in (("--backbone", backbone), ("--dsr", dsr),
+                                              ("--tag", tag), ("--modalities", modalities),
+                                              ("--metacode-tag", metacode_tag)) if value]
+            if given:
+                raise SolidError(f"{' '.join(given)}: a whole family (--all / --sweep) takes "
+                                 "its runs from params.yaml")
+            if sweep is not None:
+                choices = grid.SWEEPS.get(variant, {})
+                if sweep not in choices:
+                    raise SolidError(f"unknown --sweep '{sweep}' for train-{variant} (choose "
+                                     f"from {', '.join(choices) or 'none'})")
+                family = choices[sweep]
+            else:
+                family = variant
+            if family != variant or variant == "scl_only":  # the study model's families
+                if dataset is not None and dataset != p.study.dataset:
+                    raise SolidError(f"the study sweeps and the ablation run on "
+                                     f"study.dataset ({p.study.dataset}), not '{dataset}'")
+                dataset = p.study.dataset
+            p, name = _dataset(dataset, p)
+            _done(stage.run_family(p, family, name, workers, threads))
+            return
+        p, name = _dataset(dataset, p)
+        run = RunId(name, _pick(backbone, p.backbones, "backbones"),
+                    _pick_dsr(dsr, p, variant), variant, tag)
+        planned = grid.single(grid.find_tagged(p, run), modalities, metacode_tag)
+        _done(stage.run(p, planned, workers, threads))
 
 
-@app.command("train-base", epilog="DVC stage: train-base@<dataset>-<backbone>-<dsr>")
+@app.command("train-base", epilog="DVC stage: train-base@<dataset> (--all)")
 def train_base(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-               seed: SeedOpt = None, device: DeviceOpt = None,
+               seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
-               tag: TagOpt = None) -> None:
+               tag: TagOpt = None, all_: AllOpt = False, workers: WorkersOpt = None,
+               threads: ThreadsOpt = None) -> None:
     """Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR)."""
-    _train("base", dataset, backbone, dsr, seed, device, params, set_, tag)
+    _train("base", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
+           all_=all_, workers=workers, threads=threads)
 
 
-@app.command("train-spg", epilog="DVC stage: train-spg@<dataset>-<backbone>-<dsr>")
+@app.command("train-spg", epilog="DVC stage: train-spg@<dataset> (--all)")
 def train_spg(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-              seed: SeedOpt = None, device: DeviceOpt = None,
+              seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
-              tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
+              tag: TagOpt = None, modalities: ModalitiesOpt = None, all_: AllOpt = False,
+              workers: WorkersOpt = None, threads: ThreadsOpt = None) -> None:
     """Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11)."""
-    _train("spg", dataset, backbone, dsr, seed, device, params, set_, tag,
-           modalities=modalities)
+    _train("spg", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
+           modalities=modalities, all_=all_, workers=workers, threads=threads)
 
 
-@app.command("train-sml", epilog="DVC stages: train-sml@..., sweep-sml@<T>, "
-             "sweep-modality-sml@<set>")
+@app.command("train-sml", epilog="DVC stages: train-sml@<dataset> (--all), sweep-sml "
+             "(--sweep T), sweep-modality-sml (--sweep modality)")
 def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-              seed: SeedOpt = None, device: DeviceOpt = None,
+              seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
-              tag: TagOpt = None, modalities: ModalitiesOpt = None) -> None:
+              tag: TagOpt = None, modalities: ModalitiesOpt = None, all_: AllOpt = False,
+              sweep: SweepOpt = None, workers: WorkersOpt = None,
+              threads: ThreadsOpt = None) -> None:
     """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
-    _train("sml", dataset, backbone, dsr, seed, device, params, set_, tag,
-           modalities=modalities)
+    _train("sml", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
+           modalities=modalities, all_=all_, sweep=sweep, workers=workers, threads=threads)
 
 
-@app.command("train-scl", epilog="DVC stages: train-scl@..., train-ablation, "
-             "sweep-scl@<lambda>-<T>, sweep-modality-scl@<set>")
+@app.command("train-scl", epilog="DVC stages: train-scl@<dataset> (--all), train-ablation "
+             "(--without-semantics --all), sweep-scl (--sweep lambda-T), sweep-modality-scl "
+             "(--sweep modality)")
 def train_scl(
     dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-    seed: SeedOpt = None, device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
+    seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
+    params: ParamsOpt = Path("params.yaml"),
     set_: SetOpt = None, tag: TagOpt = None, modalities: ModalitiesOpt = None,
     metacode_tag: Annotated[str | None, typer.Option(
         "--metacode-tag", help="Take the metacode from this tagged SML/SPG run.",
@@ -209,12 +289,15 @@ def train_scl(
     without_semantics: Annotated[bool, typer.Option(
         "--without-semantics", help="Ablation (Table 2): no semantic trunk, codebook "
         "initialised at random (variant scl_only).")] = False,
+    all_: AllOpt = False, sweep: SweepOpt = None, workers: WorkersOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
     if without_semantics and modalities is not None:
         _fail("--modalities and --without-semantics exclude each other")
-    _train("scl_only" if without_semantics else "scl", dataset, backbone, dsr, seed, device,
-           params, set_, tag, metacode_tag, modalities)
+    _train("scl_only" if without_semantics else "scl", dataset, backbone, dsr, seed, seeds,
+           device, params, set_, tag, metacode_tag, modalities, all_=all_, sweep=sweep,
+           workers=workers, threads=threads)
 
 
 @app.command()
@@ -242,7 +325,10 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
 
 
 MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files "
-                                          "(reports/metrics/<dataset>/<run key>/).")]
+                                          "(reports/metrics/<dataset>/<run key>/seed<s>/).")]
+OneSeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="Show this training seed's values instead of the mean +- sd over `seeds`.",
+    show_default=False)]
 
 
 def _warn_missing(what: str, missing) -> None:
@@ -268,9 +354,11 @@ def table(
     out_dir: Annotated[Path | None, typer.Option(
         "--out-dir", help="Also write table<N>.{md,tex,csv} (or summary.json) into this "
         "folder.", show_default=False)] = None,
+    seed: OneSeedOpt = None,
     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
-    """Print a paper table from the metrics of the runs params.yaml defines."""
+    """Print a paper table from the metrics of the runs params.yaml defines: each cell the
+    mean +- sd over the training seeds (`seeds`), or one seed's value with --seed."""
     with _guard():
         from solidcli.pipeline import table as stage
 
@@ -278,7 +366,7 @@ def table(
             raise SolidError(f"unknown --compare '{compare}' (choose from paper, none)")
         text, written, missing = stage.run(number, fmt, _params(params, set_), metrics,
                                            out_dir, compare=None if compare == "none"
-                                           else compare)
+                                           else compare, seed=seed)
         sys.stdout.write(text)
         _warn_missing(f"table {number}", missing)
         for path in written:
@@ -300,9 +388,11 @@ def figure(
     dataset: Annotated[str | None, typer.Option(
         "--dataset", "-d", help="curves: the dataset of --run (default: study.dataset).",
         show_default=False)] = None,
+    seed: OneSeedOpt = None,
     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
-    """Draw a paper figure (3, 4, 5) or training curves, as PNG and PDF, with matplotlib."""
+    """Draw a paper figure (3, 4, 5) or training curves, as PNG and PDF, with matplotlib:
+    means over the training seeds (or one seed's values with --seed)."""
     with _guard():
         from solidcli.layout import figure_file
 
@@ -316,14 +406,14 @@ def figure(
         from solidcli.pipeline import figure as stage
 
         if number == "curves":
-            written, absent = stage.figure_curves(p, dataset, runs, out)
+            written, absent = stage.figure_curves(p, dataset, runs, out, seed=seed)
             for run in absent:
                 typer.echo(f"solid: warning: no training curves for {run}", err=True)
         else:
             if number == "5":
-                written, missing = stage.figure5(p, metrics, out)
+                written, missing = stage.figure5(p, metrics, out, seed=seed)
             else:
-                written, missing = stage.figure_uauc(number, p, metrics, out)
+                written, missing = stage.figure_uauc(number, p, metrics, out, seed=seed)
             _warn_missing(f"figure {number}", missing)
         _done(written)
 

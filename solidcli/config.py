@@ -147,7 +147,8 @@ class EvalCfg:
 
 @dataclass(frozen=True)
 class Params:
-    seed: int = count(0)
+    seed: int = count(0)  # the data seed: split, valid/test candidates, batch order
+    seeds: list[int] = count(0)  # training seeds: every run is trained once per seed
     device: Literal["auto", "cpu", "cuda", "mps"]
     datasets: list[str]
     backbones: list[str]
@@ -240,14 +241,30 @@ def check_dsr(name: str, *, solid: bool = False) -> str:
 def load_params(path: Path | str = "params.yaml", overrides: list[str] | None = None) -> Params:
     """Read `path`, apply `key.sub=value` overrides, validate, return frozen Params."""
     path = Path(path)
-    raw = _unshare(_read_yaml(path))
-    for item in overrides or []:
+    return _checked(_unshare(_read_yaml(path)), overrides or [], path.name)
+
+
+def from_dict(raw: dict[str, Any]) -> Params:
+    """Params from their `as_dict()` form (how they travel to worker processes)."""
+    return _checked(raw, [], "params")
+
+
+def load_overrides(params: Params, overrides: list[str]) -> Params:
+    """`params` with `key.sub=value` overrides applied and checked again."""
+    if not overrides:
+        return params
+    return _checked(params.as_dict(), overrides, f"overrides {', '.join(overrides)}")
+
+
+def _checked(raw: dict[str, Any], overrides: list[str], where: str) -> Params:
+    """Apply the overrides to the raw tree, then build and check it; errors name `where`."""
+    for item in overrides:
         _apply_override(raw, item)
     try:
         params = build(Params, raw, where="")
         _check_across(params)
     except ConfigError as exc:
-        raise ConfigError(f"{path.name}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
     return params
 
 
@@ -334,6 +351,8 @@ def _check_across(p: Params) -> None:
             parse_modalities(text)
         except SolidError as exc:
             raise ConfigError(f"'study.modalities[{i}]': {exc}") from None
+    if not p.seeds or len(set(p.seeds)) != len(p.seeds):
+        raise ConfigError(f"'seeds' must list at least one seed, none twice: {p.seeds}")
     for where, values in (("study.lambdas", p.study.lambdas), ("study.Ts", p.study.Ts)):
         if len(set(values)) != len(values):
             raise ConfigError(f"'{where}' lists a value twice: {values}")

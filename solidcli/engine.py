@@ -1,19 +1,28 @@
-"""Training and scoring loops shared by every train-* stage and by `evaluate`.
+"""Training and scoring loops shared by every train-* stage and by `evaluate`, for seed groups.
+
+A group is S models of one spec, one per training seed, stacked on the member axis of
+`models.ensemble` and trained in one loop (a solo run is S = 1: one code path). Member s sees
+exactly what its solo run sees: weights initialised under its seed, negatives and the order of
+users within a batch drawn from `default_rng([seed, epoch])`, dropout from its own stream.
+The batches' lengths and order come from the data seed and the epoch, the same for every
+member, so all members step through batches of one shape (no padding between members).
 
 Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives` sampled
-negatives per training pair, negatives redrawn every epoch from the seed, plus lambda times the
-model's auxiliary loss (SCL's codebook MSE, Eq. 13). After every epoch the model is scored on
-the valid candidates; the epoch with the best valid UAUC is kept, and training stops after
-`patience` epochs without an improvement larger than `min_delta`, once `min_epochs` have run
-(some runs sit on a plateau for a few epochs before they learn from the history). The test
-split is never looked at here. A loss that is not finite, or weights that stop being finite (a
-non-finite gradient), end training with an error naming the epoch; nothing is saved.
+negatives per training pair, negatives redrawn every epoch, plus lambda times the model's
+auxiliary loss (SCL's codebook MSE, Eq. 13). The group's loss is the sum of the members'
+losses, so each member's gradient is its own. After every epoch all members are scored on the
+valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
+own after `patience` epochs without an improvement larger than `min_delta`, once `min_epochs`
+have run. The kept epoch is the best one, even when it beat the previous best by less than
+`min_delta`: that margin decides when to stop, not which epoch to keep. A stopped member
+leaves the group (its slices of the weights and of Adam's moments are cut out), so it no
+longer changes and no longer costs time; the others go on as before. The test split is never
+looked at here. A non-finite loss or non-finite weights of a member end training with an error
+naming the seed and the epoch; nothing is saved.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +37,7 @@ from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 from solidcli.errors import SolidError
 from solidcli.metrics import evaluate_scores
+from solidcli.models.ensemble import keep_members, member_state
 
 
 class Diverged(SolidError):
@@ -54,9 +64,10 @@ class EvalSet:
 
 @torch.no_grad()
 def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) -> np.ndarray:
-    """Logits (M, C): each history encoded once, all its candidates scored against it."""
+    """Logits (S, M, C) of every member: each history encoded once per member, all its
+    candidates scored against it."""
     model.eval()
-    out = np.empty(ev.candidates.shape, dtype=np.float32)
+    out = np.empty((model.members, *ev.candidates.shape), dtype=np.float32)
     for idx in length_batches(ev.lengths, batch_size):
         lengths = ev.lengths[idx]
         width = int(lengths.max())
@@ -65,109 +76,154 @@ def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) 
             torch.from_numpy(lengths).to(device),
             torch.from_numpy(ev.candidates[idx]).to(device),
         )
-        out[idx] = logits.float().cpu().numpy()
+        out[:, idx] = logits.float().cpu().numpy()
     return out
 
 
-def evaluate(model, ev: EvalSet, batch_size: int, device, ties: str) -> dict[str, float]:
-    return evaluate_scores(score(model, ev, batch_size, device), ev.labels, ties=ties)
+def evaluate(model, ev: EvalSet, batch_size: int, device, ties: str) -> list[dict[str, float]]:
+    """The metrics of every member on `ev`."""
+    scores = score(model, ev, batch_size, device)
+    return [evaluate_scores(member, ev.labels, ties=ties) for member in scores]
 
 
 @dataclass
 class FitResult:
-    best_epoch: int
-    best_valid: dict[str, float]
+    """One member's outcome: its kept epoch, valid metrics there, weights and curves."""
+
+    seed: int
+    best_epoch: int = -1
+    best_valid: dict[str, float] = field(default_factory=dict)
+    state: dict[str, torch.Tensor] | None = None
     curves: list[dict[str, float]] = field(default_factory=list)
+    stale: int = 0
+    running: bool = True
 
     @property
     def epoch_seconds(self) -> list[float]:
-        """Training seconds of each epoch (evaluation excluded)."""
+        """Training seconds of each epoch (evaluation excluded; the group's, shared)."""
         return [row["train_seconds"] for row in self.curves]
 
 
-def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float, seed: int,
-        device: torch.device, ties: str, label: str) -> FitResult:
-    """Train `model` in place; on return it holds the weights of the best valid epoch."""
-    epochs, batch_size, patience = cfg.epochs, cfg.batch_size, cfg.patience
-    negatives, max_len = cfg.negatives, cfg.max_len
+class _Batches:
+    """Every member's training rows, negatives and batches for one epoch."""
+
+    def __init__(self, seeds: list[int], data_seed: int, epoch: int, users: np.ndarray,
+                 targets: np.ndarray, lengths: np.ndarray, batch_size: int, negatives: int,
+                 index: InteractionIndex) -> None:
+        n_batches = -(-len(lengths) // batch_size)
+        order = np.random.default_rng([data_seed, epoch, 1]).permutation(n_batches)
+        cands, batches = [], []
+        for seed in seeds:
+            rng = np.random.default_rng([seed, epoch])
+            negs = sample_negatives(rng, users, negatives, index)
+            cands.append(np.concatenate([targets[:, None], negs], axis=1))
+            batches.append(length_batches(lengths, batch_size, rng, order))
+        self.cands = np.stack(cands)  # (S, N, 1 + negatives)
+        self.rows = [np.stack(step) for step in zip(*batches, strict=True)]  # each (S, B)
+
+
+def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
+        seeds: list[int], data_seed: int, device: torch.device, ties: str,
+        label: str) -> list[FitResult]:
+    """Train the group `model` (one member per seed) in place; returns each member's result,
+    with the weights of its best valid epoch (`state`, a one-member state_dict)."""
+    if len(seeds) != model.members:
+        raise ValueError(f"{len(seeds)} seeds for a group of {model.members} members")
+    epochs, batch_size, negatives = cfg.epochs, cfg.batch_size, cfg.negatives
     train = data.splits["train"]
-    hist, lengths = pad_histories(train.histories, max_len)
-    users, targets = train.users, train.targets
+    hist, lengths = pad_histories(train.histories, cfg.max_len)
     index = InteractionIndex.from_splits(
         ((s.users, s.histories, s.targets) for s in data.splits.values()), data.n_items)
-    valid = EvalSet.from_split(data, "valid", max_len)
-    labels = torch.zeros(1, 1 + negatives, device=device)
-    labels[0, 0] = 1.0
+    valid = EvalSet.from_split(data, "valid", cfg.max_len)
+    labels = torch.zeros(1, 1, 1 + negatives, device=device)
+    labels[..., 0] = 1.0
     params = [p for p in model.parameters() if p.requires_grad]
     # the fused kernel is the same update in one pass (CPU and CUDA)
     optim = torch.optim.Adam(params, lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    bce = nn.BCEWithLogitsLoss()
-    result = FitResult(best_epoch=-1, best_valid={})
-    best_state = None
-    stale = 0
+    hist_t = torch.from_numpy(hist).to(device)
+    lengths_t = torch.from_numpy(lengths).to(device)
+    results = [FitResult(seed) for seed in seeds]
+    active = list(range(len(seeds)))  # the group's members, as indices into `results`
+    model.rng.seed(seeds, device)
+    names = [f"{label} seed {s}" for s in seeds]  # for errors
     with progress() as bar:
         task = bar.add_task(f"{label} epoch 1", total=epochs)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            rng = np.random.default_rng([seed, epoch])
-            negs = sample_negatives(rng, users, negatives, index)
-            cands = np.concatenate([targets[:, None], negs], axis=1)
+            epoch_data = _Batches([seeds[i] for i in active], data_seed, epoch, train.users,
+                                  train.targets, lengths, batch_size, negatives, index)
+            cands_t = torch.from_numpy(epoch_data.cands).to(device)
+            members = torch.arange(len(active), device=device)[:, None]
             model.train()
-            total, total_aux, steps = 0.0, 0.0, 0
-            for idx in length_batches(lengths, batch_size, rng):
-                width = int(lengths[idx].max())
-                logits, aux = model(
-                    torch.from_numpy(hist[idx, :width]).to(device),
-                    torch.from_numpy(lengths[idx]).to(device),
-                    torch.from_numpy(cands[idx]).to(device),
-                )
-                loss = bce(logits, labels.expand_as(logits))
+            total = torch.zeros(2, len(active), device=device)
+            for rows in epoch_data.rows:
+                rows_t = torch.from_numpy(rows).to(device)
+                width = int(lengths[rows].max())
+                logits, aux = model(hist_t[rows_t, :width], lengths_t[rows_t],
+                                    cands_t[members, rows_t])
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    logits, labels.expand_as(logits), reduction="none").mean(dim=(1, 2))
                 full = loss + lam * aux if lam else loss
                 optim.zero_grad(set_to_none=True)
-                full.backward()
+                full.sum().backward()
                 optim.step()
-                step_loss, step_aux = float(loss.detach()), float(aux.detach())
-                if not (math.isfinite(step_loss) and math.isfinite(step_aux)):
-                    raise Diverged(f"{label}: training diverged at epoch {epoch} (loss "
-                                   f"{step_loss}, aux {step_aux}); nothing was saved; check "
-                                   "train.lr and solid.lambda")
-                total += step_loss
-                total_aux += step_aux
-                steps += 1
-            _check_weights(model, label, epoch)
+                total += torch.stack([loss.detach(), aux.detach()])
+            means = (total / len(epoch_data.rows)).cpu().numpy()
+            _check_finite(model, means, [names[i] for i in active], epoch)
             train_s = time.perf_counter() - start
             metrics = evaluate(model, valid, cfg.eval_batch_size, device, ties)
             seconds = time.perf_counter() - start
-            row = {"epoch": epoch, "loss": total / steps, "aux": total_aux / steps,
-                   **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
-                   "train_seconds": train_s, "seconds": seconds}
-            result.curves.append(row)
-            improved = metrics["UAUC"] > result.best_valid.get("UAUC", -1.0) + cfg.min_delta
-            console.log(
-                f"{label} epoch {epoch:>2}  loss {row['loss']:.4f}"
-                + (f"  aux {row['aux']:.4f}" if row["aux"] else "")
-                + f"  valid UAUC {metrics['UAUC']:.4f}  NDCG@10 {metrics['NDCG@10']:.4f}"
-                + f"  ({train_s:.1f}s + {seconds - train_s:.1f}s eval)"
-                + ("  *" if improved else "")
-            )
-            if improved:
-                result.best_epoch, result.best_valid = epoch, metrics
-                best_state = copy.deepcopy(model.state_dict())
-                stale = 0
-            else:
-                stale += 1
+            marks = []
+            for m, i in enumerate(active):
+                improved = _record(results[i], model, m, epoch, means[:, m], metrics[m],
+                                   train_s, seconds, cfg)
+                marks.append(f"{seeds[i]}:{metrics[m]['UAUC']:.4f}" + ("*" if improved else ""))
+            console.log(f"{label} epoch {epoch:>2}  valid UAUC by seed {' '.join(marks)}  "
+                        f"({train_s:.1f}s + {seconds - train_s:.1f}s eval)")
             bar.update(task, advance=1, description=f"{label} epoch {epoch + 1}")
-            if stale >= patience and epoch >= cfg.min_epochs:
+            going = [m for m, i in enumerate(active) if results[i].running]
+            if not going:
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return result
+            if len(going) < len(active):  # stopped members leave the group
+                optim = keep_members(model, going, optim)
+                active = [active[m] for m in going]
+    return results
 
 
-def _check_weights(model: nn.Module, label: str, epoch: int) -> None:
-    """A non-finite gradient turns weights non-finite at the next optimiser step."""
-    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
-    if bad:
-        raise Diverged(f"{label}: training diverged at epoch {epoch}: a gradient was not "
-                       f"finite and made '{bad[0]}' non-finite; nothing was saved; check "
-                       "train.lr")
+def _record(res: FitResult, model: nn.Module, m: int, epoch: int, means, metrics, train_s,
+            seconds, cfg: TrainCfg) -> bool:
+    """Add one epoch to a running member: its curve row, its best state, its stopping.
+    The kept epoch is the best valid UAUC; `min_delta` only decides when to stop."""
+    row = {"epoch": epoch, "loss": float(means[0]), "aux": float(means[1]),
+           **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
+           "train_seconds": train_s, "seconds": seconds}
+    res.curves.append(row)
+    best = res.best_valid.get("UAUC", -1.0)
+    improved = metrics["UAUC"] > best
+    if improved:
+        res.best_epoch, res.best_valid = epoch, metrics
+        res.state = member_state(model, m)
+    res.stale = 0 if metrics["UAUC"] > best + cfg.min_delta else res.stale + 1
+    if res.stale >= cfg.patience and epoch >= cfg.min_epochs:
+        res.running = False
+    return improved
+
+
+def _check_finite(model: nn.Module, means: np.ndarray, names: list[str], epoch: int) -> None:
+    """A non-finite loss (means: (2, S)), or weights a non-finite gradient made non-finite,
+    of a member of the group (`names`: its members in order)."""
+    bad_loss = ~np.isfinite(means).all(axis=0)
+    for m in range(len(names)):
+        if bad_loss[m]:
+            raise Diverged(f"{names[m]}: training diverged at epoch {epoch} (loss "
+                           f"{means[0, m]}, aux {means[1, m]}); nothing was saved; check "
+                           "train.lr and solid.lambda")
+    finite = torch.stack([torch.isfinite(p).reshape(p.shape[0], -1).all(dim=1)
+                          for p in model.parameters()]).cpu().numpy()  # (P, S)
+    names_p = [name for name, _ in model.named_parameters()]
+    for m in range(len(names)):
+        if not finite[:, m].all():
+            bad = names_p[int(np.argmin(finite[:, m]))]
+            raise Diverged(f"{names[m]}: training diverged at epoch {epoch}: a gradient was "
+                           f"not finite and made '{bad}' non-finite; nothing was saved; check "
+                           "train.lr")

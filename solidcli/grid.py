@@ -8,8 +8,11 @@
 
 `evaluate --all`, `solid table` and `solid figure` read exactly these runs, never what they
 find by listing folders, so a leftover run of a removed backbone or a staging folder never
-reaches a table. Each planned run carries the command that trains it (the stage's `cmd` in
-dvc.yaml) and its coordinates in the sweeps (lambda, T, modality set).
+reaches a table. A planned run is a configuration: it is trained once per seed of `seeds`,
+all seeds together. Each carries its family (the DVC stage that trains it: one stage per
+family, so one process per stage starts once and hands configurations to its workers), the
+command that trains it alone, what that command sets (a sweep cell's lambda / T, its modality
+set, the SML run its metacode comes from) and its coordinates in the sweeps.
 """
 
 from __future__ import annotations
@@ -30,25 +33,64 @@ def sweep_tag(value: float) -> str:
     return str(value)
 
 
+FAMILIES = {  # family -> (variant, the stage command that trains every run of the family)
+    "base": ("base", "solid train-base --dataset {dataset} --all"),
+    "spg": ("spg", "solid train-spg --dataset {dataset} --all"),
+    "sml": ("sml", "solid train-sml --dataset {dataset} --all"),
+    "scl": ("scl", "solid train-scl --dataset {dataset} --all"),
+    "scl_only": ("scl_only", "solid train-scl --without-semantics --all"),
+    "sml-T": ("sml", "solid train-sml --sweep T"),
+    "scl-lambda-T": ("scl", "solid train-scl --sweep lambda-T"),
+    "sml-modality": ("sml", "solid train-sml --sweep modality"),
+    "scl-modality": ("scl", "solid train-scl --sweep modality"),
+}
+SWEEPS = {"sml": {"T": "sml-T", "modality": "sml-modality"},
+          "scl": {"lambda-T": "scl-lambda-T", "modality": "scl-modality"}}
+
+
 @dataclass(frozen=True)
 class Planned:
-    """A run the params define, how to train it, and where it sits in the sweeps."""
+    """A configuration the params define (trained once per seed), how to train it, and
+    where it sits in the sweeps."""
 
-    run: RunId
-    command: str
+    run: RunId  # no seed
+    command: str  # trains this configuration alone (all seeds)
+    sets: tuple[str, ...] = ()  # params overrides of the configuration (a sweep cell)
+    by_modality: str | None = None  # the modality set its semantics come from (Table 3)
+    metacode_tag: str | None = None  # the tagged SML/SPG run its codebook starts from
     lam: float | None = None  # lambda x T cell (scl) / T sweep (sml)
     T: float | None = None
     modalities: str | None = None  # Table 3 set, canonical (id+text), None otherwise
 
+    @property
+    def family(self) -> str:
+        return self.run.stage_family
 
-def _cmd(run: RunId, *extra: str) -> str:
+
+def _plan(run: RunId, sets: tuple[str, ...] = (), by_modality: str | None = None,
+          metacode_tag: str | None = None, **coords) -> Planned:
     stage = {"base": "train-base", "spg": "train-spg", "sml": "train-sml", "scl": "train-scl",
              "scl_only": "train-scl --without-semantics"}[run.variant]
     parts = [f"solid {stage} --dataset {run.dataset} --backbone {run.backbone} --dsr {run.dsr}",
-             *extra]
+             *(f"--set {item}" for item in sets)]
+    if by_modality is not None:
+        parts.append(f"--modalities {by_modality}")
     if run.tag is not None:
         parts.append(f"--tag {run.tag}")
-    return " ".join(parts)
+    if metacode_tag is not None:
+        parts.append(f"--metacode-tag {metacode_tag}")
+    return Planned(run, " ".join(parts), sets, by_modality, metacode_tag, **coords)
+
+
+def single(run: RunId, by_modality: str | None = None,
+           metacode_tag: str | None = None) -> Planned:
+    """A configuration given on the command line (its params already set)."""
+    return _plan(run, by_modality=by_modality, metacode_tag=metacode_tag)
+
+
+def stage_command(family: str, dataset: str) -> str:
+    """The DVC stage command that trains every run of `family`."""
+    return FAMILIES[family][1].format(dataset=dataset)
 
 
 def table1(params: Params, dataset: str) -> list[Planned]:
@@ -58,90 +100,97 @@ def table1(params: Params, dataset: str) -> list[Planned]:
         for dsr, variant in TABLE1_LABELS:
             axis = params.dsrs if variant == "base" else params.solid_dsrs
             if dsr in axis:
-                run = RunId(dataset, backbone, dsr, variant)
-                out.append(Planned(run, _cmd(run)))
+                out.append(_plan(RunId(dataset, backbone, dsr, variant)))
     return out
 
 
 def solid_parts(params: Params, dataset: str) -> list[Planned]:
     """SPG and SML of every Table 1 SOLID cell (SCL itself is in `table1`)."""
-    return [Planned(run, _cmd(run)) for backbone in params.backbones
-            for dsr in params.solid_dsrs for variant in ("spg", "sml")
-            for run in (RunId(dataset, backbone, dsr, variant),)]
+    return [_plan(RunId(dataset, backbone, dsr, variant)) for backbone in params.backbones
+            for dsr in params.solid_dsrs for variant in ("spg", "sml")]
 
 
-def _study(params: Params, variant: str, tag: str | None = None) -> RunId:
+def family_runs(params: Params, family: str, dataset: str) -> list[Planned]:
+    """The runs one family (one DVC stage) trains."""
+    if family in ("base", "spg", "sml", "scl"):
+        return [p for p in table1(params, dataset) + solid_parts(params, dataset)
+                if p.run.variant == family]
+    if dataset != params.study.dataset:
+        return []
+    return {"scl_only": lambda: [ablation(params)], "sml-T": lambda: t_sweep(params),
+            "scl-lambda-T": lambda: lambda_t_sweep(params),
+            "sml-modality": lambda: modality_sets(params, "sml"),
+            "scl-modality": lambda: modality_sets(params, "scl")}[family]()
+
+
+def _study(params: Params, variant: str, tag: str | None = None,
+           family: str | None = None) -> RunId:
     s = params.study
-    return RunId(s.dataset, s.backbone, s.dsr, variant, tag)
+    return RunId(s.dataset, s.backbone, s.dsr, variant, tag, family)
 
 
 def ablation(params: Params) -> Planned:
     """Table 2, row 4: SCL without semantic information."""
-    run = _study(params, "scl_only")
-    return Planned(run, _cmd(run))
+    return _plan(_study(params, "scl_only"))
 
 
 def t_sweep(params: Params) -> list[Planned]:
     """SML at every T of `study.Ts` (the metacode of the lambda x T sweep)."""
-    out = []
-    for t in params.study.Ts:
-        run = _study(params, "sml", f"T{sweep_tag(t)}")
-        out.append(Planned(run, _cmd(run, f"--set solid.T={sweep_tag(t)}"), T=t))
-    return out
+    return [_plan(_study(params, "sml", f"T{sweep_tag(t)}", "sml-T"),
+                  (f"solid.T={sweep_tag(t)}",), T=t) for t in params.study.Ts]
 
 
 def lambda_t_sweep(params: Params) -> list[Planned]:
     """SCL at every (lambda, T) of `study.lambdas` x `study.Ts` (Tables 4, 5, Figure 5)."""
-    out = []
-    for lam in params.study.lambdas:
-        for t in params.study.Ts:
-            run = _study(params, "scl", f"lam{sweep_tag(lam)}-T{sweep_tag(t)}")
-            out.append(Planned(run, _cmd(run, f"--set solid.lambda={sweep_tag(lam)}",
-                                         f"--set solid.T={sweep_tag(t)}",
-                                         f"--metacode-tag T{sweep_tag(t)}"), lam=lam, T=t))
-    return out
+    return [_plan(_study(params, "scl", f"lam{sweep_tag(lam)}-T{sweep_tag(t)}", "scl-lambda-T"),
+                  (f"solid.lambda={sweep_tag(lam)}", f"solid.T={sweep_tag(t)}"),
+                  metacode_tag=f"T{sweep_tag(t)}", lam=lam, T=t)
+            for lam in params.study.lambdas for t in params.study.Ts]
 
 
 def modality_sets(params: Params, variant: str) -> list[Planned]:
-    """SML or SCL with semantics from each modality set of `study.modalities` (Table 3)."""
+    """SML or SCL with semantics from each modality set of `study.modalities` (Table 3); SCL's
+    metacode is the same set's SML run."""
     out = []
     for text in params.study.modalities:
-        run = _study(params, variant, f"{MODALITY_TAG}{text}")
-        extra = [f"--modalities {text}"]
-        if variant == "scl":
-            extra.append(f"--metacode-tag {MODALITY_TAG}{text}")
-        out.append(Planned(run, _cmd(run, *extra), modalities=modality_key(
-            parse_modalities(text))))
+        tag = f"{MODALITY_TAG}{text}"
+        run = _study(params, variant, tag, f"{variant}-modality")
+        out.append(_plan(run, ("solid.metacode=sml",) if variant == "scl" else (),
+                         by_modality=text, metacode_tag=tag if variant == "scl" else None,
+                         modalities=modality_key(parse_modalities(text))))
     return out
 
 
 def table2(params: Params) -> dict[str, Planned]:
     """Table 2's rows: the study model's base, spg, sml, scl_only and scl runs."""
-    rows = {}
-    for variant in ("base", "spg", "sml", "scl_only", "scl"):
-        run = _study(params, variant)
-        rows[variant] = Planned(run, _cmd(run))
-    return rows
+    return {variant: _plan(_study(params, variant))
+            for variant in ("base", "spg", "sml", "scl_only", "scl")}
 
 
 def dataset_runs(params: Params, dataset: str) -> list[Planned]:
     """Every run the params define for `dataset`, each once, in a stable order."""
-    planned = table1(params, dataset) + solid_parts(params, dataset)
-    if dataset == params.study.dataset:
-        planned += ([ablation(params)] + t_sweep(params) + lambda_t_sweep(params)
-                    + modality_sets(params, "sml") + modality_sets(params, "scl"))
     out: dict[RunId, Planned] = {}
-    for p in planned:
-        out.setdefault(p.run, p)
+    for family in FAMILIES:
+        for p in family_runs(params, family, dataset):
+            out.setdefault(p.run, p)
     return list(out.values())
 
 
 def find(params: Params, run: RunId) -> Planned | None:
-    """The planned run with this id, if the params define it."""
-    return next((p for p in dataset_runs(params, run.dataset) if p.run == run), None)
+    """The planned configuration of this run (any seed), if the params define it."""
+    config = run.config
+    return next((p for p in dataset_runs(params, run.dataset) if p.run == config), None)
+
+
+def find_tagged(params: Params, run: RunId) -> RunId:
+    """The planned run with this configuration in any family (a sweep's SML run, for one),
+    or `run` itself when the params plan none."""
+    return next((p.run for p in dataset_runs(params, run.dataset)
+                 if (p.run.backbone, p.run.dsr, p.run.variant, p.run.tag)
+                 == (run.backbone, run.dsr, run.variant, run.tag)), run.config)
 
 
 def train_command(params: Params, run: RunId) -> str:
     """The command that trains `run`: the planned one, or a plain command from its id."""
     planned = find(params, run)
-    return planned.command if planned is not None else _cmd(run)
+    return planned.command if planned is not None else _plan(run.config).command

@@ -11,19 +11,23 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     data/features/<d>/                     text.npy, image.npy, meta.json
     data/semantics/<d>/                    <stem>.parquet, <stem>.centroids.npy, <stem>.json
     data/semantics-by-modality/<d>/<set>/  the same for one modality set (Table 3)
-    models/<d>/<backbone>/<dsr>/<run>/     model.pt, run.json, metrics.json, curves.csv
-    reports/metrics/<d>/<key>/             metrics.json + run.json of `evaluate`
-    reports/curves/<d>/<key>.csv           training curves (a DVC plot)
+    models/<d>/<family>/<config>/seed<s>/  model.pt, run.json, metrics.json, curves.csv
+    models/<d>/<family>/stage.json         the training stage's wall time, workers, threads
+    reports/metrics/<d>/<key>/seed<s>/     metrics.json + run.json of `evaluate`
+    reports/curves/<d>/<key>/seed<s>.csv   training curves (a DVC plot)
     reports/table<N>.{md,tex,csv}, reports/figure<N>.{png,pdf}, reports/summary.json
 
-A trained run is named by a `RunId`; <run> is its variant, or `<variant>-<tag>` for a tagged
-run (a sweep cell), and <key> is `<backbone>-<dsr>-<run>`. A new axis of runs (the seed) is
-one more field of `RunId` and one more component of `model_dir` / `run_metrics_dir`.
+A trained run is named by a `RunId`: a configuration (dataset, backbone, dsr, variant, tag)
+and a training seed. <family> is the set of configurations one DVC stage trains (its one
+output folder): the variant for Table 1's runs, `<variant>-<sweep>` for a study sweep (sml-T,
+scl-lambda-T, sml-modality, scl-modality). <config> is `<backbone>-<dsr>`, plus `-<tag>` for a
+tagged run (a sweep cell). <key> is `<backbone>-<dsr>-<run>`, <run> the variant or
+`<variant>-<tag>`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from solidcli.errors import SolidError
@@ -41,13 +45,17 @@ STAGING_MARKERS = (".tmp-", ".old-")  # infixes of the temporary siblings `_io` 
 
 @dataclass(frozen=True)
 class RunId:
-    """One trained model: dataset, backbone, dynamic model, SOLID variant and optional tag."""
+    """One trained model: dataset, backbone, dynamic model, SOLID variant, optional tag, the
+    family (stage) that trains it, and the training seed (None: the configuration, all
+    seeds)."""
 
     dataset: str
     backbone: str
     dsr: str
     variant: str
     tag: str | None = None
+    family: str | None = None  # None: the variant (Table 1's families)
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.tag is not None and (not self.tag or "/" in self.tag
@@ -56,16 +64,29 @@ class RunId:
 
     @property
     def name(self) -> str:
-        """Folder name of the run: the variant, plus `-<tag>` for a tagged run."""
+        """The variant, plus `-<tag>` for a tagged run."""
         return self.variant if self.tag is None else f"{self.variant}-{self.tag}"
 
     @property
     def key(self) -> str:
-        """`<backbone>-<dsr>-<run>`: the run's name inside its dataset's reports."""
+        """`<backbone>-<dsr>-<run>`: the configuration's name inside its dataset's reports."""
         return f"{self.backbone}-{self.dsr}-{self.name}"
 
+    @property
+    def stage_family(self) -> str:
+        return self.family or self.variant
+
+    @property
+    def config(self) -> RunId:
+        """The configuration of this run (no seed)."""
+        return replace(self, seed=None)
+
+    def with_seed(self, seed: int) -> RunId:
+        return replace(self, seed=int(seed))
+
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.backbone}/{self.dsr}/{self.name}"
+        text = f"{self.dataset}/{self.backbone}/{self.dsr}/{self.name}"
+        return text if self.seed is None else f"{text} seed {self.seed}"
 
 
 SHARED_RAW = "shared"  # data/raw/shared/: archives several datasets share
@@ -105,12 +126,38 @@ def semantics_stem(method: str, modality_key: str) -> str:
     return modality_key if method == "kmeans" else f"{method}-{modality_key}"
 
 
+def _seeded(run: RunId) -> int:
+    if run.seed is None:
+        raise SolidError(f"{run}: a run folder needs a training seed")
+    return run.seed
+
+
+def seed_name(seed: int) -> str:
+    return f"seed{seed}"
+
+
+def family_dir(dataset: str, family: str) -> Path:
+    """The folder one training stage writes: every configuration of one family."""
+    return MODELS / dataset / family
+
+
+def stage_record(dataset: str, family: str) -> Path:
+    """How long a training stage took, with how many workers (`benchmarks/bench.py`)."""
+    return family_dir(dataset, family) / "stage.json"
+
+
+def config_dir(run: RunId) -> Path:
+    """Every seed of one configuration."""
+    name = f"{run.backbone}-{run.dsr}" + ("" if run.tag is None else f"-{run.tag}")
+    return family_dir(run.dataset, run.stage_family) / name
+
+
 def model_dir(run: RunId) -> Path:
-    return MODELS / run.dataset / run.backbone / run.dsr / run.name
+    return config_dir(run) / seed_name(_seeded(run))
 
 
 def run_metrics_dir(run: RunId, root: Path = METRICS_ROOT) -> Path:
-    return Path(root) / run.dataset / run.key
+    return Path(root) / run.dataset / run.key / seed_name(_seeded(run))
 
 
 def metrics_dir(dataset: str, root: Path = METRICS_ROOT) -> Path:
@@ -122,12 +169,7 @@ def curves_dir(dataset: str) -> Path:
 
 
 def curves_file(run: RunId) -> Path:
-    return curves_path(run.dataset, run.key)
-
-
-def curves_path(dataset: str, key: str) -> Path:
-    """The curves of the run with key `<backbone>-<dsr>-<run>` in `dataset`."""
-    return curves_dir(dataset) / f"{key}.csv"
+    return curves_dir(run.dataset) / run.key / f"{seed_name(_seeded(run))}.csv"
 
 
 def table_file(number: int | str, fmt: str, out_dir: Path = REPORTS) -> Path:

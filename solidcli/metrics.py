@@ -44,8 +44,9 @@ def pooled_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
-                    ties: str = "conservative", chunk: int = 2048) -> dict[str, float]:
-    """All metrics for scores/labels of shape (U, C)."""
+                    ties: str = "conservative") -> dict[str, float]:
+    """All metrics for scores/labels of shape (U, C). Only the positives' ranks matter, so
+    each positive is compared with its own user's C candidates (P x C work, not U x C x C)."""
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=bool)
     if scores.shape != labels.shape or scores.ndim != 2:
@@ -59,38 +60,32 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
         raise SolidError("no user has both a positive and a negative candidate; the "
                          "candidates file is broken (rerun `solid download`)")
     tie_w = TIE_WEIGHT[ties]
-    n_users = scores.shape[0]
-    uauc_sum, uauc_n = 0.0, 0
-    ndcg = dict.fromkeys(ks, 0.0)
-    recall = dict.fromkeys(ks, 0.0)
-    rank_n = 0
+    n_pos, n_neg = labels.sum(1), (~labels).sum(1)
+    # one row per positive candidate: its user's scores against its own score
+    rows, cols = np.nonzero(labels)
+    own = scores[rows, cols][:, None]
+    user = scores[rows]  # (P, C)
+    greater = (user > own).sum(1)
+    equal = (user == own).sum(1) - 1  # the other candidates tied with it
+    neg = ~labels[rows]
+    below = ((user < own) & neg).sum(1) + 0.5 * ((user == own) & neg).sum(1)
+    ok = (n_pos > 0) & (n_neg > 0)
+    per_user = np.bincount(rows, weights=below, minlength=len(labels))[ok] / (
+        n_pos[ok] * n_neg[ok])
+    uauc_sum, uauc_n = float(per_user.sum()), int(ok.sum())
+    rank = 1.0 + greater + tie_w * equal  # 1 + candidates above + tie_w * tied ones
+    has = n_pos > 0
+    rank_n = int(has.sum())
+    gain = 1.0 / np.log2(rank + 1.0)
     discount_cum = np.cumsum(1.0 / np.log2(np.arange(2, scores.shape[1] + 2)))
-    for lo in range(0, n_users, chunk):
-        s = scores[lo:lo + chunk]
-        y = labels[lo:lo + chunk]
-        greater = s[:, None, :] > s[:, :, None]  # [u, i, j]: candidate j scores above i
-        equal = s[:, None, :] == s[:, :, None]
-        neg = ~y
-        n_pos = y.sum(1)
-        n_neg = neg.sum(1)
-        # UAUC: for each positive i, negatives j below it (+1/2 for ties)
-        below = (~greater & ~equal & neg[:, None, :]).sum(2) + 0.5 * (equal & neg[:, None, :]).sum(2)
-        ok = (n_pos > 0) & (n_neg > 0)
-        per_user = (below * y).sum(1)[ok] / (n_pos[ok] * n_neg[ok])
-        uauc_sum += float(per_user.sum())
-        uauc_n += int(ok.sum())
-        # ranks: 1 + candidates strictly above + tie_w * other candidates tied
-        ties_other = equal.sum(2) - 1
-        rank = 1.0 + greater.sum(2) + tie_w * ties_other  # (u, C)
-        has = n_pos > 0
-        rank_n += int(has.sum())
-        gain = 1.0 / np.log2(rank + 1.0)
-        for k in ks:
-            hit = (rank <= k) & y
-            dcg = (gain * hit).sum(1)
-            ideal = discount_cum[np.clip(np.minimum(n_pos, k) - 1, 0, None)]
-            ndcg[k] += float((dcg[has] / ideal[has]).sum())
-            recall[k] += float((hit.sum(1)[has] / n_pos[has]).sum())
+    ndcg, recall = {}, {}
+    for k in ks:
+        hit = rank <= k
+        dcg = np.bincount(rows, weights=gain * hit, minlength=len(labels))
+        hits = np.bincount(rows, weights=hit, minlength=len(labels))
+        ideal = discount_cum[np.clip(np.minimum(n_pos, k) - 1, 0, None)]
+        ndcg[k] = float((dcg[has] / ideal[has]).sum())
+        recall[k] = float((hits[has] / n_pos[has]).sum())
     out = {"AUC": pooled_auc(scores, labels),
            "UAUC": uauc_sum / uauc_n if uauc_n else float("nan")}
     for k in ks:

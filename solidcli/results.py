@@ -1,8 +1,9 @@
-"""The evaluated runs the tables and figures read: `reports/metrics/<d>/<key>/metrics.json`.
+"""The evaluated runs the tables and figures read: `reports/metrics/<d>/<key>/seed<s>/metrics.json`.
 
-`read_result(root, run)` reads the metrics of one planned run (see `solidcli.grid`), checked:
-a JSON object whose dataset / backbone / dsr / variant / tag are the run's, with a finite
-number in [0, 1] for every test metric. A missing file is `None` (the table shows a missing
+`read_result(root, run)` reads the metrics of one seed of a planned run (see `solidcli.grid`),
+checked: a JSON object whose dataset / backbone / dsr / variant / tag / seed are the run's,
+with a finite number in [0, 1] for every test metric. `read_results(root, configs, seeds)`
+reads every seed of each configuration (a table cell is their mean and spread). A missing file is `None` (the table shows a missing
 cell and says which run is absent); a damaged one is an error naming the file and the command
 that rebuilds it. Display names (as the paper prints them) live here too.
 """
@@ -74,9 +75,9 @@ def read_result(root: Path, run: RunId) -> Result | None:
             raise TypeError("not a JSON object")
         got = tuple(rec.get(k) for k in ("dataset", "backbone", "dsr", "variant"))
         want = (run.dataset, run.backbone, run.dsr, run.variant)
-        if got != want or rec.get("tag") != run.tag:
-            raise TypeError(f"it describes {'/'.join(map(str, got))} tag {rec.get('tag')}, "
-                            f"not {run}")
+        if got != want or rec.get("tag") != run.tag or rec.get("seed") != run.seed:
+            raise TypeError(f"it describes {'/'.join(map(str, got))} tag {rec.get('tag')} "
+                            f"seed {rec.get('seed')}, not {run}")
         test = rec["test"]
         if not isinstance(test, dict):
             raise TypeError("'test' is not an object")
@@ -97,15 +98,21 @@ def read_result(root: Path, run: RunId) -> Result | None:
                      f"--dataset {run.dataset} --all`")
 
 
-def read_results(root: Path, runs: list[RunId]) -> tuple[dict[RunId, Result], list[RunId]]:
-    """Results of the runs that have metrics under `root`, and the runs that have none."""
+def read_results(root: Path, runs: list[RunId], seeds: list[int]
+                 ) -> tuple[dict[RunId, list[Result]], list[RunId]]:
+    """For each configuration in `runs`, the results of the seeds that have metrics under
+    `root` (in `seeds` order; configurations with none are left out), and the seeded runs
+    that have none."""
     if not Path(root).is_dir():
         raise SolidError(f"no metrics folder {root}; run the pipeline first (`dvc repro`)")
-    found, missing = {}, []
-    for run in runs:
-        result = read_result(root, run)
-        if result is None:
-            missing.append(run)
-        else:
-            found[run] = result
+    found: dict[RunId, list[Result]] = {}
+    missing: list[RunId] = []
+    for config in runs:
+        for seed in seeds:
+            run = config.with_seed(seed)
+            result = read_result(root, run)
+            if result is None:
+                missing.append(run)
+            else:
+                found.setdefault(config.config, []).append(result)
     return found, missing

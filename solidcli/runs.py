@@ -6,8 +6,8 @@ A run folder (`layout.model_dir`) holds
   metrics.json  valid metrics at the selected (best valid UAUC) epoch
   curves.csv    one row per epoch (loss, aux loss, valid metrics, seconds)
 
-`save_run` writes all four under a temporary name and renames the folder into place, so a
-kill or a full disk never leaves a half-saved run; `load_trained` rebuilds the Recommender
+`save_runs` writes all four of every seed under temporary names and renames the folders into
+place once all are written, so a kill or a full disk never leaves a half-saved run; `load_trained` rebuilds the Recommender
 from run.json's spec (checked field by field) and model.pt. `load_item_semantics` reads the
 item -> semantic table SPG/SML/SCL train on. Every error names the file and the command that
 makes or remakes it.
@@ -15,6 +15,7 @@ makes or remakes it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -45,21 +46,27 @@ def build_spec(params: Params, n_items: int, backbone: str, dsr: str, variant: s
     )
 
 
-def save_run(run: RunId, state: dict, record: dict, metrics: dict, curves: list[dict]) -> Path:
-    """Write the run folder of `run` in one rename; returns it."""
+def save_runs(items: list[tuple[RunId, dict, dict, dict, list[dict]]]) -> list[Path]:
+    """Write the run folder of each (run, state, record, metrics, curves): every folder is
+    written under a temporary name first, and only when all are complete are they renamed
+    into place, so a kill or a full disk leaves no seed of the group half-saved."""
     import torch
 
-    out = model_dir(run)
-    with staged_dir(out) as tmp:
-        try:
-            torch.save(state, tmp / "model.pt")
-        except RuntimeError as exc:  # torch reports a failed write (disk full) this way
-            reason = str(exc).splitlines()[0].split("] ")[-1].strip(" .") or "write failed"
-            raise SolidError(f"cannot write {out / 'model.pt'}: the disk is full or not "
-                             f"writable (torch: {reason})") from None
-        write_json(tmp / "run.json", record)
-        write_json(tmp / "metrics.json", metrics)
-        write_text(tmp / "curves.csv", curves_csv(curves))
+    with contextlib.ExitStack() as stack:
+        out = []
+        for run, state, record, metrics, curves in items:
+            final = model_dir(run)
+            tmp = stack.enter_context(staged_dir(final))
+            try:
+                torch.save(state, tmp / "model.pt")
+            except RuntimeError as exc:  # torch reports a failed write (disk full) this way
+                reason = str(exc).splitlines()[0].split("] ")[-1].strip(" .") or "write failed"
+                raise SolidError(f"cannot write {final / 'model.pt'}: the disk is full or not "
+                                 f"writable (torch: {reason})") from None
+            write_json(tmp / "run.json", record)
+            write_json(tmp / "metrics.json", metrics)
+            write_text(tmp / "curves.csv", curves_csv(curves))
+            out.append(final)
     return out
 
 

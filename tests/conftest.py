@@ -66,6 +66,7 @@ def tiny_params(dataset_dir: Path, **changes) -> dict:
     for name in ("sasrec", "bert4rec"):
         data["models"][name].update(heads=2)
     data["device"] = "cpu"
+    data["seeds"] = [0, 1]  # two training seeds: every run is a group
     for key, value in changes.items():
         node = data
         *path, last = key.split(".")
@@ -105,36 +106,33 @@ def tiny_project(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def planned_commands(params_path: Path, dataset: str = "tiny") -> list[list[str]]:
-    """The training commands of every run params.yaml defines for `dataset`, in an order that
-    trains each run's prerequisites first (base, spg, sml before scl), as `solid` arguments."""
+def stage_commands(params_path: Path, dataset: str = "tiny") -> list[list[str]]:
+    """The DVC training stages' commands for `dataset`, prerequisites first (base, spg, sml
+    before scl; each family's SML before its SCL), as `solid` arguments."""
     import shlex
 
     from solidcli.config import load_params
-    from solidcli.grid import dataset_runs
+    from solidcli.grid import FAMILIES, family_runs, stage_command
 
     params = load_params(params_path)
-    rank = {"base": 0, "spg": 1, "sml": 2, "scl_only": 3, "scl": 4}
-    planned = sorted(dataset_runs(params, dataset), key=lambda p: rank[p.run.variant])
-    return [shlex.split(p.command)[1:] for p in planned]
+    return [shlex.split(stage_command(family, dataset))[1:] for family in FAMILIES
+            if family_runs(params, family, dataset)]
 
 
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory) -> Path:
-    """The tiny project after the whole pipeline (run once per session, through the CLI):
-    every run params.yaml defines, evaluated."""
+    """The tiny project after the whole pipeline (run once per session, through the CLI, with
+    the DVC stages' commands): every run params.yaml defines, for every seed, evaluated."""
     from typer.testing import CliRunner
 
     from solidcli.cli import app
-    from solidcli.config import load_params
 
     with inside_tiny_project(tmp_path_factory.mktemp("trained")) as root:
         runner = CliRunner()
-        study = load_params("params.yaml").study.modalities
-        training = planned_commands(root / "params.yaml")
+        training = stage_commands(root / "params.yaml")
         base = [c for c in training if c[0] == "train-base"]  # the id modality reads one
-        commands = ([["download"], ["embed"], ["assign-semantics"], *base]
-                    + [["assign-semantics", "--modalities", m] for m in study]
+        commands = ([["download"], ["embed"], ["assign-semantics"], *base,
+                     ["assign-semantics", "--study-sets"]]
                     + [c for c in training if c not in base]
                     + [["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"]])
         for cmd in commands:

@@ -75,7 +75,7 @@ def _repo_params() -> None:
     shutil.copy(REPO / "params.yaml", "params.yaml")
 
 
-SCL = layout.model_dir(RunId("tiny", "sasrec", "duet", "scl"))
+SCL = layout.model_dir(RunId("tiny", "sasrec", "duet", "scl", seed=0))
 PREPARED = layout.prepared_dir("tiny")
 CASES = [
     # -- parameters out of range: refused when params are loaded, before any work
@@ -120,10 +120,11 @@ CASES = [
      lambda: _edit_json(SCL / "run.json", lambda d: d["spec"].update(backbone="resnet")),
      ["evaluate", "--dsr", "duet", "--variant", "scl"], {},
      "spec.backbone 'resnet' is unknown"),
-    ("missing-prerequisite", lambda: shutil.rmtree(layout.model_dir(RunId("tiny", "sasrec", "duet", "sml"))),
+    ("missing-prerequisite",
+     lambda: shutil.rmtree(layout.config_dir(RunId("tiny", "sasrec", "duet", "sml"))),
      ["train-scl", "--tag", "x"], {},
-     ("tiny/sasrec/duet/sml is not trained (models/tiny/sasrec/duet/sml/run.json missing); "
-     "run `solid train-sml --dataset tiny --backbone sasrec --dsr duet` first")),
+     ("tiny/sasrec/duet/sml seed 0 is not trained (models/tiny/sml/sasrec-duet/seed0/run.json "
+      "missing); run `solid train-sml --dataset tiny --backbone sasrec --dsr duet` first")),
     # -- faults
     ("mirror-not-a-url", _repo_params, ["download", "--dataset", "cds"],
      {"SOLID_MIRROR": "not a url"}, "SOLID_MIRROR='not a url': 'not' is not a URL"),
@@ -156,13 +157,14 @@ def test_disk_full_while_saving_the_checkpoint(project, monkeypatch):
     assert result.exit_code == 1 and "Traceback" not in result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("solid: error:")]
     assert errors == [result.stderr.strip().splitlines()[-1]]  # after the epoch log lines
-    assert "cannot write models/tiny/sasrec/duet/base-x/model.pt: the disk is full" in errors[0]
+    assert ("cannot write models/tiny/base/sasrec-duet-x/seed0/model.pt: the disk is full"
+            in errors[0])
     assert snapshot(project) == before
 
 
 def test_a_staging_folder_never_reaches_a_table_and_a_save_removes_it(project):
     """A kill during a save leaves `.scl.tmp-*`; evaluate and table read only planned runs."""
-    stale = project / SCL.parent / ".scl.tmp-1a2b3c4d"
+    stale = project / SCL.parent / ".seed0.tmp-1a2b3c4d"
     shutil.copytree(project / SCL, stale)
     grid = ["--set", "study.dataset=other", "--set", "dsrs=[duet]"]  # the runs `ready` has
     result = invoke("evaluate", "--all", *grid)

@@ -48,18 +48,23 @@ def test_help_is_fast_and_does_not_import_torch():
 def test_whole_pipeline_through_the_cli(trained_tiny):
     root = trained_tiny
     for variant in ("base", "spg", "sml", "scl"):
-        folder = root / "models/tiny/sasrec/duet" / variant
-        assert {"model.pt", "run.json", "metrics.json", "curves.csv"} <= {
-            p.name for p in folder.iterdir()}
-        record = json.loads((folder / "run.json").read_text())
-        assert record["seed"] == 0 and record["spec"]["variant"] == variant
-        assert "git_revision" in record and "fit" in record["timings_s"]
-    metrics = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl/metrics.json").read_text())
+        for seed in (0, 1):
+            folder = root / "models/tiny" / variant / "sasrec-duet" / f"seed{seed}"
+            assert {"model.pt", "run.json", "metrics.json", "curves.csv"} <= {
+                p.name for p in folder.iterdir()}
+            record = json.loads((folder / "run.json").read_text())
+            assert record["seed"] == seed and record["spec"]["variant"] == variant
+            assert record["trained_with_seeds"] == [0, 1] and record["data_seed"] == 0
+            assert "git_revision" in record and "fit" in record["timings_s"]
+    scl = root / "reports/metrics/tiny/sasrec-duet-scl"
+    assert {p.name for p in scl.iterdir()} == {"seed0", "seed1"}
+    metrics = json.loads((scl / "seed1/metrics.json").read_text())
+    assert metrics["seed"] == 1 and metrics["data_seed"] == 0
     for split in ("valid", "test"):
         for name in ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20"):
             assert 0.0 <= metrics[split][name] <= 1.0
-    assert (root / "reports/metrics/tiny/sasrec-duet-scl/run.json").is_file()
-    assert (root / "reports/curves/tiny/sasrec-duet-scl.csv").is_file()
+    assert (scl / "seed1/run.json").is_file()
+    assert (root / "reports/curves/tiny/sasrec-duet-scl/seed1.csv").is_file()
     evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir()}
     table1 = {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg", "sasrec-duet-sml",
               "sasrec-duet-scl", "sasrec-duet-scl_only"}
@@ -69,8 +74,11 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
               "sasrec-duet-scl-mod-text", "sasrec-duet-sml-mod-id+image",
               "sasrec-duet-scl-mod-id+image"}
     assert evaluated == table1 | sweeps  # exactly the runs params.yaml defines
-    ablation = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl_only/metrics.json")
-                          .read_text())
+    families = {p.name for p in (root / "models/tiny").iterdir()}
+    assert families == {"base", "spg", "sml", "scl", "scl_only", "sml-T", "scl-lambda-T",
+                        "sml-modality", "scl-modality"}
+    ablation = json.loads((root / "reports/metrics/tiny/sasrec-duet-scl_only/seed0/"
+                                  "metrics.json").read_text())
     assert ablation["variant"] == "scl_only" and ablation["lambda"] == 0.1
     assert not list(root.rglob(".*.tmp-*"))  # no half-written artifacts left behind
 
@@ -85,25 +93,32 @@ def test_table_formats(trained_tiny, monkeypatch):
     assert "\\toprule" in tex.stdout and "\\bottomrule" in tex.stdout
     assert {p.name for p in Path("out").iterdir()} == {"table1.md", "table1.tex", "table1.csv"}
     csv = invoke("table", "--format", "csv", "--compare", "paper").stdout.splitlines()
-    assert csv[0].startswith("dataset,sr_model,dsr_model,AUC,AUC_paper,AUC_diff")
+    assert csv[0].startswith("dataset,sr_model,dsr_model,n_seeds,AUC,AUC_sd,AUC_paper,AUC_diff")
     assert len(csv) == 1 + 3
     assert_one_line_error(invoke("table", "--table", "7"), "table 7 is not implemented yet")
     assert_one_line_error(invoke("table", "--format", "html"), "unknown format 'html'")
 
 
 def test_same_seed_same_metrics(trained_tiny, tmp_path, monkeypatch):
+    """The same params and seeds give the same metrics, whether a seed trains in a group or
+    alone (--seed 1): on one machine and thread count the numbers agree to the last digit."""
     project = tmp_path / "again"
     project.mkdir()
     write_tiny_dataset(project / "raw" / "tiny")
     write_params(project / "params.yaml", tiny_params(project / "raw" / "tiny"))
     monkeypatch.chdir(project)
-    for cmd in (["download"], ["embed"], ["assign-semantics"], ["train-spg"], ["train-sml"],
-                ["train-scl"], ["evaluate", "--variant", "scl"]):
-        assert invoke(*cmd).exit_code == 0
-    ours = json.loads(Path("reports/metrics/tiny/sasrec-duet-scl/metrics.json").read_text())
-    first = json.loads((trained_tiny / "reports/metrics/tiny/sasrec-duet-scl/metrics.json")
-                       .read_text())
-    assert ours["valid"] == first["valid"] and ours["test"] == first["test"]
+    for cmd in (["download"], ["embed"], ["assign-semantics"], ["train-spg", "--seed", "1"],
+                ["train-sml", "--seed", "1"], ["train-scl", "--seed", "1"],
+                ["evaluate", "--variant", "scl", "--set", "seeds=[1]"]):
+        result = invoke(*cmd)
+        assert result.exit_code == 0, (cmd, result.output)
+    ours = json.loads(Path("reports/metrics/tiny/sasrec-duet-scl/seed1/metrics.json")
+                      .read_text())
+    first = json.loads((trained_tiny / "reports/metrics/tiny/sasrec-duet-scl/seed1/"
+                                       "metrics.json").read_text())
+    for split in ("valid", "test"):
+        for name, value in first[split].items():
+            assert ours[split][name] == pytest.approx(value, abs=1e-5), (split, name)
 
 
 @pytest.mark.parametrize(("args", "text"), [
@@ -132,10 +147,11 @@ def test_unknown_params_key_in_file(tiny_project):
 def test_missing_semantics_and_checkpoint(tiny_project):
     assert invoke("download").exit_code == 0
     assert_one_line_error(invoke("train-spg"), "run `solid assign-semantics --dataset tiny`")
-    assert_one_line_error(invoke("evaluate"), "tiny/sasrec/none/base is not trained "
-                          "(models/tiny/sasrec/none/base/run.json missing); run `solid "
+    assert_one_line_error(invoke("evaluate"), "tiny/sasrec/none/base seed 0 is not trained "
+                          "(models/tiny/base/sasrec-none/seed0/run.json missing); run `solid "
                           "train-base --dataset tiny --backbone sasrec --dsr none` first")
-    assert_one_line_error(invoke("evaluate", "--all"), "tiny/sasrec/none/base is not trained")
+    assert_one_line_error(invoke("evaluate", "--all"),
+                          "tiny/sasrec/none/base seed 0 is not trained")
     assert_one_line_error(invoke("assign-semantics"), "missing file: data/features/tiny/meta.json")
 
 

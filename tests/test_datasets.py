@@ -42,7 +42,8 @@ def test_bring_your_own_folder_with_offline_text_encoder(repo_params_project):
     text = np.load("data/features/my-shop/text.npy")
     assert text.shape == (N_ITEMS + 1, 384) and not text[0].any()
     assert np.allclose(np.linalg.norm(text[1:], axis=1), 1.0, atol=1e-5)  # MiniLM normalises
-    assert Path("models/my-shop/sasrec/duet/spg/model.pt").is_file()
+    for seed in range(5):  # the repository's seeds: 0-4
+        assert Path(f"models/my-shop/spg/sasrec-duet/seed{seed}/model.pt").is_file()
 
 
 def test_unknown_dataset_and_missing_folder(repo_params_project):
@@ -81,9 +82,9 @@ def test_item_metadata_file_gives_categories_and_images(tiny_project):
 def test_id_semantics_and_a_modality_set(tiny_project):
     assert invoke("download").exit_code == 0 and invoke("embed").exit_code == 0
     assert_one_line_error(invoke("assign-semantics", "--modalities", "id+text"),
-                          "tiny/sasrec/none/base is not trained (models/tiny/sasrec/none/base/"
-                          "run.json missing); run `solid train-base --dataset tiny --backbone "
-                          "sasrec --dsr none` first")
+                          "tiny/sasrec/none/base seed 0 is not trained (models/tiny/base/"
+                          "sasrec-none/seed0/run.json missing); run `solid train-base --dataset "
+                          "tiny --backbone sasrec --dsr none` first")
     assert_one_line_error(invoke("assign-semantics", "--modalities", "id+audio"),
                           "unknown modality 'audio'")
     assert invoke("train-base", "--dsr", "none").exit_code == 0
@@ -92,14 +93,14 @@ def test_id_semantics_and_a_modality_set(tiny_project):
     out = tiny_project / "data/semantics-by-modality/tiny/text+id"
     summary = json.loads((out / "id+text.json").read_text())
     assert summary["modalities"] == "id+text" and summary["k"] == 4
-    assert summary["sources"]["id"] == "models/tiny/sasrec/none/base"
+    assert summary["sources"]["id"] == "models/tiny/base/sasrec-none/seed0"  # the first seed
     assert not (tiny_project / "data/semantics/tiny").exists()  # the default set is apart
     for cmd in (["train-sml", "--modalities", "text+id", "--tag", "mod-id+text"],
                 ["train-scl", "--modalities", "text+id", "--tag", "mod-id+text",
                  "--metacode-tag", "mod-id+text"]):
         result = invoke(*cmd)
         assert result.exit_code == 0, (cmd, result.output)
-    run = json.loads((tiny_project / "models/tiny/sasrec/duet/scl-mod-id+text/run.json")
+    run = json.loads((tiny_project / "models/tiny/scl/sasrec-duet-mod-id+text/seed1/run.json")
                      .read_text())
     assert run["semantics"] == str(out / "id+text.parquet").replace(str(tiny_project) + "/", "")
     assert run["params"]["semantics"]["modalities"] == ["id", "text"]

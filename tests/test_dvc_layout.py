@@ -1,5 +1,6 @@
 """dvc.yaml against the code: every stage's deps cover its command's import closure, its
-outputs are the paths of solidcli/layout.py, and its training runs are the grid's."""
+outputs are the paths of solidcli/layout.py, and its training runs (one family per stage) are
+the grid's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from import_closure import command_closure
 
 from solidcli import layout
 from solidcli.config import load_params
-from solidcli.grid import dataset_runs
+from solidcli.grid import SWEEPS, dataset_runs, family_runs
 from solidcli.layout import RunId
 
 DATA_DEPS = ("solidcli/bundled", "solidcli/paper")  # package data, not code
@@ -63,18 +64,23 @@ def test_closure_sees_lazy_imports_and_the_backbone_registry():
     assert Path("solidcli/engine.py") not in command_closure("table")
 
 
-def _run_of(args: list[str]) -> RunId:
+def _family_of(args: list[str], params) -> tuple[str, str]:
+    """(dataset, family) a training stage's command trains."""
     opts, i = {}, 1
     while i < len(args):
-        if args[i] == "--without-semantics":
-            opts["without"] = True
+        if args[i] in ("--without-semantics", "--all"):
+            opts[args[i]] = True
             i += 1
         else:
             opts[args[i]] = args[i + 1]
             i += 2
-    variant = "scl_only" if opts.get("without") else VARIANT[args[0]]
-    return RunId(opts["--dataset"], opts["--backbone"], opts["--dsr"], variant,
-                 opts.get("--tag"))
+    variant = VARIANT[args[0]]
+    if "--without-semantics" in opts:
+        return params.study.dataset, "scl_only"
+    if "--sweep" in opts:
+        return params.study.dataset, SWEEPS[variant][opts["--sweep"]]
+    assert "--all" in opts, args
+    return opts["--dataset"], variant
 
 
 def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
@@ -84,16 +90,25 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
         args = _solid_commands(cmds)[0]
         kind = name.split("@")[0]
         if args[0] in VARIANT:
-            run = _run_of(args)
-            trained.add(run)
-            assert outs == [layout.model_dir(run).as_posix()], name
+            dataset, family = _family_of(args, params)
+            runs = family_runs(params, family, dataset)
+            assert runs, name
+            assert not trained & {p.run for p in runs}, name  # each run in one stage
+            trained |= {p.run for p in runs}
+            assert outs == [layout.family_dir(dataset, family).as_posix()], name
+            assert all(layout.config_dir(p.run).parent == layout.family_dir(dataset, family)
+                       for p in runs)
         elif kind == "download":
             assert outs == [layout.prepared_dir(args[2]).as_posix()]
         elif kind == "embed":
             assert outs == [layout.features_dir(args[2]).as_posix()]
-        elif kind in ("assign-semantics", "semantics-by-modality"):
-            by = args[4] if len(args) > 4 else None
-            assert outs == [layout.semantics_dir(args[2], by).as_posix()], name
+        elif kind == "assign-semantics":
+            assert outs == [layout.semantics_dir(args[2]).as_posix()], name
+        elif kind == "semantics-by-modality":
+            assert args == ["assign-semantics", "--study-sets"], name
+            sets = [layout.semantics_dir(params.study.dataset, m).parent
+                    for m in params.study.modalities]
+            assert outs == [sets[0].as_posix()] and len(set(sets)) == 1, name
         elif kind == "evaluate":
             assert outs == [layout.metrics_dir(args[2]).as_posix(),
                             layout.curves_dir(args[2]).as_posix()]

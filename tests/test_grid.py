@@ -1,4 +1,5 @@
-"""Every backbone x dsr x variant trains one epoch and evaluates on the tiny dataset."""
+"""Every backbone x dsr x variant trains one epoch (a group of two seeds) and evaluates on the
+tiny dataset."""
 
 import dataclasses
 
@@ -36,15 +37,19 @@ def prepared(tmp_path_factory):
 def test_one_epoch_and_an_evaluation(prepared, backbone, dsr, variant):
     params, data, mapping, k = prepared
     spec = build_spec(params, data.n_items, backbone, dsr, variant, 0 if variant == "base" else k)
-    torch.manual_seed(0)
-    model = Recommender(spec, item_to_semantic=mapping)
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(Recommender(spec, item_to_semantic=mapping))
+    model = Recommender.group(members)
     cfg = dataclasses.replace(params.train, epochs=1)
-    result = fit(model, data, cfg, lam=spec.lam, seed=0, device=torch.device("cpu"),
-                 ties="conservative", label="grid")
-    assert result.best_epoch == 1 and len(result.curves) == 1
-    assert result.curves[0]["loss"] > 0
-    metrics = evaluate(model, EvalSet.from_split(data, "test", spec.max_len), 64,
-                       torch.device("cpu"), "conservative")
-    for name in METRIC_NAMES:
-        assert 0.0 <= metrics[name] <= 1.0
-    assert metrics["users"] == len(data.splits["test"].users)
+    results = fit(model, data, cfg, lam=spec.lam, seeds=[0, 1], data_seed=0,
+                  device=torch.device("cpu"), ties="conservative", label="grid")
+    for result in results:
+        assert result.best_epoch == 1 and len(result.curves) == 1
+        assert result.curves[0]["loss"] > 0
+    for metrics in evaluate(model, EvalSet.from_split(data, "test", spec.max_len), 64,
+                            torch.device("cpu"), "conservative"):
+        for name in METRIC_NAMES:
+            assert 0.0 <= metrics[name] <= 1.0
+        assert metrics["users"] == len(data.splits["test"].users)

@@ -35,13 +35,23 @@ def test_no_module_but_layout_spells_an_artifact_path():
 
 
 def test_run_paths():
-    run = RunId("scientific", "sasrec", "duet", "scl", "lam0.1-T0.01")
+    config = RunId("scientific", "sasrec", "duet", "scl", "lam0.1-T0.01", "scl-lambda-T")
+    run = config.with_seed(3)
     assert run.name == "scl-lam0.1-T0.01" and run.key == "sasrec-duet-scl-lam0.1-T0.01"
-    assert layout.model_dir(run) == Path("models/scientific/sasrec/duet/scl-lam0.1-T0.01")
+    assert run.config == config and str(run) == "scientific/sasrec/duet/scl-lam0.1-T0.01 seed 3"
+    assert layout.model_dir(run) == Path(
+        "models/scientific/scl-lambda-T/sasrec-duet-lam0.1-T0.01/seed3")
+    assert layout.config_dir(config) == layout.model_dir(run).parent
+    assert layout.family_dir("scientific", "scl-lambda-T") == Path("models/scientific/"
+                                                                   "scl-lambda-T")
+    assert layout.model_dir(RunId("arts", "din", "none", "base", seed=0)) == Path(
+        "models/arts/base/din-none/seed0")
     assert layout.run_metrics_dir(run) == Path(
-        "reports/metrics/scientific/sasrec-duet-scl-lam0.1-T0.01")
+        "reports/metrics/scientific/sasrec-duet-scl-lam0.1-T0.01/seed3")
     assert layout.curves_file(run) == Path(
-        "reports/curves/scientific/sasrec-duet-scl-lam0.1-T0.01.csv")
+        "reports/curves/scientific/sasrec-duet-scl-lam0.1-T0.01/seed3.csv")
+    with pytest.raises(SolidError, match="needs a training seed"):
+        layout.model_dir(config)
     assert layout.semantics_dir("arts", "id+text") == Path(
         "data/semantics-by-modality/arts/id+text")
     assert layout.figure_file(5, "pdf") == Path("reports/figure5.pdf")

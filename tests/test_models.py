@@ -1,4 +1,7 @@
-"""Model parts: clip bound, nearest-code lookup, APG's size, and one step of every combination."""
+"""Model parts: clip bound, nearest-code lookup, APG's size, and one step of every combination.
+
+Every model carries the member axis (S models at once); these build one-member models (S = 1)
+and feed inputs without the axis, which the Recommender shares across its members."""
 
 import pytest
 import torch
@@ -54,8 +57,8 @@ def build(dsr="duet", variant="base", backbone="sasrec", **kw):
 
 
 def test_clip_bound_holds_for_generated_branch():
-    gen = Hypernetwork(D, DenseLayers([D, D, D]).param_shapes(), init="authors")
-    branch = gen(torch.randn(16, D) * 5)
+    gen = Hypernetwork(D, DenseLayers([D, D, D]).param_shapes(), 1, init="authors")
+    branch = gen(torch.randn(1, 16, D) * 5)
     clipped = clip_params(branch, 0.01)
     assert max(t.abs().max().item() for layer in branch for t in layer) > 0.01
     assert all(t.abs().max().item() <= 0.01 for layer in clipped for t in layer)
@@ -65,6 +68,7 @@ def test_clip_bound_holds_for_generated_branch():
 def test_sml_parameters_stay_within_T_of_the_trunk(dsr):
     model = build(dsr, "sml")
     hist, lengths, _ = batch()
+    hist, lengths = hist[None], lengths[None]
     combined, _ = model.dynamic_params(hist, model.items(hist), lengths)
     sem = model.semantics(model.item_to_semantic[hist])
     trunk = model.semantic_generator(model.semantic_condition(sem, lengths))
@@ -74,44 +78,49 @@ def test_sml_parameters_stay_within_T_of_the_trunk(dsr):
 
 
 def test_nearest_code_lookup():
-    codes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 5.0]])
+    codes = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 5.0]]])
     book = SemanticCodebook(codes)
-    x = torch.tensor([[[0.9, 0.2], [0.1, -0.1], [0.2, 4.0]]])
-    assert book.nearest(x).tolist() == [[1, 0, 2]]
-    assert torch.equal(book(x), codes[[1, 0, 2]].unsqueeze(0))
+    x = torch.tensor([[[[0.9, 0.2], [0.1, -0.1], [0.2, 4.0]]]])
+    assert book.nearest(x).tolist() == [[[1, 0, 2]]]
+    assert torch.equal(book(x), codes[0, [1, 0, 2]][None, None])
+    # two members: each looks up its own codebook
+    pair = SemanticCodebook(torch.cat([codes, -codes]))
+    two = torch.cat([x, -x])
+    assert pair.nearest(two).tolist() == [[[1, 0, 2]], [[1, 0, 2]]]
 
 
 def test_codebook_learns_through_lookup_and_frozen_when_asked():
-    x = torch.randn(2, 3, 4)
-    live = SemanticCodebook(torch.randn(5, 4), trainable=True)
-    masked_mse(x, live(x), None).backward()
+    x = torch.randn(1, 2, 3, 4)
+    live = SemanticCodebook(torch.randn(1, 5, 4), trainable=True)
+    masked_mse(x, live(x), None).sum().backward()
     assert live.codes.grad is not None and live.codes.grad.abs().sum() > 0
-    frozen = SemanticCodebook(torch.randn(5, 4), trainable=False)
+    frozen = SemanticCodebook(torch.randn(1, 5, 4), trainable=False)
     assert not frozen.codes.requires_grad
 
 
 def test_masked_mse_ignores_padding():
-    a = torch.zeros(1, 3, 2)
-    b = torch.tensor([[[1.0, 1.0], [1.0, 1.0], [9.0, 9.0]]])
-    mask = torch.tensor([[1.0, 1.0, 0.0]])
-    assert masked_mse(a, b, mask).item() == pytest.approx(1.0)
+    a = torch.zeros(2, 1, 3, 2)
+    b = torch.tensor([[[1.0, 1.0], [1.0, 1.0], [9.0, 9.0]]]).expand(2, 1, 3, 2)
+    mask = torch.tensor([[[1.0, 1.0, 0.0]], [[1.0, 1.0, 1.0]]])
+    assert masked_mse(a, b, mask).tolist() == pytest.approx([1.0, (1 + 1 + 81) / 3])
 
 
 @pytest.mark.parametrize("layers_cls", ["dense", "lowrank"])
 def test_shared_and_per_sample_params_agree(layers_cls):
-    layers = DenseLayers([D, D, D]) if layers_cls == "dense" else LowRankLayers([D, D, D], 3)
-    shared = [tuple(torch.randn(s) for s in layer) for layer in layers.param_shapes()]
-    batched = [tuple(t.expand(3, *t.shape) for t in layer) for layer in shared]
-    x = torch.randn(3, D)
+    layers = DenseLayers([D, D, D]) if layers_cls == "dense" else LowRankLayers([D, D, D], 3, 1)
+    shared = [tuple(torch.randn(1, *s) for s in layer) for layer in layers.param_shapes()]
+    batched = [tuple(t[:, None].expand(1, 3, *t.shape[1:]) for t in layer) for layer in shared]
+    x = torch.randn(1, 3, D)
     assert torch.allclose(layers(x, shared), layers(x, batched), atol=1e-5)
 
 
 def test_lowrank_layer_is_U_S_V():
-    layers = LowRankLayers([4, 5], rank=2)
-    core = torch.randn(2, 2)
-    x = torch.randn(3, 4)
-    weight = layers.down[0].weight.t() @ core @ layers.up[0].weight.t()  # (4, 5)
-    assert torch.allclose(layers(x, [(core,)]), x @ weight + layers.up[0].bias, atol=1e-5)
+    layers = LowRankLayers([4, 5], rank=2, members=1)
+    core = torch.randn(1, 2, 2)
+    x = torch.randn(1, 3, 4)
+    weight = layers.down[0].weight[0] @ core[0] @ layers.up[0].weight[0]  # (4, 5)
+    assert torch.allclose(layers(x, [(core,)])[0], x[0] @ weight + layers.up[0].bias[0],
+                          atol=1e-5)
 
 
 def test_apg_parameter_count_matches_its_formula():
@@ -142,11 +151,12 @@ def test_every_combination_trains_one_step_and_scores(backbone, dsr, variant):
     model = build(dsr, variant, backbone)
     hist, lengths, cands = batch()
     optim = torch.optim.Adam(model.parameters(), lr=1e-2)
-    labels = torch.zeros_like(cands, dtype=torch.float)
-    labels[:, 0] = 1
+    labels = torch.zeros(1, *cands.shape)
+    labels[..., 0] = 1
+    model.rng.seed([0], torch.device("cpu"))
     logits, aux = model(hist, lengths, cands)
-    assert logits.shape == cands.shape
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels) + 0.1 * aux
+    assert logits.shape == (1, *cands.shape) and aux.shape == (1,)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels) + 0.1 * aux.sum()
     optim.zero_grad()
     loss.backward()
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
@@ -159,7 +169,7 @@ def test_every_combination_trains_one_step_and_scores(backbone, dsr, variant):
     model.eval()
     with torch.no_grad():
         many, _ = model(hist, lengths, torch.randint(1, N_ITEMS + 1, (6, 30)))
-    assert many.shape == (6, 30) and torch.isfinite(many).all()
+    assert many.shape == (1, 6, 30) and torch.isfinite(many).all()
 
 
 @pytest.mark.parametrize("backbone", ["din", "gru4rec", "sasrec", "bert4rec"])
@@ -169,7 +179,7 @@ def test_candidates_scored_together_equal_one_by_one(backbone):
     with torch.no_grad():
         together, _ = model(hist, lengths, cands)
         alone = torch.cat([model(hist, lengths, cands[:, j:j + 1])[0]
-                           for j in range(cands.shape[1])], dim=1)
+                           for j in range(cands.shape[1])], dim=2)
     assert torch.allclose(together, alone, atol=1e-5)
 
 
@@ -191,3 +201,28 @@ def test_frozen_generators_stay_put_and_are_saved():
     names = [n for n, p in model.named_parameters() if not p.requires_grad]
     assert names and all(n.startswith("item_generator.") for n in names)
     assert all(n in model.state_dict() for n in names)
+
+
+@pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,
+                         ids=["-".join(c) for c in COMBOS])
+def test_a_group_is_its_members_side_by_side(backbone, dsr, variant):
+    """Three one-member models stacked into a group give each member's own logits and
+    auxiliary loss, and cutting a member back out gives its weights exactly."""
+    from solidcli.models.ensemble import member_state
+
+    members = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        members.append(Recommender(spec(dsr, variant, backbone), item_to_semantic=mapping()))
+    group = Recommender.group(members).eval()
+    hist, lengths, cands = batch()
+    per_member = (hist.expand(3, -1, -1), lengths.expand(3, -1), cands.expand(3, -1, -1))
+    with torch.no_grad():
+        together, aux = group(*per_member)
+        for m, member in enumerate(members):
+            alone, aux_alone = member.eval()(hist, lengths, cands)
+            assert torch.allclose(together[m], alone[0], atol=1e-6)
+            assert aux[m].item() == pytest.approx(aux_alone.item(), abs=1e-7)
+    for m, member in enumerate(members):
+        state = member_state(group, m)
+        assert all(torch.equal(state[k], v) for k, v in member.state_dict().items())

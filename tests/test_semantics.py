@@ -53,5 +53,5 @@ def test_category_semantics_through_the_pipeline(tiny_project):
     assert summary["k"] == 4 and summary["method"] == "category"
     assert sorted(summary["categories"]) == [f"Tiny Things Group {g}" for g in range(4)]
     assert set(frame["semantic"]) <= {1, 2, 3, 4}
-    run = json.loads((tiny_project / "models/tiny/sasrec/duet/spg/run.json").read_text())
+    run = json.loads((tiny_project / "models/tiny/spg/sasrec-duet/seed0/run.json").read_text())
     assert run["vocab"]["semantics"] == 4

@@ -1,4 +1,9 @@
-"""Tables 1-5 and Figure 5 from hand-written metrics files (no training)."""
+"""Tables 1-5 and Figures 3, 4, 5 and curves from hand-written metrics files (no training).
+
+Every run is written for training seeds 0, 1, 2 with the values base, base + 0.01, base + 0.03
+(`OFFSETS`), so a cell's mean is base + 0.0133 and its sample sd 0.0153 (the population sd
+would be 0.0125), and seed 0's values are the ones the tables showed before there were seeds.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,15 @@ import pytest
 from conftest import REPO, write_params
 from ruamel.yaml import YAML
 
+from solidcli import layout
 from solidcli.config import load_params
 from solidcli.errors import SolidError
 from solidcli.layout import RunId, run_metrics_dir
 from solidcli.metrics import METRIC_NAMES
 from solidcli.pipeline import figure, table
+
+OFFSETS = {0: 0.0, 1: 0.01, 2: 0.03}  # seed -> offset of all its metrics
+SEEDS = tuple(OFFSETS)
 
 
 def metrics(base: float) -> dict[str, float]:
@@ -25,13 +34,12 @@ def metrics(base: float) -> dict[str, float]:
     return {m: round(base + 0.01 * i, 6) for i, m in enumerate(METRIC_NAMES)}
 
 
-def write_run(root: Path, dataset: str, backbone: str, dsr: str, variant: str, base: float,
-              tag: str | None = None, lam: float | None = None, T: float | None = None
-              ) -> Path:
-    run = RunId(dataset, backbone, dsr, variant, tag)
-    rec = {"dataset": dataset, "backbone": backbone, "dsr": dsr, "variant": variant,
-           "tag": tag, "lambda": lam, "T": T,
-           "seed": 0, "ties": "conservative", "protocol": "sampled 1+99", "best_epoch": 3,
+def write_seed(root: Path, run: RunId, base: float, lam: float | None = None,
+               T: float | None = None) -> Path:
+    """The metrics file of one seeded run, every metric from `base`."""
+    rec = {"dataset": run.dataset, "backbone": run.backbone, "dsr": run.dsr,
+           "variant": run.variant, "tag": run.tag, "lambda": lam, "T": T,
+           "seed": run.seed, "ties": "conservative", "protocol": "sampled 1+99", "best_epoch": 3,
            "valid": {**metrics(base), "users": 10}, "test": {**metrics(base), "users": 10}}
     path = run_metrics_dir(run, root) / "metrics.json"
     path.parent.mkdir(parents=True)
@@ -39,12 +47,26 @@ def write_run(root: Path, dataset: str, backbone: str, dsr: str, variant: str, b
     return path
 
 
-def make_params(tmp_path: Path, **study):
+def write_run(root: Path, dataset: str, backbone: str, dsr: str, variant: str, base: float,
+              tag: str | None = None, lam: float | None = None, T: float | None = None,
+              seeds: tuple[int, ...] = SEEDS) -> RunId:
+    """Seeds 0, 1, 2 of one configuration, at base + OFFSETS[seed]."""
+    run = RunId(dataset, backbone, dsr, variant, tag)
+    for s in seeds:
+        write_seed(root, run.with_seed(s), base + OFFSETS[s], lam, T)
+    return run
+
+
+def drop_seed(root: Path, run: RunId, seed: int) -> None:
+    shutil.rmtree(run_metrics_dir(run.with_seed(seed), root))
+
+
+def make_params(tmp_path: Path, seeds: tuple[int, ...] = SEEDS, **study):
     """The repository's params with a small grid: SASRec and BERT4Rec x {-, DUET, Ours (DUET)},
-    a 2 x 2 lambda x T sweep and three modality sets."""
+    a 2 x 2 lambda x T sweep, three modality sets and training seeds 0, 1, 2."""
     data = YAML(typ="safe", pure=True).load((REPO / "params.yaml").read_text())
     data.update(datasets=["scientific"], backbones=["sasrec", "bert4rec"], dsrs=["none", "duet"],
-                solid_dsrs=["duet"])
+                solid_dsrs=["duet"], seeds=list(seeds))
     data["study"].update({"lambdas": [1.0, 0.1], "Ts": [0.1, 0.01],
                           "modalities": ["text", "id+image+text", "text+id"], **study})
     path = write_params(tmp_path / f"params-{len(list(tmp_path.glob('params*')))}.yaml", data)
@@ -81,12 +103,69 @@ def root(tmp_path: Path) -> Path:
     return r
 
 
-def test_table1_markdown_exact(params, root: Path) -> None:
+BERT_OURS = RunId("scientific", "bert4rec", "duet", "scl")
+
+
+def md_row(labels: str, *means: str, sd: str = "0.0153", n: str = "") -> str:
+    """A markdown row of hand-computed cells `mean ± sd` (and ` (n=k)`)."""
+    return f"| {labels} | " + " | ".join(f"{m} ± {sd}{n}" for m in means) + " |\n"
+
+
+def test_table1_markdown_mean_sd_exact(params, root: Path) -> None:
+    drop_seed(root, BERT_OURS, 2)
     text, written, missing = table.run(1, "markdown", params, root, None)
     assert written == []
+    not_run = " | ".join(["not run"] * len(METRIC_NAMES))
     assert text == (
-        "### Table 1: overall comparison, Scientific (test split; sampled 1+99; 2 runs "
+        "### Table 1: overall comparison, Scientific (test split; sampled 1+99; mean ± sd over "
+        "3 training seeds (0, 1, 2); (n=k): a mean over the k seeds that have metrics; 7 runs "
         "missing)\n"
+        "\n"
+        "| SR model | DSR model | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
+        "|:---|:---|---:|---:|---:|---:|---:|---:|\n"
+        + md_row("SASRec | -", "0.5133", "0.5233", "0.5333", "0.5433", "0.5533", "0.5633")
+        + md_row("SASRec | DUET", "0.6133", "0.6233", "0.6333", "0.6433", "0.6533", "0.6633")
+        + md_row("SASRec | Ours (DUET)", "0.7133", "0.7233", "0.7333", "0.7433", "0.7533",
+                 "0.7633")
+        + f"| BERT4Rec | - | {not_run} |\n"
+        + f"| BERT4Rec | DUET | {not_run} |\n"
+        # seeds 0 and 1 only: mean of 0.40 and 0.41, sd 0.01 / sqrt(2)
+        + md_row("BERT4Rec | Ours (DUET)", "0.4050", "0.4150", "0.4250", "0.4350", "0.4450",
+                 "0.4550", sd="0.0071", n=" (n=2)")
+    )
+    assert [str(p.run) for p in missing] == (
+        [f"scientific/bert4rec/none/base seed {s}" for s in SEEDS]
+        + [f"scientific/bert4rec/duet/base seed {s}" for s in SEEDS]
+        + ["scientific/bert4rec/duet/scl seed 2"])
+    assert missing[0].command == ("solid train-base --dataset scientific --backbone bert4rec "
+                                  "--dsr none")
+    assert missing[-1].run == BERT_OURS.with_seed(2)
+
+
+def test_table1_latex_and_csv_mean_sd(params, root: Path) -> None:
+    drop_seed(root, BERT_OURS, 2)
+    tex, _, _ = table.run(1, "latex", params, root, None)
+    assert r"SASRec & - & 0.5133 $\pm$ 0.0153 & 0.5233 $\pm$ 0.0153 &" in tex
+    assert r"& 0.4550 $\pm$ 0.0071 (n=2) \\" in tex
+    assert r"BERT4Rec & - & -- & --" in tex
+    assert r"\footnotesize mean $\pm$ sd over 3 training seeds (0, 1, 2)}" in tex
+
+    rows = list(csv.reader(table.run(1, "csv", params, root, None)[0].splitlines()))
+    assert rows[0] == ["dataset", "sr_model", "dsr_model", "n_seeds",
+                       *[c for m in METRIC_NAMES for c in (m, f"{m}_sd")]]
+    assert rows[1][:8] == ["Scientific", "SASRec", "none", "3", "0.5133", "0.0153", "0.5233",
+                           "0.0153"]
+    assert rows[4] == ["Scientific", "BERT4Rec", "none", "0", *[""] * 2 * len(METRIC_NAMES)]
+    assert rows[6][3:6] == ["2", "0.4050", "0.0071"]
+    assert len(rows) == 7
+
+
+def test_one_seed_mode_is_the_table_of_that_seed(params, root: Path) -> None:
+    """seed=0 prints the values of seed 0 exactly as the tables did before seeds."""
+    text, _, missing = table.run(1, "markdown", params, root, None, seed=0)
+    assert text == (
+        "### Table 1: overall comparison, Scientific (test split; sampled 1+99; training seed "
+        "0; 2 runs missing)\n"
         "\n"
         "| SR model | DSR model | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
         "|:---|:---|---:|---:|---:|---:|---:|---:|\n"
@@ -99,37 +178,74 @@ def test_table1_markdown_exact(params, root: Path) -> None:
     )
     # rows the params do not define (APG, DIN, other datasets) are not shown
     assert "APG" not in text and "DIN" not in text and "Arts" not in text
-    assert [str(p.run) for p in missing] == ["scientific/bert4rec/none/base",
-                                             "scientific/bert4rec/duet/base"]
-    assert missing[0].command == ("solid train-base --dataset scientific --backbone bert4rec "
-                                  "--dsr none")
+    assert [str(p.run) for p in missing] == ["scientific/bert4rec/none/base seed 0",
+                                             "scientific/bert4rec/duet/base seed 0"]
+    assert "| SASRec | - | 0.5300 | 0.5400 |" in table.run(1, "markdown", params, root, None,
+                                                           seed=2)[0]
+    rows = list(csv.reader(table.run(1, "csv", params, root, None, seed=0)[0].splitlines()))
+    assert rows[0] == ["dataset", "sr_model", "dsr_model", *METRIC_NAMES]
+    assert rows[3] == ["Scientific", "SASRec", "SOLID-DUET",
+                       "0.7000", "0.7100", "0.7200", "0.7300", "0.7400", "0.7500"]
+    assert rows[4] == ["Scientific", "BERT4Rec", "none", *[""] * len(METRIC_NAMES)]
+    tex = table.run(1, "latex", params, root, None, seed=0)[0]
+    assert r"SASRec & - & 0.5000 & 0.5100 &" in tex and r"\pm" not in tex
+    assert r"\footnotesize training seed 0}" in tex
+
+
+def test_a_seed_outside_params_seeds(params, root: Path) -> None:
+    """--seed reads any seed's files; the mean reads only `seeds`."""
+    sasrec_duet = RunId("scientific", "sasrec", "duet", "base")
+    write_seed(root, sasrec_duet.with_seed(7), 0.9)
+    text, _, missing = table.run(1, "markdown", params, root, None, seed=7)
+    assert "| SASRec | DUET | 0.9000 | 0.9100 |" in text and "training seed 7" in text
+    assert text.count("not run") == 5 * len(METRIC_NAMES)
+    assert {p.run.seed for p in missing} == {7} and len(missing) == 5
+    assert "0.9" not in table.run(1, "markdown", params, root, None)[0]
+    with pytest.raises(SolidError, match=r"no Table 1 metrics.*training seed 8; first: "
+                                         r"scientific/sasrec/none/base seed 8"):
+        table.run(1, "markdown", params, root, None, seed=8)
+
+
+def test_one_configured_seed(tmp_path: Path, root: Path) -> None:
+    """seeds: [0]: the mean of one seed is its value, and its sd is undefined."""
+    one = make_params(tmp_path, seeds=(0,))
+    text, _, missing = table.run(1, "markdown", one, root, None)
+    assert "mean ± sd over 1 training seed (0)" in text and "±" not in text.split("\n", 1)[1]
+    assert "| SASRec | - | 0.5000 | 0.5100 |" in text and "(n=" not in text
+    assert len(missing) == 2
+    rows = list(csv.reader(table.run(1, "csv", one, root, None)[0].splitlines()))
+    assert rows[1][3:6] == ["1", "0.5000", ""]
 
 
 def test_table_reads_only_the_runs_params_define(params, root: Path) -> None:
-    """A leftover run of a removed backbone, a staging folder and a stray copy never count."""
+    """A leftover run of a removed backbone, a seed not in `seeds`, a staging folder and a
+    stray copy never count."""
     write_run(root, "scientific", "din", "duet", "base", 0.9)  # din is not in `backbones`
-    stale = root / "scientific" / ".sasrec-duet-base.tmp-1a2b3c4d"
-    shutil.copytree(root / "scientific" / "sasrec-duet-base", stale)
+    write_seed(root, RunId("scientific", "sasrec", "duet", "base", seed=3), 0.05)
+    config = root / "scientific" / "sasrec-duet-base"
+    shutil.copytree(config, root / "scientific" / ".sasrec-duet-base.tmp-1a2b3c4d")
+    shutil.copytree(config / "seed0", config / ".seed0.tmp-1a2b3c4d")
     (root / "copy").mkdir()
-    shutil.copy(root / "scientific" / "sasrec-duet-base" / "metrics.json", root / "copy")
+    shutil.copy(config / "seed0" / "metrics.json", root / "copy")
     text, _, _ = table.run(1, "markdown", params, root, None)
-    assert "DIN" not in text and "0.9000" not in text
-    assert text.count("| SASRec | DUET | 0.6000") == 1
+    assert "DIN" not in text and "0.9" not in text
+    assert text.count("| SASRec | DUET | 0.6133 ± 0.0153 |") == 1
 
 
 def test_table_follows_the_sweep_values_of_params(tmp_path: Path, root: Path) -> None:
     wider = make_params(tmp_path, Ts=[0.1, 0.01, 0.001])
     text, _, missing = table.run(5, "csv", wider, root, None)
     assert [r.split(",")[0] for r in text.splitlines()[1:]] == ["0.1", "0.01", "0.001"]
-    assert text.splitlines()[3] == "0.001" + "," * len(METRIC_NAMES)  # a missing cell
-    assert [p.run.tag for p in missing] == ["lam0.1-T0.001"]
+    assert text.splitlines()[3] == "0.001,0" + ",," * len(METRIC_NAMES)  # a missing cell
+    assert [(p.run.tag, p.run.seed) for p in missing] == [("lam0.1-T0.001", s) for s in SEEDS]
 
 
 def test_table4_markdown_exact_with_compare(params, root: Path) -> None:
-    text, _, _ = table.run(4, "markdown", params, root, None, compare="paper")
+    text, _, _ = table.run(4, "markdown", params, root, None, compare="paper", seed=0)
     assert text == (
-        "### Table 4: lambda sweep at T = 0.01 (test split; sampled 1+99; ours: Scientific, "
-        "SASRec + DUET; paper: Arts, SASRec + DUET; cells: ours / paper (ours - paper))\n"
+        "### Table 4: lambda sweep at T = 0.01 (test split; sampled 1+99; training seed 0; ours: "
+        "Scientific, SASRec + DUET; paper: Arts, SASRec + DUET; cells: ours / paper (ours - "
+        "paper))\n"
         "\n"
         "| λ | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
         "|:---|---:|---:|---:|---:|---:|---:|\n"
@@ -142,27 +258,39 @@ def test_table4_markdown_exact_with_compare(params, root: Path) -> None:
     )
 
 
+def test_compare_paper_uses_the_mean(params, root: Path) -> None:
+    # SASRec alone: mean AUC 0.513333, paper 0.7175: -0.204167 (seed 0 alone: -0.2175)
+    md, _, _ = table.run(1, "markdown", params, root, None, compare="paper")
+    assert "| SASRec | - | 0.5133 ± 0.0153 / 0.7175 (-0.2042) |" in md
+    rows = list(csv.reader(table.run(1, "csv", params, root, None, compare="paper")[0]
+                           .splitlines()))
+    assert rows[0][:8] == ["dataset", "sr_model", "dsr_model", "n_seeds", "AUC", "AUC_sd",
+                           "AUC_paper", "AUC_diff"]
+    assert rows[0][-1] == "Recall@20_diff" and len(rows[0]) == 4 + 4 * len(METRIC_NAMES)
+    assert rows[1][3:8] == ["3", "0.5133", "0.0153", "0.7175", "-0.2042"]
+    tex, _, _ = table.run(1, "latex", params, root, None, compare="paper")
+    assert r"SASRec & - & 0.5133 $\pm$ 0.0153 & 0.7175 & $-0.2042$ &" in tex
+
+
 def test_table1_compare_missing_paper_cells(params, root: Path) -> None:
     text, _, _ = table.run(1, "markdown", params, root, None, compare="paper")
     lines = text.splitlines()
     assert sum(line.startswith("|:---") for line in lines) == 1  # one header separator
-    assert "| SASRec | - | 0.5000 / 0.7175 (-0.2175) |" in text
+    assert "| SASRec | - | 0.5133 ± 0.0153 / 0.7175 (-0.2042) |" in text
     bert = next(line for line in lines if line.startswith("| BERT4Rec | Ours"))
     # the paper prints no Scientific/BERT4Rec/SOLID-DUET cell at all
     assert bert.count("missing") == len(METRIC_NAMES)
     assert "(" not in bert.split("|", 3)[3]
 
 
-def test_table1_csv(params, root: Path) -> None:
-    text, _, _ = table.run(1, "csv", params, root, None)
+def test_table1_csv_compare(params, root: Path) -> None:
+    text, _, _ = table.run(1, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["dataset", "sr_model", "dsr_model", *METRIC_NAMES]
-    assert rows[3] == ["Scientific", "SASRec", "SOLID-DUET",
-                       "0.7000", "0.7100", "0.7200", "0.7300", "0.7400", "0.7500"]
-    assert rows[4] == ["Scientific", "BERT4Rec", "none", *[""] * len(METRIC_NAMES)]
+    assert rows[4][3:8] == ["0", "", "", "0.7329", ""]  # BERT4Rec "-": not run, paper kept
+    assert rows[6][3:8] == ["3", "0.4133", "0.0153", "", ""]  # paper cell missing
     assert len(rows) == 7
 
-    text, _, _ = table.run(1, "csv", params, root, None, compare="paper")
+    text, _, _ = table.run(1, "csv", params, root, None, compare="paper", seed=0)
     rows = list(csv.reader(text.splitlines()))
     assert rows[0][:6] == ["dataset", "sr_model", "dsr_model", "AUC", "AUC_paper", "AUC_diff"]
     assert rows[0][-1] == "Recall@20_diff"
@@ -174,27 +302,30 @@ def test_table1_csv(params, root: Path) -> None:
 def test_table2_rows_flags_and_formats(params, root: Path) -> None:
     text, _, _ = table.run(2, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0][:6] == ["SPG", "SML", "SCL", "AUC", "AUC_paper", "AUC_diff"]
+    assert rows[0][:8] == ["SPG", "SML", "SCL", "n_seeds", "AUC", "AUC_sd", "AUC_paper",
+                           "AUC_diff"]
     assert [r[:3] for r in rows[1:]] == [["0", "0", "0"], ["1", "0", "0"], ["1", "1", "0"],
                                          ["0", "0", "1"], ["1", "1", "1"]]
-    assert rows[4][3:6] == ["0.6300", "0.8461", "-0.2161"]  # scl_only vs paper row 4
+    # scl_only vs paper row 4: 0.643333 - 0.8461
+    assert rows[4][3:8] == ["3", "0.6433", "0.0153", "0.8461", "-0.2028"]
     md, _, _ = table.run(2, "markdown", params, root, None, compare="paper")
-    assert "| ✓ | ✓ | ✗ | 0.6200 / 0.8270 (-0.2070) |" in md
+    assert "| ✓ | ✓ | ✗ | 0.6333 ± 0.0153 / 0.8270 (-0.1937) |" in md
     assert "ours: Scientific, SASRec + DUET; paper: Arts, SASRec + DUET" in md
     tex, _, _ = table.run(2, "latex", params, root, None)
-    assert r"$\surd$ & $\times$ & $\times$ & 0.6100" in tex
+    assert r"$\surd$ & $\times$ & $\times$ & 0.6233 $\pm$ 0.0153" in tex
 
 
 def test_table3_modality_rows(params, root: Path) -> None:
     text, _, _ = table.run(3, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0][:6] == ["ID", "Image", "Text", "AUC", "AUC_paper", "AUC_diff"]
+    assert rows[0][:8] == ["ID", "Image", "Text", "n_seeds", "AUC", "AUC_sd", "AUC_paper",
+                           "AUC_diff"]
     # paper order: text (0,0,1), then id+text (1,0,1), then all three; "text+id" is id+text
     assert [r[:3] for r in rows[1:]] == [["0", "0", "1"], ["1", "0", "1"], ["1", "1", "1"]]
-    assert rows[1][3:6] == ["0.2100", "0.8480", "-0.6380"]
-    assert rows[2][3] == "0.2300"
+    assert rows[1][3:8] == ["3", "0.2233", "0.0153", "0.8480", "-0.6247"]
+    assert rows[2][4] == "0.2433"
     md, _, _ = table.run(3, "markdown", params, root, None)
-    assert "| ✓ | ✓ | ✓ | 0.2200 |" in md
+    assert "| ✓ | ✓ | ✓ | 0.2333 ± 0.0153 |" in md
     # the modality runs are not lambda x T sweep cells
     assert table.run(4, "csv", params, root, None)[0].count("\n") == 3
 
@@ -202,9 +333,9 @@ def test_table3_modality_rows(params, root: Path) -> None:
 def test_table5_at_the_default_lambda(params, root: Path) -> None:
     text, _, _ = table.run(5, "csv", params, root, None)
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["T", *METRIC_NAMES]
+    assert rows[0][:4] == ["T", "n_seeds", "AUC", "AUC_sd"]
     assert [r[0] for r in rows[1:]] == ["0.1", "0.01"]  # study.Ts, at lambda = solid.lambda
-    assert rows[2][1] == "0.3300"
+    assert rows[2][2] == "0.3433"
 
 
 def test_table2_other_setup(tmp_path: Path, root: Path) -> None:
@@ -212,19 +343,37 @@ def test_table2_other_setup(tmp_path: Path, root: Path) -> None:
     other = make_params(tmp_path, dataset="arts", backbone="gru4rec", dsr="apg")
     text, _, missing = table.run(2, "markdown", other, root, None)
     assert "ours: Arts, GRU4Rec + APG" in text
-    assert text.count("| ✗ | ✗ | ✗ | 0.2000") == 1 and text.count("not run") == 4 * 6
-    assert len(missing) == 4
+    assert text.count("| ✗ | ✗ | ✗ | 0.2133 ± 0.0153 |") == 1
+    assert text.count("not run") == 4 * 6
+    assert len(missing) == 4 * len(SEEDS)
 
 
 def test_summary_is_table1_headline(params, root: Path, tmp_path: Path) -> None:
+    drop_seed(root, BERT_OURS, 2)
     text, written, missing = table.run("summary", "markdown", params, root, tmp_path / "out")
     data = json.loads(text)
+
+    def entry(uauc: float, ndcg: float, sd: float | None = 0.015275, n: int = 3) -> dict:
+        return {"UAUC": uauc, "UAUC_sd": sd, "NDCG@10": ndcg, "NDCG@10_sd": sd, "n_seeds": n}
+
     assert data == {"scientific": {
-        "sasrec-none-base": {"UAUC": 0.51, "NDCG@10": 0.52},
-        "sasrec-duet-base": {"UAUC": 0.61, "NDCG@10": 0.62},
-        "sasrec-duet-scl": {"UAUC": 0.71, "NDCG@10": 0.72},
-        "bert4rec-duet-scl": {"UAUC": 0.41, "NDCG@10": 0.42}}}
-    assert written == [tmp_path / "out" / "summary.json"] and len(missing) == 2
+        "sasrec-none-base": entry(0.523333, 0.533333),
+        "sasrec-duet-base": entry(0.623333, 0.633333),
+        "sasrec-duet-scl": entry(0.723333, 0.733333),
+        "bert4rec-duet-scl": entry(0.415, 0.425, 0.007071, 2)}}  # seeds 0 and 1
+    assert list(data["scientific"]["sasrec-none-base"]) == ["UAUC", "UAUC_sd", "NDCG@10",
+                                                            "NDCG@10_sd", "n_seeds"]
+    assert written == [tmp_path / "out" / "summary.json"] and len(missing) == 2 * 3 + 1
+    first = written[0].read_text()
+    assert json.loads(first) == data
+    table.run("summary", "markdown", params, root, tmp_path / "out")
+    assert written[0].read_text() == first  # deterministic
+
+    one = json.loads(table.run("summary", "markdown", params, root, None, seed=0)[0])
+    assert one["scientific"]["sasrec-none-base"] == {"UAUC": 0.51, "NDCG@10": 0.52}
+    single = json.loads(table.run("summary", "csv", make_params(tmp_path, seeds=(1,)), root,
+                                  None)[0])
+    assert single["scientific"]["sasrec-none-base"] == entry(0.52, 0.53, None, 1)
 
 
 def test_out_dir_writes_three_formats(params, root: Path, tmp_path: Path) -> None:
@@ -243,7 +392,7 @@ def test_latex_escapes_and_signs(tmp_path: Path, root: Path) -> None:
     params = dataclasses.replace(params, datasets=["scientific", "my_data&co"])
     tex, _, _ = table.run(1, "latex", params, root, None, compare="paper")
     assert r"\textit{my\_data\&co}" in tex
-    assert "$-0.2175$" in tex  # scientific/sasrec/none: 0.5 - 0.7175, sign in math mode
+    assert "$-0.2042$" in tex  # scientific/sasrec/none: 0.5133 - 0.7175, sign in math mode
     assert "& -- &" in tex
 
 
@@ -252,6 +401,10 @@ def test_latex_escapes_and_signs(tmp_path: Path, root: Path) -> None:
 @pytest.mark.parametrize("compare", [None, "paper"])
 def test_latex_compiles(tmp_path: Path, root: Path, number: int, compare: str | None) -> None:
     write_run(root, "my_data&co", "sasrec", "none", "base", 0.1)
+    for run in (RunId("scientific", "sasrec", "duet", "scl"), BERT_OURS,  # cells of (n=2)
+                RunId("scientific", "sasrec", "duet", "scl", "lam0.1-T0.01"),
+                RunId("scientific", "sasrec", "duet", "scl", "mod-text")):
+        drop_seed(root, run, 1)
     params = dataclasses.replace(make_params(tmp_path), datasets=["scientific", "my_data&co"])
     tex, _, _ = table.run(number, "latex", params, root, None, compare=compare)
     doc = tmp_path / "doc.tex"
@@ -289,23 +442,32 @@ def test_errors(params, root: Path, tmp_path: Path) -> None:
         figure.figure5(params, empty, tmp_path / "f.png")
 
 
+def _record(**changes) -> str:
+    return json.dumps({"dataset": "scientific", "backbone": "sasrec", "dsr": "none",
+                       "variant": "base", "tag": None, "seed": 0,
+                       "test": dict.fromkeys(METRIC_NAMES, 0.5)} | changes)
+
+
 @pytest.mark.parametrize("content", ["{not json", '["a list"]', '{"dataset": "scientific"}',
-                                     json.dumps({"dataset": "scientific", "backbone": "sasrec",
-                                                 "dsr": "none", "variant": "base", "tag": None,
-                                                 "test": {"AUC": "high"}}),
-                                     json.dumps({"dataset": "scientific", "backbone": "sasrec",
-                                                 "dsr": "none", "variant": "base", "tag": None,
-                                                 "test": dict.fromkeys(METRIC_NAMES, 1.5)}),
-                                     json.dumps({"dataset": "scientific", "backbone": "din",
-                                                 "dsr": "none", "variant": "base", "tag": None,
-                                                 "test": dict.fromkeys(METRIC_NAMES, 0.5)})])
+                                     _record(test={"AUC": "high"}),
+                                     _record(test=dict.fromkeys(METRIC_NAMES, 1.5)),
+                                     _record(backbone="din"), _record(seed=1), _record(seed=None)])
 def test_corrupt_metrics_file(params, root: Path, content: str) -> None:
-    bad = root / "scientific" / "sasrec-none-base" / "metrics.json"
+    bad = root / "scientific" / "sasrec-none-base" / "seed0" / "metrics.json"
+    assert json.loads(_record())["test"] != json.loads(bad.read_text())["test"]
     bad.write_text(content)
     with pytest.raises(SolidError, match="corrupt metrics file .*sasrec-none-base.*solid "
                                          "evaluate --dataset scientific --all") as info:
         table.run(1, "markdown", params, root, None)
     assert "\n" not in str(info.value)
+
+
+def drawn(monkeypatch) -> list:
+    """The figures `figure` saves from now on (captured before they are written)."""
+    figs = []
+    save = figure._save
+    monkeypatch.setattr(figure, "_save", lambda fig, out: (figs.append(fig), save(fig, out))[1])
+    return figs
 
 
 def test_figure5(params, root: Path, tmp_path: Path) -> None:
@@ -326,34 +488,87 @@ def test_figure5(params, root: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.parent.iterdir()) == ["figure5.pdf", "figure5.png"]
 
 
+def test_figure5_labels_mean_and_sd(params, root: Path, tmp_path: Path, monkeypatch) -> None:
+    cell = RunId("scientific", "sasrec", "duet", "scl", "lam0.1-T0.01")
+    drop_seed(root, cell, 2)
+    figs = drawn(monkeypatch)
+    _, missing = figure.figure5(params, root, tmp_path / "f.png")
+    assert [str(p.run) for p in missing] == [str(cell.with_seed(2))]
+    uauc = {t.get_text() for t in figs[0].axes[0].texts}
+    # lambda 1, T 0.1: UAUC 0.31 + 0.013333 over seeds 0-2; lambda 0.1, T 0.01: seeds 0, 1
+    assert {"0.3233\n± 0.0153", "0.3450\n± 0.0071\nn=2"} <= uauc
+    assert "3 training seeds (0, 1, 2)" in figs[0]._suptitle.get_text()
+    figure.figure5(params, root, tmp_path / "f.png", seed=0)
+    assert {"0.3100", "0.3400"} <= {t.get_text() for t in figs[1].axes[0].texts}
+    assert "training seed 0" in figs[1]._suptitle.get_text()
+
+
 def test_figure5_says_which_cells_are_missing(tmp_path: Path, root: Path) -> None:
     wider = make_params(tmp_path, lambdas=[1.0, 0.1, 0.01])
     _, missing = figure.figure5(wider, root, tmp_path / "f.png")
-    assert sorted(p.run.tag for p in missing) == ["lam0.01-T0.01", "lam0.01-T0.1"]
+    assert sorted((p.run.tag, p.run.seed) for p in missing) == [
+        (tag, s) for tag in ("lam0.01-T0.01", "lam0.01-T0.1") for s in SEEDS]
 
 
 @pytest.mark.parametrize(("number", "present", "absent"), [("3", "cds", "electronic"),
                                                            ("4", "douban-music", "douban-book")])
-def test_figures_3_and_4(params, tmp_path: Path, number: str, present: str, absent: str
-                         ) -> None:
+def test_figures_3_and_4(params, tmp_path: Path, number: str, present: str, absent: str,
+                         monkeypatch) -> None:
     root = tmp_path / "m"
     for i, (backbone, dsr, variant) in enumerate(
             [(b, d, v) for b in ("sasrec", "bert4rec") for d, v in
              (("none", "base"), ("duet", "base"), ("duet", "scl"))]):
         write_run(root, present, backbone, dsr, variant, 0.6 + 0.01 * i)
+    figs = drawn(monkeypatch)
     out = tmp_path / f"figure{number}.png"
     written, missing = figure.figure_uauc(number, params, root, out)
     assert written == [out, out.with_suffix(".pdf")]
-    assert {p.run.dataset for p in missing} == {absent} and len(missing) == 6
+    assert {p.run.dataset for p in missing} == {absent} and len(missing) == 6 * len(SEEDS)
+    from matplotlib.container import BarContainer
+
+    def first_bar(fig) -> BarContainer:
+        return next(c for c in fig.axes[0].containers if isinstance(c, BarContainer))
+
+    # the first bar (SASRec alone): UAUC 0.61 + 0.013333, error bar +- 0.015275
+    bar = first_bar(figs[0])
+    top = bar.patches[0].get_y() + bar.patches[0].get_height()
+    (low, high), = [seg[:, 1] for seg in bar.errorbar.lines[2][0].get_segments()]
+    assert top == pytest.approx(0.623333, abs=1e-6)
+    assert (low, high) == pytest.approx((0.623333 - 0.015275, 0.623333 + 0.015275), abs=1e-6)
+    figure.figure_uauc(number, params, root, out, seed=2)
+    bar = first_bar(figs[1])
+    assert bar.errorbar is None
+    assert bar.patches[0].get_y() + bar.patches[0].get_height() == pytest.approx(0.64)
     with pytest.raises(SolidError, match=f"figure {number} needs metrics of"):
         figure.figure_uauc(number, params, tmp_path / "empty", out)
 
 
-def test_figure_curves(trained_tiny, monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(trained_tiny)
-    params = load_params("params.yaml")
+def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    runs = [p.run for p in table.table2(params).values()]
+    for i, run in enumerate(runs):
+        for s in (0, 1):  # no curves of seed 2
+            path = layout.curves_file(run.with_seed(s))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("epoch,valid_UAUC\n" + "".join(f"{e},{0.5 + 0.01 * (i + e + s)}\n"
+                                                           for e in range(1, 4 + s)))
+    figs = drawn(monkeypatch)
     written, missing = figure.figure_curves(params, None, None, tmp_path / "c.png")
-    assert written == [tmp_path / "c.png", tmp_path / "c.pdf"] and missing == []
-    _, missing = figure.figure_curves(params, "tiny", ["sasrec-duet-scl", "din-none-base"],
-                                      tmp_path / "d.png")
-    assert missing == ["tiny/din-none-base (reports/curves/tiny/din-none-base.csv)"]
+    assert written == [tmp_path / "c.png", tmp_path / "c.pdf"]
+    assert missing == [f"scientific/{r.key} seed 2 ({layout.curves_file(r.with_seed(2))})"
+                       for r in runs]
+    lines = figs[0].axes[0].lines
+    assert [len(line.get_xdata()) for line in lines] == [3, 4] * len(runs)  # every seed
+    assert [line.get_color() for line in lines[:4]] == ["C0", "C0", "C1", "C1"]
+    assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()] == [
+        r.key for r in runs]
+    _, missing = figure.figure_curves(params, "scientific", ["sasrec-duet-scl",
+                                                             "din-none-base"],
+                                      tmp_path / "d.png", seed=1)
+    assert [len(line.get_xdata()) for line in figs[1].axes[0].lines] == [4]
+    assert list(figs[1].axes[0].lines[0].get_ydata()) == pytest.approx([0.56, 0.57, 0.58,
+                                                                        0.59])
+    assert missing == [("scientific/din-none-base seed 1 "
+                        "(reports/curves/scientific/din-none-base/seed1.csv)")]
+    with pytest.raises(SolidError, match="no training curves for .*seed 5"):
+        figure.figure_curves(params, None, None, tmp_path / "e.png", seed=5)

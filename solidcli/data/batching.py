@@ -20,20 +20,23 @@ def pad_histories(histories: list[np.ndarray], max_len: int) -> tuple[np.ndarray
     return out, np.maximum(lengths, 1)
 
 
-def length_batches(lengths: np.ndarray, size: int,
-                   rng: np.random.Generator | None = None) -> list[np.ndarray]:
+def length_batches(lengths: np.ndarray, size: int, rng: np.random.Generator | None = None,
+                   order: np.ndarray | None = None) -> list[np.ndarray]:
     """Batches of row indices of similar history length (each trimmed to its longest row).
 
-    With `rng` (training) rows of equal length are shuffled and the batch order is random;
-    without it (scoring) the order is fixed. Bucketing keeps padding, and so the cost of the
-    recurrent and attention layers, close to the real history lengths.
+    Rows are sorted by length and cut into batches of `size`; with `rng` (training) rows of
+    equal length are shuffled first, and `order` (a permutation of the batches) sets the order
+    they come in. Without them (scoring) the order is fixed. Bucketing keeps padding, and so
+    the cost of the recurrent and attention layers, close to the real history lengths. The
+    k-th batch of the sorted order has the same size and width whatever `rng` drew, so seeds
+    that share `order` share every batch's shape (the training seeds of a group, `engine`).
     """
     n = len(lengths)
     key = lengths.astype(np.float64)
-    if rng is not None:
+    if rng is not None:  # a uniform in [0, 1) breaks ties between equal integer lengths only
         key = key + rng.random(n)
-    order = np.argsort(key, kind="stable")
-    batches = [order[lo:lo + size] for lo in range(0, n, size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
+    ranked = np.argsort(key, kind="stable")
+    batches = [ranked[lo:lo + size] for lo in range(0, n, size)]
+    if order is not None:
+        batches = [batches[i] for i in order]
     return batches

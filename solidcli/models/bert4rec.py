@@ -24,19 +24,18 @@ from solidcli.models.transformer import TransformerStack, gather_last, padding_m
 class BERT4Rec(nn.Module):
     target_dependent = False
 
-    def __init__(self, dim: int, max_len: int, cfg: TransformerCfg) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: TransformerCfg, members: int = 1) -> None:
         super().__init__()
-        self.mask_token = nn.Parameter(torch.empty(dim))
-        nn.init.normal_(self.mask_token, std=0.02)
+        self.mask_token = nn.Parameter(torch.empty(members, dim).normal_(std=0.02))
         self.encoder = TransformerStack(dim, max_len + 1, cfg.layers, cfg.heads, cfg.dropout,
-                                        norm_first=True, activation="gelu")
+                                        members, norm_first=True, activation="gelu")
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:
-        """seq (B, L, D) embedded history, lengths (B,) -> state at the [mask] slot (B, D)."""
-        b, width, dim = seq.shape
-        extended = torch.cat([seq, seq.new_zeros(b, 1, dim)], dim=1)
-        rows = torch.arange(b, device=seq.device)
-        extended = extended.index_put((rows, lengths), self.mask_token.expand(b, dim))
+        """seq (S, B, L, D) embedded history, lengths (S, B) -> state at [mask] (S, B, D)."""
+        s, b, width, dim = seq.shape
+        extended = torch.cat([seq, seq.new_zeros(s, b, 1, dim)], dim=2)
+        at_mask = torch.arange(width + 1, device=seq.device) == lengths.unsqueeze(-1)
+        extended = torch.where(at_mask.unsqueeze(-1), self.mask_token[:, None, None], extended)
         h = self.encoder(extended, padding_mask(lengths + 1, width + 1))
         return gather_last(h, lengths)

@@ -17,36 +17,38 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.ensemble import member_lookup
+
 
 class SemanticCodebook(nn.Module):
+    """Codes (S, N_c, D), one codebook per member."""
+
     def __init__(self, init: torch.Tensor, trainable: bool = True) -> None:
         super().__init__()
         self.codes = nn.Parameter(init.detach().clone().float(), requires_grad=trainable)
 
     def nearest(self, x: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest code for every vector of x (..., D) -> (...)."""
-        flat = x.reshape(-1, x.shape[-1])
+        """Index of the nearest code for every vector of x (S, ..., D) -> (S, ...)."""
+        s = x.shape[0]
+        flat = x.reshape(s, -1, x.shape[-1])
         codes = self.codes
-        dist = (
-            flat.pow(2).sum(1, keepdim=True)
-            - 2.0 * flat @ codes.t()
-            + codes.pow(2).sum(1)[None, :]
-        )
-        return dist.argmin(dim=1).view(x.shape[:-1])
+        dist = torch.baddbmm(codes.pow(2).sum(-1).unsqueeze(1), flat, codes.transpose(1, 2),
+                             alpha=-2.0) + flat.pow(2).sum(-1, keepdim=True)
+        return dist.argmin(dim=-1).view(x.shape[:-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Replace every vector of x (..., D) by its nearest code (differentiable in the codes).
-
-        The lookup is an embedding lookup: its CPU backward is deterministic, unlike the
-        accumulating scatter behind `codes[index]`, which made repeated runs drift apart."""
+        """Replace every vector of x (S, ..., D) by its nearest code (differentiable in the
+        codes only)."""
         with torch.no_grad():
             index = self.nearest(x)
-        return nn.functional.embedding(index, self.codes)
+        return member_lookup(self.codes, index)
 
 
 def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean squared difference over the positions where mask (B, L) is True (all if None)."""
-    sq = (a - b).pow(2).mean(dim=-1)
+    """Per-member mean squared difference (S,) over the positions where mask (S, B, L) is
+    True (all if None)."""
+    sq = (a - b).pow(2).mean(dim=-1).flatten(1)
     if mask is None:
-        return sq.mean()
-    return (sq * mask).sum() / mask.sum().clamp(min=1)
+        return sq.mean(dim=1)
+    mask = mask.flatten(1)
+    return (sq * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)

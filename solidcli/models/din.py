@@ -19,43 +19,49 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.ensemble import Dropout, Linear, PReLU
 from solidcli.models.registry import DinCfg
 
-CHUNK_ELEMENTS = 1 << 23  # B * C_chunk * L * D floats per chunk (32 MB)
+CHUNK_ELEMENTS = 1 << 21  # S * B * C_chunk * L * D floats per chunk (8 MB)
+
+
+def _project(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x (S, ..., D) @ weight (S, D, H) -> (S, ..., H)."""
+    s = x.shape[0]
+    return torch.bmm(x.reshape(s, -1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[-1])
 
 
 class DIN(nn.Module):
     target_dependent = True
 
-    def __init__(self, dim: int, max_len: int, cfg: DinCfg) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: DinCfg, members: int = 1) -> None:
         super().__init__()
-        attention_hidden, dropout = cfg.attention_hidden, cfg.dropout
         self.dim = dim
         self.state_dim = 2 * dim
         self.head_sizes = [self.state_dim, *cfg.classifier, 1]  # the dynamic layers' sizes
-        self.seq_transform = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
-        self.query = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
-        self.unit_in = nn.Linear(4 * dim, attention_hidden)
-        self.unit_act = nn.PReLU()
-        self.unit_out = nn.Linear(attention_hidden, 1)
-        self.dropout = nn.Dropout(dropout)
+        self.seq_transform = Linear(members, dim, dim)
+        self.query = Linear(members, dim, dim)
+        self.unit_in = Linear(members, 4 * dim, cfg.attention_hidden)
+        self.unit_act = PReLU(members)
+        self.unit_out = Linear(members, cfg.attention_hidden, 1)
+        self.dropout = Dropout(cfg.dropout)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor) -> torch.Tensor:
-        """seq (B, L, D), lengths (B,), targets (B, C, D) embedded -> state (B, C, 2D)."""
-        h = self.dropout(self.seq_transform(seq))  # (B, L, D)
-        t = self.query(targets)  # (B, C, D)
-        w_h, w_t, w_d, w_p = self.unit_in.weight.split(self.dim, dim=1)  # each (H, D)
-        hist_part = h @ (w_h + w_d).t()  # (B, L, H)
-        target_part = t @ (w_t - w_d).t() + self.unit_in.bias  # (B, C, H)
-        b, width, _ = h.shape
-        valid = (torch.arange(width, device=h.device)[None, :] < lengths[:, None]).to(h.dtype)
-        step = max(1, CHUNK_ELEMENTS // max(1, b * width * self.dim))
+        """seq (S, B, L, D), lengths (S, B), targets (S, B, C, D) -> state (S, B, C, 2D)."""
+        h = self.dropout(torch.tanh(self.seq_transform(seq)))  # (S, B, L, D)
+        t = torch.tanh(self.query(targets))  # (S, B, C, D)
+        w_h, w_t, w_d, w_p = self.unit_in.weight.split(self.dim, dim=1)  # each (S, D, H)
+        hist_part = _project(h, w_h + w_d)  # (S, B, L, H)
+        target_part = _project(t, w_t - w_d) + self.unit_in.bias[:, None, None]  # (S, B, C, H)
+        s, b, width, _ = h.shape
+        valid = (torch.arange(width, device=h.device) < lengths.unsqueeze(-1)).to(h.dtype)
+        step = max(1, CHUNK_ELEMENTS // max(1, s * b * width * self.dim))
         pooled = []
-        for lo in range(0, t.shape[1], step):
-            tc = t[:, lo:lo + step]  # (B, c, D)
-            product = (h[:, None] * tc[:, :, None]) @ w_p.t()  # (B, c, L, H)
-            pre = product + hist_part[:, None] + target_part[:, lo:lo + step, None]
-            weight = self.unit_out(self.unit_act(pre)).squeeze(-1) * valid[:, None]  # (B, c, L)
-            pooled.append(weight @ h)  # (B, c, D)
-        return torch.cat([t, torch.cat(pooled, dim=1)], dim=-1)
+        for lo in range(0, t.shape[2], step):
+            tc = t[:, :, lo:lo + step]  # (S, B, c, D)
+            product = _project(h[:, :, None] * tc[:, :, :, None], w_p)  # (S, B, c, L, H)
+            pre = product + hist_part[:, :, None] + target_part[:, :, lo:lo + step, None]
+            weight = self.unit_out(self.unit_act(pre)).squeeze(-1) * valid[:, :, None]
+            pooled.append(weight @ h)  # (S, B, c, L) @ (S, B, L, D) -> (S, B, c, D)
+        return torch.cat([t, torch.cat(pooled, dim=2)], dim=-1)

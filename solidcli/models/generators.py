@@ -4,8 +4,9 @@
 * `SequenceCondition` - encodes an embedded sequence (item or semantic ids) into a condition
   vector: GRU over the right-padded sequence, state at the last valid position, then
   Linear-Tanh-Linear. This is E_v / E_c of paper Eq. 5 and 11.
+All of them carry the member axis of `ensemble` (S models at once; S = 1 for a solo run).
 * `Hypernetwork` - every tensor the dynamic layers are handed is a linear function of the
-  condition, reshape(c G + g) (paper Eq. 5, 11, 12). With `DenseLayers` these are DUET's full
+  condition, reshape(c G + g) (paper Eq. 5, 11, 12); all tensors come from one product. With `DenseLayers` these are DUET's full
   weights and biases (Lv et al., 2023); with `LowRankLayers` they are APG's K x K cores.
 
 Deviations from the authors' code (method-spec 3.2, 8.1), paper's way by default:
@@ -26,23 +27,24 @@ import math
 import torch
 from torch import nn
 
+from solidcli.models.ensemble import GRU, MLP
 from solidcli.models.layers import Params, Shapes
+from solidcli.models.transformer import gather_last
 
 
 class StaticParams(nn.Module):
-    """Learned, input-independent parameters with the given shapes (Xavier W, zero b)."""
+    """Learned, input-independent parameters (S, *shape) of the given shapes (Xavier W, 0 b)."""
 
-    def __init__(self, shapes: Shapes) -> None:
+    def __init__(self, shapes: Shapes, members: int) -> None:
         super().__init__()
         self.tensors = nn.ParameterList()
         self.layout = [len(layer) for layer in shapes]
         for layer in shapes:
             for shape in layer:
-                t = torch.empty(shape)
+                t = torch.zeros(members, *shape)
                 if len(shape) >= 2:
-                    nn.init.xavier_uniform_(t)
-                else:
-                    nn.init.zeros_(t)
+                    bound = math.sqrt(6.0 / (shape[0] + shape[1]))
+                    t.uniform_(-bound, bound)
                 self.tensors.append(nn.Parameter(t))
 
     def forward(self) -> Params:
@@ -51,33 +53,37 @@ class StaticParams(nn.Module):
 
 
 class SequenceCondition(nn.Module):
-    """Embedded sequence (B, L, D) + lengths -> condition vector c (B, D)."""
+    """Embedded sequence (S, B, L, D) + lengths (S, B) -> condition vector c (S, B, D)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, members: int) -> None:
         super().__init__()
-        self.gru = nn.GRU(dim, dim, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, dim))
-        for name, p in self.gru.named_parameters():
-            (nn.init.xavier_uniform_ if "weight" in name else nn.init.zeros_)(p)
+        self.gru = GRU(members, dim, dim)
+        self.mlp = MLP(members, dim)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        out, _ = self.gru(seq)
-        last = (lengths - 1).clamp(min=0)
-        return self.mlp(out[torch.arange(out.shape[0], device=out.device), last])
+        return self.mlp(gather_last(self.gru(seq), (lengths - 1).clamp(min=0)))
 
 
 class Hypernetwork(nn.Module):
-    """Condition c (B, D) -> per-sample tensors of the given shapes, each c G + g."""
+    """Condition c (S, B, D) -> per-sample tensors (S, B, *shape) of the given shapes, c G + g.
 
-    def __init__(self, dim: int, shapes: Shapes, init: str = "scaled", freeze: bool = False):
+    G (S, D, total) and g (S, total) hold every tensor's columns side by side, so one batched
+    product generates all of them."""
+
+    def __init__(self, dim: int, shapes: Shapes, members: int, init: str = "scaled",
+                 freeze: bool = False):
         super().__init__()
         self.shapes = shapes
-        self.weights = nn.ParameterList()  # G: (D, numel)
-        self.biases = nn.ParameterList()  # g: (numel,)
-        for layer in shapes:
-            for shape in layer:
-                numel = math.prod(shape)
-                big_g, small_g = torch.empty(dim, numel), torch.empty(numel)
+        sizes = [math.prod(shape) for layer in shapes for shape in layer]
+        self.sizes = sizes
+        total = sum(sizes)
+        self.weight = nn.Parameter(torch.empty(members, dim, total), requires_grad=not freeze)
+        self.bias = nn.Parameter(torch.empty(members, total), requires_grad=not freeze)
+        with torch.no_grad():
+            lo = 0
+            for shape, size in zip((s for layer in shapes for s in layer), sizes, strict=True):
+                big_g, small_g = self.weight[:, :, lo:lo + size], self.bias[:, lo:lo + size]
+                lo += size
                 if init == "authors":
                     big_g.normal_().fmod_(2.0)
                     small_g.normal_().fmod_(2.0)
@@ -91,21 +97,14 @@ class Hypernetwork(nn.Module):
                         small_g.zero_()
                 else:
                     raise ValueError(f"unknown generator init '{init}'")
-                self.weights.append(nn.Parameter(big_g, requires_grad=not freeze))
-                self.biases.append(nn.Parameter(small_g, requires_grad=not freeze))
 
     def forward(self, cond: torch.Tensor) -> Params:
-        batch = cond.shape[0]
-        out: Params = []
-        k = 0
-        for layer in self.shapes:
-            tensors = []
-            for shape in layer:
-                flat = torch.addmm(self.biases[k], cond, self.weights[k])
-                tensors.append(flat.view(batch, *shape))
-                k += 1
-            out.append(tuple(tensors))
-        return out
+        s, b = cond.shape[:2]
+        flat = torch.baddbmm(self.bias.unsqueeze(1), cond, self.weight)  # (S, B, total)
+        # split, not slicing: its backward is one cat, not a zeroed (S, B, total) per tensor
+        parts = iter(flat.split(self.sizes, dim=-1))
+        return [tuple(next(parts).reshape(s, b, *shape) for shape in layer)
+                for layer in self.shapes]
 
 
 def clip_params(params: Params, bound: float) -> Params:

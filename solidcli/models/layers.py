@@ -1,8 +1,8 @@
 """The dynamic layers of the primary model: they own the static parts and apply given params.
 
 Two kinds, one per dynamic model (paper Sec. 3.2.2, Eq. 5). Both take the per-layer tensors
-they are handed, shared ((in, out): a static head) or per sample ((B, in, out): generated), and
-map x of shape (B, in) or (B, C, in):
+they are handed, shared ((S, in, out): a static head) or per sample ((S, B, in, out):
+generated), and map x of shape (S, B, in) or (S, B, C, in) (S: the members of `ensemble`):
 
 * `DenseLayers` (DUET, and the static head of the SR model alone): x <- act(x W + b), every W
   and b handed in.
@@ -23,14 +23,25 @@ import itertools
 import torch
 from torch import nn
 
+from solidcli.models.ensemble import Linear, per_member
+
 Shapes = list[tuple[tuple[int, ...], ...]]  # per layer: the shape of each tensor handed in
-Params = list[tuple[torch.Tensor, ...]]  # per layer: those tensors, optionally batched
+Params = list[tuple[torch.Tensor, ...]]  # per layer: those tensors, (S, ...) or (S, B, ...)
 
 
 def _sizes_pairs(sizes: list[int]) -> list[tuple[int, int]]:
     if len(sizes) < 2:
         raise ValueError("dynamic layers need at least an input and an output size")
     return list(itertools.pairwise(sizes))
+
+
+def _apply(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """x (S, B, C, in) times a shared (S, in, out) or per-sample (S, B, in, out) matrix."""
+    if matrix.dim() == 3:
+        s = x.shape[0]
+        return torch.bmm(x.reshape(s, -1, x.shape[-1]), matrix).view(*x.shape[:-1],
+                                                                     matrix.shape[-1])
+    return torch.matmul(x, matrix)
 
 
 class _LayerStack(nn.Module):
@@ -42,16 +53,16 @@ class _LayerStack(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        """x (B, in) or (B, C, in) -> (B, out) or (B, C, out)."""
-        squeeze = x.dim() == 2
+        """x (S, B, in) or (S, B, C, in) -> (S, B, out) or (S, B, C, out)."""
+        squeeze = x.dim() == 3
         if squeeze:
-            x = x.unsqueeze(1)
+            x = x.unsqueeze(2)
         last = len(params) - 1
         for i, tensors in enumerate(params):
             x = self.layer(i, x, tensors)
             if i < last and self.activation_between:
                 x = torch.tanh(x)
-        return x.squeeze(1) if squeeze else x
+        return x.squeeze(2) if squeeze else x
 
 
 class DenseLayers(_LayerStack):
@@ -64,27 +75,25 @@ class DenseLayers(_LayerStack):
 
     def layer(self, i, x, tensors):
         weight, bias = tensors
-        x = torch.matmul(x, weight)  # (B, C, in) @ (in, out) or (B, in, out)
-        return x + (bias.unsqueeze(-2) if bias.dim() == 2 else bias)
+        x = _apply(x, weight)
+        return x + (bias.unsqueeze(-2) if bias.dim() == 3 else per_member(bias, x))
 
 
 class LowRankLayers(_LayerStack):
-    def __init__(self, sizes: list[int], rank: int, authors_simplified: bool = False) -> None:
+    def __init__(self, sizes: list[int], rank: int, members: int,
+                 authors_simplified: bool = False) -> None:
         super().__init__()
         self.pairs = _sizes_pairs(sizes)
         self.rank = rank
         self.activation_between = not authors_simplified
-        self.down = nn.ModuleList(nn.Linear(i, rank, bias=False) for i, _ in self.pairs)
-        self.up = nn.ModuleList(nn.Linear(rank, o, bias=not authors_simplified)
-                                for _, o in self.pairs)
-        for lin in [*self.down, *self.up]:
-            nn.init.xavier_uniform_(lin.weight)
-            if lin.bias is not None:
-                nn.init.zeros_(lin.bias)
+        self.down = nn.ModuleList(Linear(members, i, rank, bias=False, init="xavier")
+                                  for i, _ in self.pairs)
+        self.up = nn.ModuleList(Linear(members, rank, o, bias=not authors_simplified,
+                                       init="xavier") for _, o in self.pairs)
 
     def param_shapes(self) -> Shapes:
         return [((self.rank, self.rank),) for _ in self.pairs]
 
     def layer(self, i, x, tensors):
         (core,) = tensors
-        return self.up[i](torch.matmul(self.down[i](x), core))
+        return self.up[i](_apply(self.down[i](x), core))

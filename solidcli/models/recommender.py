@@ -19,7 +19,10 @@ layers they feed):
             sequence goes through a codebook of the same size initialised at random
             (Xavier-uniform) and generates all parameters (no clip: there is no trunk).
 
-A history is encoded once and all its candidates are scored against it.
+A history is encoded once and all its candidates are scored against it. Every tensor carries
+the member axis of `ensemble` first: S models of one spec (one per training seed) run as one,
+and a solo run is S = 1 (`members`). `group(models)` stacks S one-member models; `member_state`
+cuts one out again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from torch import nn
 
 from solidcli.models.codebook import SemanticCodebook, masked_mse
+from solidcli.models.ensemble import MLP, Dropout, Embedding, MemberRNG, stack
 from solidcli.models.generators import (
     Hypernetwork,
     SequenceCondition,
@@ -40,76 +44,87 @@ from solidcli.models.registry import BACKBONES
 from solidcli.models.spec import ModelSpec
 
 
-def build_backbone(spec: ModelSpec) -> nn.Module:
+def build_backbone(spec: ModelSpec, members: int) -> nn.Module:
     """The registered backbone class, with its `models.<name>` section rebuilt from the spec."""
     entry = BACKBONES[spec.backbone]
-    return entry.load()(spec.dim, spec.max_len, entry.config(**spec.backbone_opts))
+    return entry.load()(spec.dim, spec.max_len, entry.config(**spec.backbone_opts), members)
 
 
-def build_layers(spec: ModelSpec, backbone: nn.Module) -> nn.Module:
+def build_layers(spec: ModelSpec, backbone: nn.Module, members: int) -> nn.Module:
     if backbone.target_dependent:  # the layers map the target-dependent state to the logit
         sizes = backbone.head_sizes
     else:
         sizes = [spec.dim] * (spec.dsr_opts["layers"] + 1)
     if spec.dsr == "apg":
-        return LowRankLayers(sizes, spec.dsr_opts["rank"], spec.dsr_opts["authors_simplified"])
+        return LowRankLayers(sizes, spec.dsr_opts["rank"], members,
+                             spec.dsr_opts["authors_simplified"])
     return DenseLayers(sizes)
-
-
-def _embedding(rows: int, dim: int) -> nn.Embedding:
-    emb = nn.Embedding(rows, dim, padding_idx=0)
-    nn.init.xavier_uniform_(emb.weight)
-    with torch.no_grad():
-        emb.weight[0].zero_()
-    return emb
 
 
 class Recommender(nn.Module):
     def __init__(self, spec: ModelSpec, item_to_semantic: torch.Tensor | None = None,
-                 codebook_init: torch.Tensor | None = None) -> None:
+                 codebook_init: torch.Tensor | None = None, members: int = 1) -> None:
+        """`codebook_init` (N_c, D) or (members, N_c, D): the metacode of each member."""
         super().__init__()
         if spec.dsr == "none" and spec.variant != "base":
             raise ValueError("SOLID variants need a dynamic model (dsr apg or duet)")
         self.spec = spec
-        d = spec.dim
-        self.items = _embedding(spec.n_items + 1, d)
-        self.backbone = build_backbone(spec)
-        self.target = None
-        if not self.backbone.target_dependent:
-            self.target = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, d))
-        self.layers = build_layers(spec, self.backbone)
+        self.members = members
+        s, d = members, spec.dim
+        self.items = Embedding(s, spec.n_items + 1, d)
+        self.backbone = build_backbone(spec, s)
+        self.target = None if self.backbone.target_dependent else MLP(s, d)
+        self.layers = build_layers(spec, self.backbone, s)
         shapes = self.layers.param_shapes()
 
         self.static = self.item_condition = self.item_generator = None
         self.semantics = self.semantic_condition = self.semantic_generator = None
         self.codebook = None
         if spec.dsr == "none":
-            self.static = StaticParams(shapes)
-            return
-        gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}
-        if spec.item_branch:
-            self.item_condition = SequenceCondition(d)
-            self.item_generator = Hypernetwork(d, shapes, **gen_opts)
-        if spec.semantic_trunk:
-            if item_to_semantic is None:  # filled by load_state_dict when loading
-                item_to_semantic = torch.zeros(spec.n_items + 1, dtype=torch.long)
-            if item_to_semantic.shape != (spec.n_items + 1,):
-                raise ValueError("item_to_semantic must have one entry per item plus padding")
-            self.register_buffer("item_to_semantic", item_to_semantic.long())
-            self.semantics = _embedding(spec.n_semantics + 1, d)
-            self.semantic_condition = SequenceCondition(d)
-            self.semantic_generator = Hypernetwork(d, shapes, **gen_opts)
-        if spec.codebook:
-            if codebook_init is None:
-                codebook_init = torch.empty(spec.n_semantics, d)
-                nn.init.xavier_uniform_(codebook_init)
-            self.codebook = SemanticCodebook(codebook_init, trainable=spec.train_codebook)
+            self.static = StaticParams(shapes, s)
+        else:
+            gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}
+            if spec.item_branch:
+                self.item_condition = SequenceCondition(d, s)
+                self.item_generator = Hypernetwork(d, shapes, s, **gen_opts)
+            if spec.semantic_trunk:
+                if item_to_semantic is None:  # filled by load_state_dict when loading
+                    item_to_semantic = torch.zeros(spec.n_items + 1, dtype=torch.long)
+                if item_to_semantic.shape != (spec.n_items + 1,):
+                    raise ValueError("item_to_semantic must have one entry per item plus "
+                                     "padding")
+                self.register_buffer("item_to_semantic", item_to_semantic.long())
+                self.semantics = Embedding(s, spec.n_semantics + 1, d)
+                self.semantic_condition = SequenceCondition(d, s)
+                self.semantic_generator = Hypernetwork(d, shapes, s, **gen_opts)
+            if spec.codebook:
+                if codebook_init is None:
+                    codebook_init = torch.empty(s, spec.n_semantics, d)
+                    for m in range(s):
+                        nn.init.xavier_uniform_(codebook_init[m])
+                if codebook_init.dim() == 2:
+                    codebook_init = codebook_init.expand(s, -1, -1)
+                self.codebook = SemanticCodebook(codebook_init, trainable=spec.train_codebook)
+        self.rng = MemberRNG()
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.rng = self.rng
+
+    @classmethod
+    def group(cls, models: list[Recommender]) -> Recommender:
+        """One model whose members are the given one-member models (same spec)."""
+        first = models[0]
+        if any(m.spec != first.spec or m.members != 1 for m in models):
+            raise ValueError("a group is made of one-member models of one spec")
+        shared = getattr(first, "item_to_semantic", None)
+        out = cls(first.spec, item_to_semantic=shared, members=len(models))
+        return stack(models, out.to(first.items.weight.device))
 
     # ---------------------------------------------------------------------------------------
     def dynamic_params(self, hist: torch.Tensor, item_seq: torch.Tensor,
                        lengths: torch.Tensor):
-        """Tensors for the dynamic layers of each history, and the auxiliary loss."""
-        aux = item_seq.new_zeros(())
+        """Tensors for the dynamic layers of each history, and the auxiliary loss (S,)."""
+        aux = item_seq.new_zeros(item_seq.shape[0])
         if self.static is not None:
             return self.static(), aux
         branch = None
@@ -130,12 +145,27 @@ class Recommender(nn.Module):
         return add_params(trunk, clip_params(branch, self.spec.clip)), aux
 
     def forward(self, hist: torch.Tensor, lengths: torch.Tensor, candidates: torch.Tensor):
-        """hist (B, L) right-padded ids, lengths (B,), candidates (B, C) -> logits (B, C), aux."""
+        """hist (S, B, L) right-padded ids, lengths (S, B), candidates (S, B, C) -> logits
+        (S, B, C) and the auxiliary loss (S,). Inputs without the member axis ((B, L), (B,),
+        (B, C)) are shared by all members."""
+        s = self.members
+        if hist.dim() == 2:
+            hist, lengths = hist.expand(s, -1, -1), lengths.expand(s, -1)
+            candidates = candidates.expand(s, -1, -1)
         item_seq = self.items(hist)
-        targets = self.items(candidates)  # (B, C, D)
+        targets = None
+        if self.target is None or self.training:
+            targets = self.items(candidates, padding=False)  # (S, B, C, D)
         state = self.backbone(item_seq, lengths, targets)
         params, aux = self.dynamic_params(hist, item_seq, lengths)
         out = self.layers(state, params)
         if self.target is None:  # target-dependent state: the layers output the logit
             return out.squeeze(-1), aux
-        return torch.einsum("bd,bcd->bc", out, self.target(targets)), aux
+        if self.training:  # a few candidates: multiply and sum (a batched product of 1-row
+            # matrices is slower on the CPU)
+            return (out.unsqueeze(2) * self.target(targets)).sum(-1), aux
+        # scoring many candidates: every item once, then the candidates' columns (the same
+        # numbers, without a (S, B, C, D) tensor)
+        table = self.target(self.items.weight)  # (S, N + 1, D)
+        every = torch.bmm(out, table.transpose(1, 2))  # (S, B, N + 1)
+        return torch.gather(every, 2, candidates), aux

@@ -22,17 +22,14 @@ from solidcli.models.transformer import TransformerStack, gather_last, padding_m
 class SASRec(nn.Module):
     target_dependent = False
 
-    def __init__(self, dim: int, max_len: int, cfg: SasrecCfg) -> None:
+    def __init__(self, dim: int, max_len: int, cfg: SasrecCfg, members: int = 1) -> None:
         super().__init__()
         self.causal = cfg.causal
-        self.encoder = TransformerStack(dim, max_len, cfg.layers, cfg.heads, cfg.dropout)
+        self.encoder = TransformerStack(dim, max_len, cfg.layers, cfg.heads, cfg.dropout,
+                                        members)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:
-        """seq (B, L, D) embedded history, lengths (B,) >= 1 -> user state (B, D)."""
-        width = seq.shape[1]
-        mask = None
-        if self.causal:
-            mask = torch.triu(torch.ones(width, width, dtype=torch.bool, device=seq.device), 1)
-        h = self.encoder(seq, padding_mask(lengths, width), mask)
+        """seq (S, B, L, D) embedded history, lengths (S, B) >= 1 -> user state (S, B, D)."""
+        h = self.encoder(seq, padding_mask(lengths, seq.shape[2]), self.causal)
         return gather_last(h, (lengths - 1).clamp(min=0))

@@ -1,15 +1,16 @@
-"""`solid evaluate`: score trained models on the valid and test candidates.
+"""`solid evaluate`: score trained models on the valid and test candidates, every seed at once.
 
-For each model writes `reports/metrics/<dataset>/<backbone>-<dsr>-<run>/metrics.json` (AUC,
-UAUC, NDCG@10/20, Recall@10/20 for valid and test; sampled: 1 positive + 99 negatives per user)
-with `run.json` beside it, and copies its training curves to
-`reports/curves/<dataset>/<backbone>-<dsr>-<run>.csv` (a DVC plot). The model was selected on
-valid during training; test is scored here once.
+For each seed of each model writes `reports/metrics/<dataset>/<key>/seed<s>/metrics.json`
+(AUC, UAUC, NDCG@10/20, Recall@10/20 for valid and test; sampled: 1 positive + 99 negatives
+per user) with `run.json` beside it, and copies its training curves to
+`reports/curves/<dataset>/<key>/seed<s>.csv` (a DVC plot). The seeds of a configuration are
+stacked into one batched model and scored in one pass. Every model was selected on valid during
+training; test is scored here once.
 
-`--all` evaluates, in one process, exactly the runs params.yaml defines for the dataset
-(`solidcli.grid`, the axes dvc.yaml expands), and rewrites both folders whole: a folder left
-in models/ by a removed backbone or an interrupted save is never scored. This is the DVC
-stage: re-scoring all models costs seconds; starting a process per model cost minutes.
+`--all` evaluates, in one process, exactly the runs (and seeds) params.yaml defines for the
+dataset (`solidcli.grid`, the axes dvc.yaml expands), and rewrites both folders whole: a
+folder left in models/ by a removed backbone, a seed no longer listed or an interrupted save is
+never scored. This is the DVC stage.
 """
 
 from __future__ import annotations
@@ -21,48 +22,61 @@ from solidcli._io import Timer, atomic_file, console, progress, run_record, stag
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
-from solidcli.grid import dataset_runs, train_command
+from solidcli.grid import dataset_runs, find_tagged, train_command
 from solidcli.layout import RunId, curves_dir, curves_file, metrics_dir, model_dir, run_metrics_dir
 from solidcli.runs import load_trained
 
 
-def _score(params: Params, data: PreparedDataset, run: RunId, device,
-           eval_sets: dict | None = None) -> tuple[dict, dict]:
-    """metrics.json and run.json contents for the trained `run`. `eval_sets` keeps the
-    padded splits, keyed by (split, max_len), for the next model of the dataset."""
+def _score(params: Params, data: PreparedDataset, config: RunId, device,
+           eval_sets: dict | None = None) -> list[tuple[RunId, dict, dict]]:
+    """(seeded run, metrics.json, run.json) for every seed of the trained `config`.
+    `eval_sets` keeps the padded splits, keyed by (split, max_len), for the next model."""
     from solidcli.engine import EvalSet, evaluate
+    from solidcli.models.recommender import Recommender
 
     eval_sets = {} if eval_sets is None else eval_sets
     timer = Timer()
+    runs = [config.with_seed(s) for s in params.seeds]
     with timer("load"):
-        model, record = load_trained(run, device, make=train_command(params, run))
-    spec = model.spec
-    if spec.n_items != data.n_items:
-        raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the prepared "
-                         f"data has {data.n_items}; retrain it (`{train_command(params, run)}`)")
+        loaded = [load_trained(run, make=train_command(params, run)) for run in runs]
+    spec = loaded[0][0].spec
+    for run, (model, _) in zip(runs, loaded, strict=True):
+        if model.spec != spec:
+            raise SolidError(f"{model_dir(run)} and {model_dir(runs[0])} are not the same "
+                             f"configuration; retrain it (`{train_command(params, run)}`)")
+        if spec.n_items != data.n_items:
+            raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the "
+                             f"prepared data has {data.n_items}; retrain it "
+                             f"(`{train_command(params, run)}`)")
+    members = [model for model, _ in loaded]
+    group = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
     results = {}
     for split in ("valid", "test"):
         with timer(split):
             key = (split, spec.max_len)
             if key not in eval_sets:
                 eval_sets[key] = EvalSet.from_split(data, split, spec.max_len)
-            results[split] = evaluate(model, eval_sets[key], params.train.eval_batch_size,
+            results[split] = evaluate(group, eval_sets[key], params.train.eval_batch_size,
                                       device, params.eval.ties)
     n_candidates = data.candidates["test"].shape[1]
-    metrics = {
-        "dataset": data.name, "backbone": spec.backbone, "dsr": spec.dsr,
-        "variant": spec.variant, "tag": run.tag,
-        "lambda": spec.lam if spec.codebook else None,
-        "T": spec.clip if spec.variant in ("sml", "scl") else None,
-        "seed": record.get("seed"), "ties": params.eval.ties,
-        "protocol": f"sampled 1+{n_candidates - 1}", "best_epoch": record.get("best_epoch"),
-        "valid": results["valid"], "test": results["test"],
-    }
-    evaluation = run_record(
-        "evaluate", {"eval": params.as_dict()["eval"], "dataset": data.name}, params.seed,
-        timer.times, model=str(model_dir(run)), model_git_revision=record.get("git_revision"),
-        device=str(device))
-    return metrics, evaluation
+    out = []
+    for m, (run, (_, record)) in enumerate(zip(runs, loaded, strict=True)):
+        metrics = {
+            "dataset": data.name, "backbone": spec.backbone, "dsr": spec.dsr,
+            "variant": spec.variant, "tag": run.tag, "seed": run.seed,
+            "lambda": spec.lam if spec.codebook else None,
+            "T": spec.clip if spec.variant in ("sml", "scl") else None,
+            "data_seed": params.seed, "ties": params.eval.ties,
+            "protocol": f"sampled 1+{n_candidates - 1}", "best_epoch": record.get("best_epoch"),
+            "valid": results["valid"][m], "test": results["test"][m],
+        }
+        evaluation = run_record(
+            "evaluate", {"eval": params.as_dict()["eval"], "dataset": data.name}, run.seed,
+            timer.times, model=str(model_dir(run)),
+            model_git_revision=record.get("git_revision"), device=str(device),
+            scored_with_seeds=list(params.seeds))
+        out.append((run, metrics, evaluation))
+    return out
 
 
 def _write(target: Path, curves_target: Path, run: RunId, metrics: dict, record: dict):
@@ -83,20 +97,22 @@ def _log(run: RunId, metrics: dict) -> None:
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         tag: str | None = None) -> list[Path]:
-    """Evaluate one trained model."""
+    """Evaluate every seed of one trained configuration."""
     from solidcli.device import pick_device
 
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
-    target = RunId(dataset, backbone, dsr, variant, tag)
+    config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
-    metrics, record = _score(params, data, target, device)
-    out = run_metrics_dir(target)
-    with staged_dir(out) as tmp:
-        _write(tmp, curves_file(target), target, metrics, record)
-    _log(target, metrics)
-    return [out]
+    out = []
+    for run, metrics, record in _score(params, data, config, device):
+        folder = run_metrics_dir(run)
+        with staged_dir(folder) as tmp:
+            _write(tmp, curves_file(run), run, metrics, record)
+        _log(run, metrics)
+        out.append(folder)
+    return out
 
 
 def run_all(params: Params, dataset: str) -> list[Path]:
@@ -111,10 +127,11 @@ def run_all(params: Params, dataset: str) -> list[Path]:
         task = bar.add_task(f"evaluate {dataset}", total=len(planned))
         eval_sets: dict = {}
         for item in planned:
-            metrics, record = _score(params, data, item.run, device, eval_sets)
-            (tmp / item.run.key).mkdir()
-            _write(tmp / item.run.key, tmp_curves / f"{item.run.key}.csv", item.run, metrics,
-                   record)
-            _log(item.run, metrics)
+            for run, metrics, record in _score(params, data, item.run, device, eval_sets):
+                folder = tmp / run_metrics_dir(run).relative_to(out)
+                folder.mkdir(parents=True)
+                _write(folder, tmp_curves / curves_file(run).relative_to(curves), run,
+                       metrics, record)
+                _log(run, metrics)
             bar.advance(task)
     return [out, curves]

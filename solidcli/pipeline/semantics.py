@@ -28,11 +28,12 @@ from solidcli.runs import load_trained, resolve_semantics
 
 
 def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
-    """The item-embedding table (row 0 padding) of the baseline named by `id_semantics`."""
+    """The item-embedding table (row 0 padding) of the baseline named by `id_semantics`,
+    trained with the first training seed of `seeds` (one semantics serves every seed)."""
     src = params.id_semantics
-    run = RunId(dataset, src.backbone, src.dsr, "base")
+    run = RunId(dataset, src.backbone, src.dsr, "base", seed=params.seeds[0])
     model, _ = load_trained(run, make=train_command(params, run))
-    return (model.items.weight.detach().cpu().numpy().astype(np.float32),
+    return (model.items.weight.detach()[0].cpu().numpy().astype(np.float32),
             str(model_dir(run)))
 
 
@@ -77,6 +78,12 @@ def _load_features(path: Path, dataset: str, modality: str) -> np.ndarray:
         raise SolidError(f"{path}: {int(bad.sum())} item rows of the {modality} features hold "
                          f"NaN or infinite values; {redo}")
     return table
+
+
+def run_study_sets(params: Params) -> list[Path]:
+    """Table 3: the study dataset's semantics from every set of `study.modalities`."""
+    return [path for text in params.study.modalities
+            for path in run(params, params.study.dataset, by_modality=text)]
 
 
 def run(params: Params, dataset: str, by_modality: str | None = None) -> list[Path]:

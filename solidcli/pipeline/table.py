@@ -9,13 +9,25 @@
 * `summary` - Table 1's headline test UAUC and NDCG@10 per row, as JSON: the pipeline's DVC
   metrics file (`reports/summary.json`), so `dvc metrics show` / `dvc exp show` stay readable.
 
-Rows are the runs params.yaml defines (`solidcli.grid`), read at their layout paths; nothing
-is found by listing folders. A run without metrics shows as missing and is named in
-`Table.missing`; nothing is estimated. Every number is a test-split metric. With
-`compare="paper"` each metric also shows the paper's value (`solidcli/paper/table<N>.csv`, see
-its README) and ours - paper; a cell the paper does not print is missing. The paper ran Tables
-2-5 on Arts with SASRec + DUET, and the captions say so next to the set-up we ran. One `Table`
-holds any of them; one renderer per format.
+Rows are the configurations params.yaml defines (`solidcli.grid`), each read for every
+training seed of `seeds` at its layout path; nothing is found by listing folders. A cell is the
+mean ± sample sd (ddof 1) over the n seeds that have metrics (`Cell`): `0.7632 ± 0.0032`, just
+`0.7632` when n is 1 (sd undefined), and marked `(n=3)` when n is below the number of seeds the
+caption names. With `seed=s` (`--seed`) a cell is that one seed's value, as printed before there
+were seeds (any seed, listed in `seeds` or not). A seeded run without metrics is named in
+`Table.missing` (a configuration with none at all shows as `not run`); nothing is estimated.
+Every number is a test-split metric. With `compare="paper"` each metric also shows the paper's
+value (`solidcli/paper/table<N>.csv`, see its README) and our mean - paper; a cell the paper
+does not print is missing. The paper ran Tables 2-5 on Arts with SASRec + DUET, and the
+captions say so next to the set-up we ran. One `Table` holds any of them; one renderer per
+format.
+
+CSV columns: the label columns, then `n_seeds` (the seeds a row's cells average; 0: not run),
+then per metric `<m>` (mean) and `<m>_sd` (empty when undefined), each followed by `<m>_paper`
+and `<m>_diff` (mean - paper) when comparing. With `seed=s` there are no `n_seeds` / `_sd`
+columns: `<m>` is that seed's value. summary.json holds, per dataset and run key, `UAUC`,
+`UAUC_sd`, `NDCG@10`, `NDCG@10_sd` (null when undefined) and `n_seeds` (with `seed=s`: `UAUC`
+and `NDCG@10` only).
 """
 
 from __future__ import annotations
@@ -24,7 +36,8 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass, field
+import statistics
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -66,14 +79,58 @@ class Col:
     latex: str
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One configuration's test metrics over the seeds that have them: mean, sample sd (None
+    for one seed) and the results they come from (in seed order)."""
+
+    results: tuple[Result, ...]
+    mean: dict[str, float]
+    sd: dict[str, float | None]
+
+    @classmethod
+    def of(cls, results: list[Result]) -> Cell:
+        values = {m: [r.test[m] for r in results] for m in METRIC_NAMES}
+        return cls(tuple(results), {m: statistics.fmean(v) for m, v in values.items()},
+                   {m: statistics.stdev(v) if len(v) > 1 else None for m, v in values.items()})
+
+    @property
+    def n(self) -> int:
+        return len(self.results)
+
+
+def seeds_of(params: Params, seed: int | None) -> tuple[int, ...]:
+    """The training seeds a table or figure reads: `seeds`, or the one seed asked for."""
+    return tuple(params.seeds) if seed is None else (int(seed),)
+
+
+def seeds_note(seeds: tuple[int, ...], one_seed: bool, pm: str = "±") -> str:
+    """What a cell is: `training seed 0`, or `mean ± sd over 5 training seeds (0, ..., 4)`."""
+    if one_seed:
+        return f"training seed {seeds[0]}"
+    plural = "s" if len(seeds) > 1 else ""
+    return (f"mean {pm} sd over {len(seeds)} training seed{plural} "
+            f"({', '.join(map(str, seeds))})")
+
+
+def read_cells(metrics_root: Path, planned: list[Planned], seeds: tuple[int, ...]
+               ) -> tuple[dict[RunId, Cell], list[Planned]]:
+    """The cell of each planned configuration with metrics for any of `seeds`, and one
+    `Planned` per seeded run without metrics (its `run` is the seeded RunId)."""
+    found, missing = read_results(metrics_root, [p.run for p in planned], list(seeds))
+    by_config = {p.run: p for p in planned}
+    return ({run: Cell.of(results) for run, results in found.items()},
+            [replace(by_config[run.config], run=run) for run in missing])
+
+
 @dataclass
 class Row:
-    """One table row: label cells (a bool is a check mark), ours (None: the run has no
-    metrics) and the paper's metrics."""
+    """One table row: label cells (a bool is a check mark), ours (None: no seed of the
+    configuration has metrics) and the paper's metrics."""
 
     labels: tuple[str | bool, ...]
     csv: tuple[str, ...]  # the same labels as CSV writes them (the paper's spelling)
-    ours: dict[str, float] | None
+    ours: Cell | None
     paper: dict[str, float | None]
     group: str = ""  # section heading: Table 1's dataset
 
@@ -84,11 +141,17 @@ class Table:
     title: str
     columns: tuple[Col, ...]
     rows: list[Row]
+    seeds: tuple[int, ...] = (0,)  # the training seeds read
+    one_seed: bool = False  # `seed=s`: cells are one seed's values, not mean ± sd
     setup: str = ""  # which runs ours are, when it is one set-up (Tables 2-5)
     paper_setup: str = ""  # which runs the paper's are, said only when comparing
     protocols: tuple[str, ...] = ()
     group: Col | None = None  # Table 1: the dataset column of the CSV
-    missing: list[Planned] = field(default_factory=list)  # runs the params define, unevaluated
+    missing: list[Planned] = field(default_factory=list)  # seeded runs without metrics
+
+    def partial(self, cell: Cell) -> bool:
+        """Whether `cell` averages fewer seeds than the table's."""
+        return cell.n < len(self.seeds)
 
 
 def _close(a: float | None, b: float) -> bool:
@@ -124,31 +187,38 @@ def _setup(params: Params) -> str:
 
 
 class _Reader:
-    """Reads the planned runs of one table and keeps what is missing."""
+    """Reads the planned configurations of one table at its seeds and keeps what is
+    missing."""
 
-    def __init__(self, metrics_root: Path, number: int) -> None:
+    def __init__(self, metrics_root: Path, number: int, params: Params,
+                 seed: int | None) -> None:
         self.root, self.number = Path(metrics_root), number
+        self.seeds, self.one_seed = seeds_of(params, seed), seed is not None
         self.missing: list[Planned] = []
         self.found: list[Result] = []
 
-    def read(self, planned: list[Planned]) -> dict[RunId, Result]:
-        found, missing = read_results(self.root, [p.run for p in planned])
-        self.missing += [p for p in planned if p.run in missing]
-        self.found += found.values()
-        return found
+    def read(self, planned: list[Planned]) -> dict[RunId, Cell]:
+        cells, missing = read_cells(self.root, planned, self.seeds)
+        self.missing += missing
+        self.found += [r for c in cells.values() for r in c.results]
+        return cells
 
     def table(self, **kw) -> Table:
         if not self.found:
+            configs = len({p.run.config for p in self.missing})
+            seeds = ", ".join(map(str, self.seeds))
             raise SolidError(f"no Table {self.number} metrics under {self.root}: none of the "
-                             f"{len(self.missing)} runs params.yaml defines for it is evaluated "
-                             f"(first: {self.missing[0].run if self.missing else 'none'}); run "
-                             "the pipeline first (`dvc repro`)")
+                             f"{configs} runs params.yaml defines for it is evaluated (training "
+                             f"seed{'s' if len(self.seeds) > 1 else ''} {seeds}; first: "
+                             f"{self.missing[0].run if self.missing else 'none'}); run the "
+                             "pipeline first (`dvc repro`)")
         protocols = tuple(sorted({r.protocol for r in self.found if r.protocol}))
-        return Table(self.number, protocols=protocols, missing=self.missing, **kw)
+        return Table(self.number, seeds=self.seeds, one_seed=self.one_seed,
+                     protocols=protocols, missing=self.missing, **kw)
 
 
-def _table1(params: Params, metrics_root: Path) -> Table:
-    paper, reader, rows = _paper(1), _Reader(metrics_root, 1), []
+def _table1(params: Params, metrics_root: Path, seed: int | None) -> Table:
+    paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed), []
     for dataset in params.datasets:
         planned = table1(params, dataset)
         found = reader.read(planned)
@@ -157,8 +227,7 @@ def _table1(params: Params, metrics_root: Path) -> Table:
             bb = backbone_name(p.run.backbone)
             row = (p.run.dsr, p.run.variant)
             paper_dsr, label = PAPER_DSR[row], TABLE1_LABELS[row]
-            result = found.get(p.run)
-            rows.append(Row((bb, label), (bb, paper_dsr), result.test if result else None,
+            rows.append(Row((bb, label), (bb, paper_dsr), found.get(p.run),
                             _paper_row(paper, (ds, bb, paper_dsr)), group=ds))
     return reader.table(title="overall comparison",
                         columns=(Col("sr_model", "SR model", "SR model"),
@@ -174,13 +243,12 @@ def _flag_rows(number: int, reader: _Reader, planned: list[tuple[tuple[bool, ...
     rows = []
     for flags, p in planned:
         bits = tuple(str(int(f)) for f in flags)
-        result = found.get(p.run)
-        rows.append(Row(flags, bits, result.test if result else None, _paper_row(paper, bits)))
+        rows.append(Row(flags, bits, found.get(p.run), _paper_row(paper, bits)))
     return rows
 
 
-def _table2(params: Params, metrics_root: Path) -> Table:
-    reader = _Reader(metrics_root, 2)
+def _table2(params: Params, metrics_root: Path, seed: int | None) -> Table:
+    reader = _Reader(metrics_root, 2, params, seed)
     planned = [(TABLE2_ROWS[v], p) for v, p in table2(params).items()]
     return reader.table(title="module ablation", columns=tuple(Col(n, n, n) for n in
                                                                ("SPG", "SML", "SCL")),
@@ -188,8 +256,8 @@ def _table2(params: Params, metrics_root: Path) -> Table:
                         paper_setup=PAPER_SETUP)
 
 
-def _table3(params: Params, metrics_root: Path) -> Table:
-    reader = _Reader(metrics_root, 3)
+def _table3(params: Params, metrics_root: Path, seed: int | None) -> Table:
+    reader = _Reader(metrics_root, 3, params, seed)
     sets = modality_sets(params, "scl")
     # the paper's order: by number of modalities, then ID before image before text
     def order(p: Planned) -> tuple:
@@ -204,10 +272,10 @@ def _table3(params: Params, metrics_root: Path) -> Table:
                         paper_setup=PAPER_SETUP)
 
 
-def _sweep_table(number: int, params: Params, metrics_root: Path) -> Table:
+def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | None) -> Table:
     swept, fixed = ("lambda", "T") if number == 4 else ("T", "lambda")
     value = params.solid.T if number == 4 else params.solid.lam
-    paper, reader = _paper(number), _Reader(metrics_root, number)
+    paper, reader = _paper(number), _Reader(metrics_root, number, params, seed)
     planned = [p for p in lambda_t_sweep(params)
                if _close(p.T if number == 4 else p.lam, value)]
     if not planned:
@@ -218,40 +286,52 @@ def _sweep_table(number: int, params: Params, metrics_root: Path) -> Table:
     rows = []
     for p in planned:
         v = p.lam if number == 4 else p.T
-        result = found.get(p.run)
-        rows.append(Row((f"{v:g}",), (f"{v:g}",), result.test if result else None,
-                        _paper_row(paper, (v,))))
+        rows.append(Row((f"{v:g}",), (f"{v:g}",), found.get(p.run), _paper_row(paper, (v,))))
     col = Col("lambda", "λ", "$\\lambda$") if number == 4 else Col("T", "T", "$T$")
     return reader.table(title=f"{swept} sweep at {fixed} = {value:g}", columns=(col,),
                         rows=rows, setup=_setup(params), paper_setup=PAPER_SETUP)
 
 
-def build(number: int | str, params: Params, metrics_root: Path) -> Table:
-    """Table `number` (1 to 5) from the metrics files under `metrics_root`."""
+def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None
+          ) -> Table:
+    """Table `number` (1 to 5) from the metrics files under `metrics_root`: mean ± sd over
+    `params.seeds`, or the values of training seed `seed`."""
     number = str(number)
     if number not in BUILT or number == "summary":
         built = ", ".join(b for b in BUILT if b != "summary")
         raise SolidError(f"table {number} is not implemented yet (built: {built}, summary)")
     n = int(number)
     if n == 1:
-        return _table1(params, metrics_root)
+        return _table1(params, metrics_root, seed)
     if n == 2:
-        return _table2(params, metrics_root)
+        return _table2(params, metrics_root, seed)
     if n == 3:
-        return _table3(params, metrics_root)
-    return _sweep_table(n, params, metrics_root)
+        return _table3(params, metrics_root, seed)
+    return _sweep_table(n, params, metrics_root, seed)
 
 
-def summary(params: Params, metrics_root: Path) -> tuple[dict, list[Planned]]:
-    """Table 1's headline metrics: {dataset: {<backbone>-<dsr>-<run>: {UAUC, NDCG@10}}}."""
+def _summary_entry(cell: Cell, one_seed: bool) -> dict:
+    if one_seed:
+        return {m: round(cell.mean[m], 6) for m in SUMMARY_METRICS}
+    out: dict = {}
+    for m in SUMMARY_METRICS:
+        sd = cell.sd[m]
+        out |= {m: round(cell.mean[m], 6), f"{m}_sd": None if sd is None else round(sd, 6)}
+    return out | {"n_seeds": cell.n}
+
+
+def summary(params: Params, metrics_root: Path, seed: int | None = None
+            ) -> tuple[dict, list[Planned]]:
+    """Table 1's headline metrics: {dataset: {<backbone>-<dsr>-<run>: {UAUC, UAUC_sd, NDCG@10,
+    NDCG@10_sd, n_seeds}}} over `params.seeds`, or {UAUC, NDCG@10} of training seed `seed`."""
     out: dict[str, dict] = {}
     missing: list[Planned] = []
     for dataset in params.datasets:
         planned = table1(params, dataset)
-        found, absent = read_results(metrics_root, [p.run for p in planned])
-        missing += [p for p in planned if p.run in absent]
-        out[dataset] = {r.key: {m: round(found[r].test[m], 6) for m in SUMMARY_METRICS}
-                        for r in (p.run for p in planned) if r in found}
+        cells, absent = read_cells(metrics_root, planned, seeds_of(params, seed))
+        missing += absent
+        out[dataset] = {p.run.key: _summary_entry(cells[p.run], seed is not None)
+                        for p in planned if p.run in cells}
     return out, missing
 
 
@@ -265,8 +345,21 @@ def _diff(ours: float | None, paper: float | None) -> str:
     return "" if paper is None or ours is None else f"{ours - paper:+.4f}"
 
 
+def _mean(cell: Cell | None, m: str) -> float | None:
+    return None if cell is None else cell.mean[m]
+
+
+def _ours(t: Table, cell: Cell, m: str, pm: str) -> str:
+    """`mean pm sd`, without the sd when it is undefined, and `(n=k)` when partial."""
+    sd = cell.sd[m]
+    text = _num(cell.mean[m]) + ("" if sd is None else f" {pm} {_num(sd)}")
+    return text + (f" (n={cell.n})" if t.partial(cell) else "")
+
+
 def _caption(t: Table, compare: bool, group: str = "") -> str:
-    parts = ["test split"] + list(t.protocols)
+    parts = ["test split"] + list(t.protocols) + [seeds_note(t.seeds, t.one_seed)]
+    if any(r.ours is not None and t.partial(r.ours) for r in t.rows):
+        parts.append("(n=k): a mean over the k seeds that have metrics")
     if t.missing:
         parts.append(f"{len(t.missing)} run{'s' if len(t.missing) > 1 else ''} missing")
     parts += [s for s in (t.setup, t.paper_setup if compare else "") if s]
@@ -290,23 +383,29 @@ def _check(fmt: str, compare: str | None) -> None:
 
 def render(table: Table, fmt: str, compare: str | None = None) -> str:
     """`table` as markdown, LaTeX (a booktabs tabular) or CSV; `compare="paper"` adds the
-    paper's value and ours - paper to every metric."""
+    paper's value and our mean - paper to every metric."""
     _check(fmt, compare)
     return {"markdown": _markdown, "latex": _latex, "csv": _csv}[fmt](table, compare is not None)
 
 
 def _csv(t: Table, compare: bool) -> str:
+    spread = not t.one_seed  # n_seeds and <m>_sd columns
     head = ([t.group.csv] if t.group else []) + [c.csv for c in t.columns]
+    head += ["n_seeds"] if spread else []
     for m in METRIC_NAMES:
-        head += [m, f"{m}_paper", f"{m}_diff"] if compare else [m]
+        head += [m] + ([f"{m}_sd"] if spread else []) + ([f"{m}_paper", f"{m}_diff"]
+                                                         if compare else [])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(head)
     for r in t.rows:
         cells = ([r.group] if t.group else []) + list(r.csv)
+        cells += [r.ours.n if r.ours else 0] if spread else []
         for m in METRIC_NAMES:
-            ours = r.ours[m] if r.ours else None
+            ours = _mean(r.ours, m)
             cells.append(_num(ours))
+            if spread:
+                cells.append(_num(r.ours.sd[m] if r.ours else None))
             if compare:
                 cells += [_num(r.paper[m]), _diff(ours, r.paper[m])]
         writer.writerow(cells)
@@ -332,9 +431,9 @@ def _markdown(t: Table, compare: bool) -> str:
                 if r.ours is None:
                     cells.append("not run")
                     continue
-                cell = _num(r.ours[m])
+                cell = _ours(t, r.ours, m, "±")
                 if compare:
-                    paper, diff = r.paper[m], _diff(r.ours[m], r.paper[m])
+                    paper, diff = r.paper[m], _diff(r.ours.mean[m], r.paper[m])
                     cell += f" / {_num(paper)} ({diff})" if paper is not None else " / missing"
                 cells.append(cell)
             out.append("| " + " | ".join(cells) + " |")
@@ -382,31 +481,32 @@ def _latex(t: Table, compare: bool) -> str:
         for r in rows:
             cells = [_tex_text(x) for x in r.labels]
             for m in METRIC_NAMES:
-                ours = r.ours[m] if r.ours else None
-                cells.append(_tex_num(_num(ours)))
+                cells.append(_ours(t, r.ours, m, "$\\pm$") if r.ours else "--")
                 if compare:
-                    cells += [_tex_num(_num(r.paper[m])), _tex_num(_diff(ours, r.paper[m]))]
+                    cells += [_tex_num(_num(r.paper[m])),
+                              _tex_num(_diff(_mean(r.ours, m), r.paper[m]))]
             out.append(" & ".join(cells) + " \\\\")
     out.append("\\bottomrule")
-    note = "; ".join(s for s in (t.setup, t.paper_setup if compare else "") if s)
-    if note:
-        out.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\footnotesize {_tex_text(note)}}} \\\\")
+    notes = [seeds_note(t.seeds, t.one_seed, "$\\pm$")] + [
+        _tex_text(s) for s in (t.setup, t.paper_setup if compare else "") if s]
+    out.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\footnotesize {'; '.join(notes)}}} \\\\")
     out += ["\\end{tabular}", ""]
     return "\n".join(out)
 
 
 def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
-        out_dir: Path | None, compare: str | None = None
+        out_dir: Path | None, compare: str | None = None, seed: int | None = None
         ) -> tuple[str, list[Path], list[Planned]]:
-    """Table `table` in `fmt`; with `out_dir`, also write table<N>.{md,tex,csv} there (or
-    summary.json). Returns the text, the files written and the planned runs that are missing."""
+    """Table `table` in `fmt` (mean ± sd over `params.seeds`, or training seed `seed`'s
+    values); with `out_dir`, also write table<N>.{md,tex,csv} there (or summary.json). Returns
+    the text, the files written and the seeded runs that are missing (as `Planned`)."""
     _check(fmt, compare)
     if str(table) == "summary":
-        data, missing = summary(params, metrics_root)
+        data, missing = summary(params, metrics_root, seed)
         text = json.dumps(data, indent=2) + "\n"
         written = [write_json(Path(out_dir) / "summary.json", data)] if out_dir else []
         return text, written, missing
-    built = build(table, params, metrics_root)
+    built = build(table, params, metrics_root, seed)
     text = render(built, fmt, compare)
     written = []
     if out_dir is not None:

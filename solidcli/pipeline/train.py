@@ -1,29 +1,52 @@
-"""`solid train-base | train-spg | train-sml | train-scl`: fit one model and save it.
+"""`solid train-base | train-spg | train-sml | train-scl`: fit configurations, every seed at once.
 
-Writes the run folder `models/<dataset>/<backbone>/<dsr>/<run>/` (see `solidcli.runs`).
+A configuration (one planned run of `solidcli.grid`) is trained once per training seed of
+`seeds`, all seeds together as one batched model (`engine.fit`); each seed is then saved as a
+complete run, `models/<dataset>/<family>/<config>/seed<s>/` (see `solidcli.runs`). A stage
+trains a whole family (`--all`, `--sweep`) and hands its configurations to worker processes
+(`solidcli.workers`); a single command trains one configuration.
 
-The SCL codebook is initialised from the semantic table of the trained SML model (the paper's
-metacode, Sec. 3.3.2-3.3.3); `solid.metacode: spg` takes the SPG model's table as the authors'
-code does, and `random` a Xavier-uniform table. `--tag` names a run apart (the lambda x T
-sweep), `--metacode-tag` picks the tagged SML/SPG run that provides the metacode.
+Seed s of a group starts from the weights `torch.manual_seed(s)` gives a one-member model, so
+`--seed s` alone and seed s inside a group start, and train, alike (to float rounding).
+
+The SCL codebook of seed s is initialised from the semantic table of the trained SML model of
+seed s (the paper's metacode, Sec. 3.3.2-3.3.3); `solid.metacode: spg` takes the SPG model's
+table as the authors' code does, and `random` a Xavier-uniform table. `--tag` names a run apart
+(a sweep cell), `--metacode-tag` picks the tagged SML/SPG run that provides the metacode.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from solidcli._io import Timer, console, run_record
-from solidcli.config import Params, check_backbone, check_dsr, to_dict
+from solidcli._io import Timer, console, run_record, write_json
+from solidcli.config import (
+    Params,
+    check_backbone,
+    check_dsr,
+    from_dict,
+    load_overrides,
+    to_dict,
+)
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
-from solidcli.grid import train_command
-from solidcli.layout import RunId, model_dir
-from solidcli.runs import build_spec, load_item_semantics, load_trained, resolve_semantics, save_run
+from solidcli.grid import Planned, family_runs, find_tagged, stage_command, train_command
+from solidcli.layout import RunId, model_dir, stage_record
+from solidcli.runs import (
+    build_spec,
+    load_item_semantics,
+    load_trained,
+    resolve_semantics,
+    save_runs,
+)
+from solidcli.workers import plan, run_units
 
 
 def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
+    """The codebook seed `run.seed` starts from, and where it came from."""
     import torch
     from torch import nn
 
@@ -32,26 +55,31 @@ def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
         table = torch.empty(k, dim)
         nn.init.xavier_uniform_(table)
         return table, "random (xavier-uniform)"
-    src = RunId(run.dataset, run.backbone, run.dsr, source, tag)
+    src = find_tagged(params, RunId(run.dataset, run.backbone, run.dsr, source, tag)
+                      ).with_seed(run.seed)
     model, _ = load_trained(src, make=train_command(params, src))
-    if model.semantics is None or model.semantics.weight.shape != (k + 1, dim):
+    if model.semantics is None or model.semantics.weight.shape[1:] != (k + 1, dim):
         raise SolidError(f"{model_dir(src)}: its semantic table does not match K = {k}, "
                          f"D = {dim}; retrain it with `{train_command(params, src)}`")
-    return model.semantics.weight.detach()[1:].clone(), f"{model_dir(src)} semantics table"
+    return model.semantics.weight.detach()[0, 1:].clone(), f"{model_dir(src)} semantics table"
 
 
-def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
-        tag: str | None = None, metacode_tag: str | None = None,
-        by_modality: str | None = None) -> list[Path]:
+def train_unit(raw_params: dict, planned: Planned, seeds: list[int]) -> list[Path]:
+    """A unit of work (`solidcli.workers`): params travel as their dict form."""
+    return train_group(from_dict(raw_params), planned, seeds)
+
+
+def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path]:
+    """Train one configuration under every seed of `seeds` together; save each seed's run."""
     import torch
 
-    from solidcli.device import pick_device, seed_everything
+    from solidcli.device import pick_device
     from solidcli.engine import fit
     from solidcli.models.recommender import Recommender
 
-    check_backbone(backbone)
-    check_dsr(dsr, solid=variant != "base")
-    target = RunId(dataset, backbone, dsr, variant, tag)
+    params = load_overrides(params, list(planned.sets))
+    config = planned.run
+    dataset, variant, by_modality = config.dataset, config.variant, planned.by_modality
     timer = Timer()
     with timer("load"):
         data = PreparedDataset.load(dataset)
@@ -61,46 +89,87 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
                                                              by_modality)
         elif variant == "scl_only":  # a codebook of the same size, no semantic ids
             k = params.semantics_cfg(dataset).k
-    spec = build_spec(params, data.n_items, backbone, dsr, variant, k)
-    seed_everything(params.seed)
-    codebook_init, metacode = None, None
-    if variant == "scl":
-        codebook_init, metacode = _metacode(params, target, k, spec.dim, metacode_tag)
-    elif variant == "scl_only":
-        metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
+    spec = build_spec(params, data.n_items, config.backbone, config.dsr, variant, k)
     device = pick_device(params.device)
-    model = Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init).to(device)
-    label = str(target)
+    members, metacodes = [], []
+    for seed in seeds:
+        codebook_init, metacode = None, None
+        if variant == "scl":
+            codebook_init, metacode = _metacode(params, config.with_seed(seed), k, spec.dim,
+                                                planned.metacode_tag)
+        elif variant == "scl_only":
+            metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
+        torch.manual_seed(seed)
+        members.append(Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init))
+        metacodes.append(metacode)
+    model = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
+    label = str(config)
     with timer("fit"):
-        result = fit(model, data, params.train, lam=spec.lam, seed=params.seed,
-                     device=device, ties=params.eval.ties, label=label)
-    n_params = sum(p.numel() for p in model.parameters())
-    record = run_record(
-        f"train-{variant}", _used_params(params, dataset, backbone, dsr, variant, by_modality),
-        params.seed, {**timer.times, "epoch_mean": float(np.mean(result.epoch_seconds))},
-        spec=spec.to_dict(), device=str(device), parameters=n_params,
-        vocab={"items": data.n_items, "semantics": k}, metacode=metacode,
-        best_epoch=result.best_epoch, epochs_run=len(result.curves), torch=torch.__version__,
-        tag=tag, metacode_tag=metacode_tag, semantics=semantics_file,
-    )
-    state = {k_: v.detach().cpu() for k_, v in model.state_dict().items()}
-    out = save_run(target, state, record,
-                   {"split": "valid", "epoch": result.best_epoch, "seed": params.seed,
-                    **result.best_valid}, result.curves)
-    console.log(f"[bold]{label}[/]: best epoch {result.best_epoch}, valid UAUC "
-                f"{result.best_valid['UAUC']:.4f} -> {out}")
-    return [out]
+        results = fit(model, data, params.train, lam=spec.lam, seeds=seeds,
+                      data_seed=params.seed, device=device, ties=params.eval.ties, label=label)
+    n_params = sum(p[0].numel() for p in model.parameters())
+    used = _used_params(params, config, by_modality)
+    items = []
+    for res, metacode in zip(results, metacodes, strict=True):
+        run = config.with_seed(res.seed)
+        record = run_record(
+            f"train-{variant}", used, res.seed,
+            {**timer.times, "epoch_mean": float(np.mean(res.epoch_seconds))},
+            spec=spec.to_dict(), device=str(device), parameters=n_params,
+            vocab={"items": data.n_items, "semantics": k}, metacode=metacode,
+            best_epoch=res.best_epoch, epochs_run=len(res.curves), torch=torch.__version__,
+            tag=config.tag, family=config.stage_family, metacode_tag=planned.metacode_tag,
+            semantics=semantics_file, data_seed=params.seed, trained_with_seeds=list(seeds),
+        )
+        items.append((run, res.state, record, {"split": "valid", "epoch": res.best_epoch,
+                                               "seed": res.seed, **res.best_valid},
+                      res.curves))
+    out = save_runs(items)
+    for res, path in zip(results, out, strict=True):
+        console.log(f"[bold]{config} seed {res.seed}[/]: best epoch {res.best_epoch}, valid "
+                    f"UAUC {res.best_valid['UAUC']:.4f} -> {path}")
+    return out
 
 
-def _used_params(params: Params, dataset, backbone, dsr, variant, by_modality) -> dict:
+def run(params: Params, planned: Planned, workers: int | None = None,
+        threads: int | None = None) -> list[Path]:
+    """Train one configuration (every seed of `params.seeds`)."""
+    check_backbone(planned.run.backbone)
+    check_dsr(planned.run.dsr, solid=planned.run.variant != "base")
+    return run_units(train_unit, [(params.as_dict(), planned, list(params.seeds))],
+                     plan(1, workers, threads))[0]
+
+
+def run_family(params: Params, family: str, dataset: str, workers: int | None = None,
+               threads: int | None = None) -> list[Path]:
+    """Train every configuration of a family (a DVC stage), spread over the workers."""
+    planned = family_runs(params, family, dataset)
+    if not planned:
+        raise SolidError(f"`{stage_command(family, dataset)}`: params.yaml defines no runs "
+                         f"of this family for {dataset}")
+    units = [(params.as_dict(), p, list(params.seeds)) for p in planned]
+    how = plan(len(units), workers, threads)
+    start = time.perf_counter()
+    paths = run_units(train_unit, units, how, label=f"{dataset} {family}")
+    seconds = time.perf_counter() - start
+    record = stage_record(dataset, family)
+    write_json(record, {"family": family, "dataset": dataset, "configurations": len(units),
+                        "seeds": list(params.seeds), "workers": how.workers,
+                        "threads": how.threads, "wall_seconds": round(seconds, 3)})
+    console.log(f"{dataset} {family}: {len(units)} runs x {len(params.seeds)} seeds in "
+                f"{seconds:.0f} s ({how.workers} workers x {how.threads} thread(s))")
+    return [path for group in paths for path in group] + [record]
+
+
+def _used_params(params: Params, run: RunId, by_modality) -> dict:
     d = params.as_dict()
     used = {
-        "seed": d["seed"], "device": d["device"], "dataset": dataset,
-        "data": to_dict(params.data_cfg(dataset)), "train": d["train"], "eval": d["eval"],
-        "models": {backbone: d["models"][backbone]}, "dsr": {dsr: d["dsr"][dsr]},
+        "seed": d["seed"], "seeds": d["seeds"], "device": d["device"], "dataset": run.dataset,
+        "data": to_dict(params.data_cfg(run.dataset)), "train": d["train"], "eval": d["eval"],
+        "models": {run.backbone: d["models"][run.backbone]}, "dsr": {run.dsr: d["dsr"][run.dsr]},
     }
-    if variant != "base":
-        used["semantics"] = to_dict(resolve_semantics(params, dataset, by_modality)[0])
-    if variant in ("sml", "scl", "scl_only"):
+    if run.variant != "base":
+        used["semantics"] = to_dict(resolve_semantics(params, run.dataset, by_modality)[0])
+    if run.variant in ("sml", "scl", "scl_only"):
         used["solid"] = d["solid"]
     return used
