@@ -1,4 +1,4 @@
-"""Torch run-time set-up shared by training, scoring and the encoders: device and seeds.
+"""Torch run-time set-up shared by training, scoring and the encoders: device and allocator.
 
 The device is chosen once per command (`device: auto | cpu | cuda | mps`) and every module and
 batch is moved there with `.to()`; nothing calls `.cuda()`.
@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import random
 import sys
 
-import numpy as np
 import torch
 
 from solidcli.errors import SolidError
-
-
-def seed_everything(seed: int) -> None:
-    """One seed for Python, NumPy and torch (every device)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def keep_freed_memory() -> None:

@@ -169,7 +169,12 @@ def curves_dir(dataset: str) -> Path:
 
 
 def curves_file(run: RunId) -> Path:
-    return curves_dir(run.dataset) / run.key / f"{seed_name(_seeded(run))}.csv"
+    return curves_path(run.dataset, run.key, _seeded(run))
+
+
+def curves_path(dataset: str, key: str, seed: int) -> Path:
+    """The curves of seed `seed` of the run with key `<backbone>-<dsr>-<run>` in `dataset`."""
+    return curves_dir(dataset) / key / f"{seed_name(seed)}.csv"
 
 
 def table_file(number: int | str, fmt: str, out_dir: Path = REPORTS) -> Path:

@@ -19,16 +19,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from solidcli.models.ensemble import Dropout, Linear, PReLU
+from solidcli.models.ensemble import Dropout, Linear, PReLU, member_matmul
 from solidcli.models.registry import DinCfg
 
 CHUNK_ELEMENTS = 1 << 21  # S * B * C_chunk * L * D floats per chunk (8 MB)
-
-
-def _project(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """x (S, ..., D) @ weight (S, D, H) -> (S, ..., H)."""
-    s = x.shape[0]
-    return torch.bmm(x.reshape(s, -1, x.shape[-1]), weight).view(*x.shape[:-1], weight.shape[-1])
 
 
 class DIN(nn.Module):
@@ -52,15 +46,15 @@ class DIN(nn.Module):
         h = self.dropout(torch.tanh(self.seq_transform(seq)))  # (S, B, L, D)
         t = torch.tanh(self.query(targets))  # (S, B, C, D)
         w_h, w_t, w_d, w_p = self.unit_in.weight.split(self.dim, dim=1)  # each (S, D, H)
-        hist_part = _project(h, w_h + w_d)  # (S, B, L, H)
-        target_part = _project(t, w_t - w_d) + self.unit_in.bias[:, None, None]  # (S, B, C, H)
+        hist_part = member_matmul(h, w_h + w_d)  # (S, B, L, H)
+        target_part = member_matmul(t, w_t - w_d) + self.unit_in.bias[:, None, None]  # (S, B, C, H)
         s, b, width, _ = h.shape
         valid = (torch.arange(width, device=h.device) < lengths.unsqueeze(-1)).to(h.dtype)
         step = max(1, CHUNK_ELEMENTS // max(1, s * b * width * self.dim))
         pooled = []
         for lo in range(0, t.shape[2], step):
             tc = t[:, :, lo:lo + step]  # (S, B, c, D)
-            product = _project(h[:, :, None] * tc[:, :, :, None], w_p)  # (S, B, c, L, H)
+            product = member_matmul(h[:, :, None] * tc[:, :, :, None], w_p)  # (S, B, c, L, H)
             pre = product + hist_part[:, :, None] + target_part[:, :, lo:lo + step, None]
             weight = self.unit_out(self.unit_act(pre)).squeeze(-1) * valid[:, :, None]
             pooled.append(weight @ h)  # (S, B, c, L) @ (S, B, L, D) -> (S, B, c, D)

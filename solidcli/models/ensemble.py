@@ -90,6 +90,13 @@ class Dropout(nn.Module):
         return x * scale.to(x.device)
 
 
+def member_matmul(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x (S, ..., in) times each member's matrix, weight (S, in, out) -> (S, ..., out)."""
+    s = x.shape[0]
+    return torch.bmm(x.reshape(s, -1, x.shape[-1]), weight).view(*x.shape[:-1],
+                                                                 weight.shape[-1])
+
+
 class Linear(nn.Module):
     """x (S, ..., in) -> (S, ..., out); weight (S, in, out), PyTorch's default init."""
 
@@ -110,12 +117,10 @@ class Linear(nn.Module):
                 nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s, n_in = x.shape[0], x.shape[-1]
-        flat = x.reshape(s, -1, n_in)
         if self.bias is None:
-            out = torch.bmm(flat, self.weight)
-        else:
-            out = torch.baddbmm(self.bias.unsqueeze(1), flat, self.weight)
+            return member_matmul(x, self.weight)
+        s = x.shape[0]
+        out = torch.baddbmm(self.bias.unsqueeze(1), x.reshape(s, -1, x.shape[-1]), self.weight)
         return out.view(*x.shape[:-1], self.weight.shape[-1])
 
 
@@ -146,9 +151,7 @@ class Embedding(nn.Module):
             self.weight[:, 0].zero_()
 
     def forward(self, ids: torch.Tensor, padding: bool = True) -> torch.Tensor:
-        s, rows, dim = self.weight.shape
-        offsets = torch.arange(s, device=ids.device).view(s, *([1] * (ids.dim() - 1))) * rows
-        out = F.embedding(ids + offsets, self.weight.view(s * rows, dim))
+        out = member_lookup(self.weight, ids)
         if padding:  # padding_idx: row 0 gets no gradient
             out = out * (ids != 0).unsqueeze(-1).to(out.dtype)
         return out

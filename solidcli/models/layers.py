@@ -23,7 +23,7 @@ import itertools
 import torch
 from torch import nn
 
-from solidcli.models.ensemble import Linear, per_member
+from solidcli.models.ensemble import Linear, member_matmul, per_member
 
 Shapes = list[tuple[tuple[int, ...], ...]]  # per layer: the shape of each tensor handed in
 Params = list[tuple[torch.Tensor, ...]]  # per layer: those tensors, (S, ...) or (S, B, ...)
@@ -37,11 +37,7 @@ def _sizes_pairs(sizes: list[int]) -> list[tuple[int, int]]:
 
 def _apply(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     """x (S, B, C, in) times a shared (S, in, out) or per-sample (S, B, in, out) matrix."""
-    if matrix.dim() == 3:
-        s = x.shape[0]
-        return torch.bmm(x.reshape(s, -1, x.shape[-1]), matrix).view(*x.shape[:-1],
-                                                                     matrix.shape[-1])
-    return torch.matmul(x, matrix)
+    return member_matmul(x, matrix) if matrix.dim() == 3 else torch.matmul(x, matrix)
 
 
 class _LayerStack(nn.Module):

@@ -33,7 +33,7 @@ from solidcli._io import atomic_file
 from solidcli.config import Params
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, table1, table2
-from solidcli.layout import curves_dir, curves_file, seed_name
+from solidcli.layout import curves_file, curves_path
 from solidcli.pipeline.table import read_cells, seeds_note, seeds_of
 from solidcli.results import backbone_name, dataset_name, dsr_name
 
@@ -189,7 +189,7 @@ def figure_curves(params: Params, dataset: str | None, keys: list[str] | None, o
     seeds = seeds_of(params, seed)
     if keys:
         dataset = dataset or params.study.dataset
-        runs = [(key, [(s, curves_dir(dataset) / key / f"{seed_name(s)}.csv") for s in seeds])
+        runs = [(key, [(s, curves_path(dataset, key, s)) for s in seeds])
                 for key in keys]
     else:
         planned = [p.run for p in table2(params).values()]
