@@ -5,6 +5,9 @@
                                           # from the last `dvc repro` of this checkout
     python benchmarks/bench.py --repro    # also a whole `dvc repro` in a fresh copy, timed
 
+It also times full-ranking evaluation (issue 10: every test user against all 1,585 items) beside
+the sampled protocol, for SASRec and for DIN, whose state depends on the target.
+
 Targets (issue 9) on this project's 2-core CPU: training S = 5 seeds of one configuration
 together costs at most 1.5x one seed alone (epoch and validation both); the whole default
 `dvc repro` with 5 seeds <= 30 min, Table 1's stages alone <= 15 min. The comparison runs in
@@ -28,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TABLE1_FAMILIES = ("base", "spg", "sml", "scl")
 CONFIGS = [("sasrec", "duet", "base"), ("sasrec", "duet", "scl")]
+FULL_CONFIGS = [("sasrec", "duet", "scl"), ("din", "duet", "scl")]  # DIN: target-dependent
 
 
 def _prepare(workdir: Path) -> None:
@@ -41,13 +45,12 @@ def _prepare(workdir: Path) -> None:
     semantics.run(params, "scientific")
 
 
-def bench_group(backbone: str, dsr: str, variant: str, seeds: list[int], epochs: int) -> dict:
-    """Seconds per epoch (training, validation) of `seeds` one after another and together."""
+def _untrained(backbone: str, dsr: str, variant: str, seeds: list[int]):
+    """(params, prepared data, spec, a group of untrained models, one per seed)."""
     import torch
 
     from solidcli.config import load_params
     from solidcli.data.prepared import PreparedDataset
-    from solidcli.engine import fit
     from solidcli.models.recommender import Recommender
     from solidcli.runs import build_spec, load_item_semantics
 
@@ -55,15 +58,26 @@ def bench_group(backbone: str, dsr: str, variant: str, seeds: list[int], epochs:
     data = PreparedDataset.load("scientific")
     mapping, k, _ = load_item_semantics(params, "scientific", data.n_items)
     spec = build_spec(params, data.n_items, backbone, dsr, variant, 0 if variant == "base" else k)
+    members = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        codes = torch.randn(k, spec.dim) * 0.05 if spec.codebook else None
+        members.append(Recommender(spec, item_to_semantic=mapping, codebook_init=codes))
+    model = members[0] if len(members) == 1 else Recommender.group(members)
+    return params, data, spec, model
+
+
+def bench_group(backbone: str, dsr: str, variant: str, seeds: list[int], epochs: int) -> dict:
+    """Seconds per epoch (training, validation) of `seeds` one after another and together."""
+    import torch
+
+    from solidcli.engine import fit
+
+    params = _untrained(backbone, dsr, variant, seeds[:1])[0]
     cfg = dataclasses.replace(params.train, epochs=epochs, patience=epochs, min_epochs=epochs)
 
     def run(group: list[int]) -> tuple[float, float]:
-        members = []
-        for seed in group:
-            torch.manual_seed(seed)
-            codes = torch.randn(k, spec.dim) * 0.05 if spec.codebook else None
-            members.append(Recommender(spec, item_to_semantic=mapping, codebook_init=codes))
-        model = members[0] if len(members) == 1 else Recommender.group(members)
+        _, data, spec, model = _untrained(backbone, dsr, variant, group)
         res = fit(model, data, cfg, lam=spec.lam, seeds=group, data_seed=0,
                   device=torch.device("cpu"), ties="conservative", label="bench")[0]
         rows = res.curves[1:] or res.curves  # the first epoch pays one-off costs
@@ -83,6 +97,27 @@ def bench_group(backbone: str, dsr: str, variant: str, seeds: list[int], epochs:
         "together_vs_one_seed": {"train": together[0] / one[0], "valid": together[1] / one[1]},
         "speedup_vs_one_after_another": (sum(one_after_another) / sum(together)),
     }
+
+
+def bench_full_ranking(backbone: str, dsr: str, variant: str, seeds: list[int]) -> dict:
+    """Seconds to score the test users of a group of `seeds` (untrained: the cost does not
+    depend on the weights) on the sampled candidates and against every item (full ranking)."""
+    import torch
+
+    from solidcli.engine import EvalSet, score, score_full
+
+    params, data, spec, model = _untrained(backbone, dsr, variant, seeds)
+    ev = EvalSet.from_split(data, "test", spec.max_len)
+    cpu, size = torch.device("cpu"), params.train.eval_batch_size
+    start = time.perf_counter()
+    score(model, ev, size, cpu)
+    sampled = time.perf_counter() - start
+    start = time.perf_counter()
+    score_full(model, ev, size, cpu, params.eval.ties)
+    full = time.perf_counter() - start
+    return {"config": f"{backbone}/{dsr}/{variant}", "seeds": len(seeds),
+            "users": len(ev.lengths), "items": data.n_items, "sampled_s": sampled,
+            "full_s": full}
 
 
 def stage_times(root: Path) -> dict:
@@ -150,8 +185,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _prepare(Path(tmp))
         groups = [bench_group(*c, seeds, args.epochs) for c in CONFIGS]
+        full = [bench_full_ranking(*c, seeds) for c in FULL_CONFIGS]
         os.chdir(cwd)
-    figures = {"groups": groups, "pipeline_stages": stage_times(REPO)}
+    figures = {"groups": groups, "full_ranking": full, "pipeline_stages": stage_times(REPO)}
     if args.repro:
         figures["fresh_repro"] = bench_repro()
     print(json.dumps(figures, indent=2))
@@ -164,6 +200,10 @@ def main() -> None:
               f"{r['train']:.2f}x / {r['valid']:.2f}x one seed   [target <= 1.5x]; "
               f"{g['speedup_vs_one_after_another']:.2f}x faster than {s} seeds one after "
               "another")
+    for f in full:
+        print(f"{f['config']}, {f['seeds']} seeds: scoring {f['users']} test users on 1 + 99 "
+              f"candidates {f['sampled_s']:.1f} s, against all {f['items']} items (full "
+              f"ranking) {f['full_s']:.1f} s")
     for name, stages in (("last dvc repro here", figures["pipeline_stages"]),
                          *((("fresh dvc repro", figures["fresh_repro"]["stages"]),)
                            if args.repro else ())):

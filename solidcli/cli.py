@@ -331,6 +331,10 @@ OneSeedOpt = Annotated[int | None, typer.Option(
     show_default=False)]
 
 
+CorrectionOpt = Annotated[str, typer.Option(
+    "--correction", help="Multiple-comparison correction of the p-values: none | holm.")]
+
+
 def _warn_missing(what: str, missing) -> None:
     """One stderr line per run the params define that has no metrics (shown as missing)."""
     for planned in missing:
@@ -348,27 +352,66 @@ def table(
                                      help="markdown | latex | csv (printed to stdout).")]
     = "markdown",
     compare: Annotated[str, typer.Option(
-        "--compare", help="paper: show the paper's value and ours - paper; none: ours only.")]
-    = "none",
+        "--compare", help="paper: show the paper's value and ours - paper; protocols (Table 1): "
+        "ours under the paper's protocol / under the authors' code's protocol "
+        "(protocols/authors) / the paper's number; none: ours only.")] = "none",
     metrics: MetricsOpt = METRICS_ROOT,
     out_dir: Annotated[Path | None, typer.Option(
         "--out-dir", help="Also write table<N>.{md,tex,csv} (or summary.json) into this "
         "folder.", show_default=False)] = None,
     seed: OneSeedOpt = None,
+    stats: Annotated[bool, typer.Option(
+        "--stats", help="Add each marked cell's difference from its baseline (mean over seeds, "
+        "95% CI) and its p-values over seeds / over users.")] = False,
+    correction: CorrectionOpt = "none",
+    kind: Annotated[str, typer.Option(
+        "--metrics", help="sampled (1 positive + 99 negatives, the paper's protocol) | full "
+        "(the target ranked among every item but the user's history; written as "
+        "table<N>-full.*).")] = "sampled",
     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
     """Print a paper table from the metrics of the runs params.yaml defines: each cell the
-    mean +- sd over the training seeds (`seeds`), or one seed's value with --seed."""
+    mean +- sd over the training seeds (`seeds`), or one seed's value with --seed; the best
+    mean of a block in bold, and a SOLID cell significantly above / below its DSR alone
+    marked with a dagger / double dagger (params.yaml `stats`)."""
     with _guard():
         from solidcli.pipeline import table as stage
 
-        if compare not in ("none", "paper"):
-            raise SolidError(f"unknown --compare '{compare}' (choose from paper, none)")
+        if compare not in ("none", "paper", "protocols"):
+            raise SolidError(f"unknown --compare '{compare}' (choose from paper, protocols, "
+                             "none)")
         text, written, missing = stage.run(number, fmt, _params(params, set_), metrics,
                                            out_dir, compare=None if compare == "none"
-                                           else compare, seed=seed)
+                                           else compare, seed=seed, stats=stats,
+                                           correction=correction, kind=kind)
         sys.stdout.write(text)
         _warn_missing(f"table {number}", missing)
+        for path in written:
+            typer.echo(f"wrote {path}", err=True)
+
+
+@app.command(epilog="DVC stage: claims")
+def claims(
+    metrics: MetricsOpt = METRICS_ROOT,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help="Also write claims.md and claims.csv into this folder.",
+        show_default=False)] = None,
+    correction: Annotated[str | None, typer.Option(
+        "--correction", help="none | holm (default: params.yaml stats.correction).",
+        show_default=False)] = None,
+    params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+) -> None:
+    """Test every claim of the paper's experiments (Tables 1-5, Figure 5) on the evaluated
+    runs, with paired tests over seeds and over users: supported, contradicted or
+    inconclusive."""
+    with _guard():
+        from solidcli.pipeline import claims as stage
+
+        text, written, report = stage.run(_params(params, set_), metrics, out_dir, correction)
+        sys.stdout.write(text)
+        for claim_id, reason in dict.fromkeys((row.claim.id, row.missing[0])
+                                              for row in report[0].rows if row.missing):
+            typer.echo(f"solid: warning: claim {claim_id} not run: {reason}", err=True)
         for path in written:
             typer.echo(f"wrote {path}", err=True)
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from solidcli.errors import SolidError
 from solidcli.models.registry import BACKBONES, TransformerCfg
-from solidcli.schema import ConfigError, build, count, non_negative, positive, to_dict
+from solidcli.schema import ConfigError, build, count, fraction, non_negative, positive, to_dict
 
 DSRS = ("none", "apg", "duet")
 VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
@@ -138,6 +138,7 @@ class SolidCfg:
     metacode: Literal["sml", "spg", "random"]
     train_codebook: bool
     mask_padding: bool
+    aux_loss: Literal["paper", "authors"]  # authors: MSE(semantic history, sg(codes)), 8.3
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,18 @@ class EvalCfg:
 
 
 @dataclass(frozen=True)
+class StatsCfg:
+    """Paired significance (`solidcli.stats`): the tables' marks and the claims report."""
+
+    alpha: float = fraction()  # significance level of every test
+    rule: Literal["both", "seeds", "users"]  # which tests must agree
+    user_test: Literal["ttest", "wilcoxon", "permutation"]  # the test across users
+    correction: Literal["none", "holm"]  # the claims report's (tables: `--correction`)
+
+
+@dataclass(frozen=True)
 class Params:
+    protocol: Literal["paper", "authors"]  # authors: the profile of `solidcli.profiles`
     seed: int = count(0)  # the data seed: split, valid/test candidates, batch order
     seeds: list[int] = count(0)  # training seeds: every run is trained once per seed
     device: Literal["auto", "cpu", "cuda", "mps"]
@@ -164,6 +176,7 @@ class Params:
     solid: SolidCfg
     study: StudyCfg
     eval: EvalCfg
+    stats: StatsCfg
 
     # ---- lookups that give one clear error -------------------------------------------
     def data_cfg(self, dataset: str) -> DataCfg:
@@ -351,6 +364,10 @@ def _check_across(p: Params) -> None:
             parse_modalities(text)
         except SolidError as exc:
             raise ConfigError(f"'study.modalities[{i}]': {exc}") from None
+    if p.protocol == "authors":
+        from solidcli.profiles import check_authors
+
+        check_authors(p)
     if not p.seeds or len(set(p.seeds)) != len(p.seeds):
         raise ConfigError(f"'seeds' must list at least one seed, none twice: {p.seeds}")
     for where, values in (("study.lambdas", p.study.lambdas), ("study.Ts", p.study.Ts)):

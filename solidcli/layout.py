@@ -39,6 +39,8 @@ REPORTS = Path("reports")
 METRICS_ROOT = REPORTS / "metrics"
 CURVES_ROOT = REPORTS / "curves"
 SUMMARY = REPORTS / "summary.json"
+PER_USER = "per_user.parquet"
+FULL_PREFIX = "full_"  # per-user columns of the full-ranking metrics
 TABLE_SUFFIX = {"markdown": "md", "latex": "tex", "csv": "csv"}
 STAGING_MARKERS = (".tmp-", ".old-")  # infixes of the temporary siblings `_io` writes
 
@@ -160,6 +162,11 @@ def run_metrics_dir(run: RunId, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / run.dataset / run.key / seed_name(_seeded(run))
 
 
+def per_user_file(run: RunId, root: Path = METRICS_ROOT) -> Path:
+    """Each test user's metrics for one seed of a run, beside its metrics.json."""
+    return run_metrics_dir(run, root) / PER_USER
+
+
 def metrics_dir(dataset: str, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / dataset
 
@@ -179,6 +186,11 @@ def curves_path(dataset: str, key: str, seed: int) -> Path:
 
 def table_file(number: int | str, fmt: str, out_dir: Path = REPORTS) -> Path:
     return Path(out_dir) / f"table{number}.{TABLE_SUFFIX[fmt]}"
+
+
+def claims_file(suffix: str, out_dir: Path = REPORTS) -> Path:
+    """reports/claims.md and reports/claims.csv: `solid claims`."""
+    return Path(out_dir) / f"claims.{suffix}"
 
 
 def figure_file(name: int | str, suffix: str = "png", out_dir: Path = REPORTS) -> Path:

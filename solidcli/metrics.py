@@ -10,7 +10,8 @@ Ties in ranking follow an explicit rule (`ties`): `conservative` counts every ca
 equal score as ranked above the positive, `optimistic` counts none, `average` counts half.
 The authors' stable sort is optimistic whenever the positive comes first in the file, so
 constant scores looked perfect there; here they look worst under the default rule.
-All metrics are "sampled" (1 positive + 99 negatives per user in the paper's protocol).
+All metrics above are "sampled" (1 positive + 99 negatives per user in the paper's protocol);
+`full_ranking_metrics` ranks the target among every item instead (issue 10).
 A score that is NaN or infinite is an error, never a metric: NaN compares false with
 everything, so it would rank a positive first and report a perfect model.
 """
@@ -43,10 +44,7 @@ def pooled_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
-                    ties: str = "conservative") -> dict[str, float]:
-    """All metrics for scores/labels of shape (U, C). Only the positives' ranks matter, so
-    each positive is compared with its own user's C candidates (P x C work, not U x C x C)."""
+def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=bool)
     if scores.shape != labels.shape or scores.ndim != 2:
@@ -59,6 +57,15 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
     if not (labels.any(axis=1) & (~labels).any(axis=1)).any():
         raise SolidError("no user has both a positive and a negative candidate; the "
                          "candidates file is broken (rerun `solid download`)")
+    return scores, labels
+
+
+def _per_user(scores: np.ndarray, labels: np.ndarray, ks, ties: str
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Each user's AUC, NDCG@k and Recall@k (full-length arrays, undefined entries are not
+    meaningful), the users with an AUC (a positive and a negative) and those with a rank (a
+    positive). Only the positives' ranks matter, so each positive is compared with its own
+    user's C candidates (P x C work, not U x C x C)."""
     tie_w = TIE_WEIGHT[ties]
     n_pos, n_neg = labels.sum(1), (~labels).sum(1)
     # one row per positive candidate: its user's scores against its own score
@@ -70,26 +77,88 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
     neg = ~labels[rows]
     below = ((user < own) & neg).sum(1) + 0.5 * ((user == own) & neg).sum(1)
     ok = (n_pos > 0) & (n_neg > 0)
-    per_user = np.bincount(rows, weights=below, minlength=len(labels))[ok] / (
-        n_pos[ok] * n_neg[ok])
-    uauc_sum, uauc_n = float(per_user.sum()), int(ok.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"AUC": np.bincount(rows, weights=below, minlength=len(labels)) / (n_pos * n_neg)}
     rank = 1.0 + greater + tie_w * equal  # 1 + candidates above + tie_w * tied ones
     has = n_pos > 0
-    rank_n = int(has.sum())
     gain = 1.0 / np.log2(rank + 1.0)
     discount_cum = np.cumsum(1.0 / np.log2(np.arange(2, scores.shape[1] + 2)))
-    ndcg, recall = {}, {}
     for k in ks:
         hit = rank <= k
         dcg = np.bincount(rows, weights=gain * hit, minlength=len(labels))
         hits = np.bincount(rows, weights=hit, minlength=len(labels))
         ideal = discount_cum[np.clip(np.minimum(n_pos, k) - 1, 0, None)]
-        ndcg[k] = float((dcg[has] / ideal[has]).sum())
-        recall[k] = float((hits[has] / n_pos[has]).sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"NDCG@{k}"] = dcg / ideal
+            out[f"Recall@{k}"] = hits / n_pos
+    return out, ok, has
+
+
+def per_user_metrics(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
+                     ties: str = "conservative") -> dict[str, np.ndarray]:
+    """Each user's AUC (over its own candidates; its mean over users is UAUC), NDCG@k and
+    Recall@k, as float arrays of length U; NaN where a user lacks a positive (or, for AUC, a
+    negative). Their means over the defined users are `evaluate_scores`' UAUC, NDCG and
+    Recall."""
+    scores, labels = _check(scores, labels)
+    parts, ok, has = _per_user(scores, labels, ks, ties)
+    return {m: np.where(ok if m == "AUC" else has, v, np.nan) for m, v in parts.items()}
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
+                    ties: str = "conservative") -> dict[str, float]:
+    """All metrics for scores/labels of shape (U, C): UAUC, NDCG and Recall are the means of
+    `per_user_metrics` over the users that define them."""
+    scores, labels = _check(scores, labels)
+    parts, ok, has = _per_user(scores, labels, ks, ties)
+    uauc_sum, uauc_n = float(parts["AUC"][ok].sum()), int(ok.sum())
+    rank_n = int(has.sum())
     out = {"AUC": pooled_auc(scores, labels),
            "UAUC": uauc_sum / uauc_n if uauc_n else float("nan")}
     for k in ks:
-        out[f"NDCG@{k}"] = ndcg[k] / rank_n if rank_n else float("nan")
-        out[f"Recall@{k}"] = recall[k] / rank_n if rank_n else float("nan")
+        ndcg, recall = float(parts[f"NDCG@{k}"][has].sum()), float(parts[f"Recall@{k}"][has].sum())
+        out[f"NDCG@{k}"] = ndcg / rank_n if rank_n else float("nan")
+        out[f"Recall@{k}"] = recall / rank_n if rank_n else float("nan")
     out["users"] = int(rank_n)
     return out
+
+
+FULL_METRIC_NAMES = ("NDCG@10", "Recall@10", "NDCG@20", "Recall@20", "MRR")
+
+
+def full_ranking_metrics(scores: np.ndarray, targets: np.ndarray,
+                         histories: list[np.ndarray], ks=(10, 20),
+                         ties: str = "conservative") -> dict[str, np.ndarray]:
+    """Each user's full-ranking NDCG@k, Recall@k and MRR (arrays of length U): the target's
+    rank among every item (columns 1..N of `scores`, (U, N + 1); column 0 is the padding id)
+    except the items of the user's own history (the target itself stays a candidate when the
+    user had it before). One positive per user, so Recall@k is the hit rate and NDCG@k is
+    1 / log2(1 + rank) within the top k (Krichene & Rendle, KDD 2020, on why this can rank
+    models differently from the sampled metrics). Ties follow `ties`, as in the sampled
+    metrics."""
+    scores = np.array(scores, dtype=np.float64)  # a copy: the history is masked in place
+    targets = np.asarray(targets, dtype=np.int64)
+    if scores.ndim != 2 or len(targets) != len(scores) or len(histories) != len(scores):
+        raise ValueError("scores (U, N + 1), targets (U,) and U histories are needed")
+    finite = np.isfinite(scores[:, 1:])
+    if not finite.all():
+        users = int((~finite).any(axis=1).sum())
+        raise SolidError(f"the model gave NaN or infinite scores for {users} of "
+                         f"{scores.shape[0]} users; its weights are broken (retrain it)")
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    rows = np.repeat(np.arange(len(scores)), lengths)
+    cols = np.concatenate(histories) if len(rows) else np.zeros(0, dtype=np.int64)
+    keep = cols != targets[rows]
+    scores[rows[keep], cols[keep]] = -np.inf
+    scores[:, 0] = -np.inf
+    own = scores[np.arange(len(scores)), targets][:, None]
+    greater = (scores > own).sum(1)
+    equal = (scores == own).sum(1) - 1
+    rank = 1.0 + greater + TIE_WEIGHT[ties] * equal
+    out = {}
+    for k in ks:
+        hit = rank <= k
+        out[f"NDCG@{k}"] = np.where(hit, 1.0 / np.log2(rank + 1.0), 0.0)
+        out[f"Recall@{k}"] = hit.astype(np.float64)
+    out["MRR"] = 1.0 / rank
+    return out  # FULL_METRIC_NAMES' order for the default ks

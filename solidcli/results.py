@@ -2,7 +2,8 @@
 
 `read_result(root, run)` reads the metrics of one seed of a planned run (see `solidcli.grid`),
 checked: a JSON object whose dataset / backbone / dsr / variant / tag / seed are the run's,
-with a finite number in [0, 1] for every test metric. `read_results(root, configs, seeds)`
+with a finite number in [0, 1] for every test metric (and every full-ranking metric of
+`test_full`, when the run has them). `read_results(root, configs, seeds)`
 reads every seed of each configuration (a table cell is their mean and spread). A missing file is `None` (the table shows a missing
 cell and says which run is absent); a damaged one is an error naming the file and the command
 that rebuilds it. Display names (as the paper prints them) live here too.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from solidcli.errors import SolidError
 from solidcli.layout import RunId, run_metrics_dir
-from solidcli.metrics import METRIC_NAMES
+from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
 from solidcli.models.registry import BACKBONES
 
 # the paper's four multimodal sets first (the names Table 1 prints), then the other variants,
@@ -29,6 +30,8 @@ DATASET_NAMES = {"scientific": "Scientific", "arts": "Arts", "instruments": "Ins
                     for v, label in (("full", "full"), ("2018", "rebuilt from Amazon 2018"))
                     for d in ("scientific", "arts", "instruments", "office")}}
 DSR_NAMES = {"none": "none", "apg": "APG", "duet": "DUET"}
+KINDS = ("sampled", "full")  # the metrics a table or claim reads (`Result.values`)
+KIND_METRICS = {"sampled": METRIC_NAMES, "full": FULL_METRIC_NAMES}
 
 
 def dataset_name(key: str) -> str:
@@ -53,6 +56,20 @@ class Result:
     T: float | None
     protocol: str | None
     test: dict[str, float]
+    full: dict[str, float] | None = None  # full-ranking test metrics (None: not evaluated)
+    protocol_full: str | None = None
+
+    def values(self, kind: str) -> dict[str, float]:
+        """The test metrics of `kind`: sampled (the paper's protocol) or full ranking."""
+        if kind == "sampled":
+            return self.test
+        if kind != "full":
+            raise SolidError(f"unknown metrics '{kind}' (choose from {', '.join(KINDS)})")
+        if self.full is None:
+            raise SolidError(f"{self.path} has no full-ranking metrics (evaluated before they "
+                             f"existed); rebuild it with `solid evaluate --dataset "
+                             f"{self.run.dataset} --all`")
+        return self.full
 
 
 def _number(rec: dict, key: str) -> float | None:
@@ -62,6 +79,16 @@ def _number(rec: dict, key: str) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise TypeError(f"'{key}' is not a finite number")
     return float(v)
+
+
+def _metrics(rec: dict, names: tuple[str, ...], where: str) -> dict[str, float]:
+    out = {}
+    for m in names:
+        v = _number(rec, m)
+        if v is None or not 0.0 <= v <= 1.0:
+            raise TypeError(f"{where}.{m} is not a number in [0, 1]")
+        out[m] = v
+    return out
 
 
 def read_result(root: Path, run: RunId) -> Result | None:
@@ -81,15 +108,17 @@ def read_result(root: Path, run: RunId) -> Result | None:
         test = rec["test"]
         if not isinstance(test, dict):
             raise TypeError("'test' is not an object")
-        metrics = {}
-        for m in METRIC_NAMES:
-            v = _number(test, m)
-            if v is None or not 0.0 <= v <= 1.0:
-                raise TypeError(f"test.{m} is not a number in [0, 1]")
-            metrics[m] = v
+        metrics = _metrics(test, METRIC_NAMES, "test")
+        full = rec.get("test_full")
+        if full is not None and not isinstance(full, dict):
+            raise TypeError("'test_full' is not an object")
         protocol = rec.get("protocol")
         return Result(path, run, lam=_number(rec, "lambda"), T=_number(rec, "T"),
-                      protocol=protocol if isinstance(protocol, str) else None, test=metrics)
+                      protocol=protocol if isinstance(protocol, str) else None, test=metrics,
+                      full=None if full is None else _metrics(full, FULL_METRIC_NAMES,
+                                                              "test_full"),
+                      protocol_full=rec.get("protocol_full") if isinstance(
+                          rec.get("protocol_full"), str) else None)
     except KeyError as e:
         reason = f"missing key {e}"
     except (OSError, ValueError, TypeError) as e:

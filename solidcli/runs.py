@@ -43,6 +43,7 @@ def build_spec(params: Params, n_items: int, backbone: str, dsr: str, variant: s
         lam=params.solid.lam if variant in ("scl", "scl_only") else 0.0,
         train_codebook=params.solid.train_codebook,
         mask_padding=params.solid.mask_padding,
+        aux_loss=params.solid.aux_loss,
     )
 
 

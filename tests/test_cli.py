@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import REPO, tiny_params, write_params, write_tiny_dataset
 from typer.testing import CliRunner
@@ -64,6 +65,15 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
         for name in ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20"):
             assert 0.0 <= metrics[split][name] <= 1.0
     assert (scl / "seed1/run.json").is_file()
+    full = metrics["test_full"]
+    assert set(full) == {"NDCG@10", "Recall@10", "NDCG@20", "Recall@20", "MRR", "users"}
+    assert full["Recall@10"] <= full["Recall@20"] and 0 < full["MRR"] <= 1
+    per_user = pd.read_parquet(scl / "seed1/per_user.parquet")
+    assert list(per_user.columns) == ["user", "AUC", "NDCG@10", "Recall@10", "NDCG@20",
+                                      "Recall@20", "full_NDCG@10", "full_Recall@10",
+                                      "full_NDCG@20", "full_Recall@20", "full_MRR"]
+    assert per_user["AUC"].mean() == pytest.approx(metrics["test"]["UAUC"])
+    assert per_user["full_MRR"].mean() == pytest.approx(full["MRR"])
     assert (root / "reports/curves/tiny/sasrec-duet-scl/seed1.csv").is_file()
     evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir()}
     table1 = {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg", "sasrec-duet-sml",
@@ -97,6 +107,27 @@ def test_table_formats(trained_tiny, monkeypatch):
     assert len(csv) == 1 + 3
     assert_one_line_error(invoke("table", "--table", "7"), "table 7 is not implemented yet")
     assert_one_line_error(invoke("table", "--format", "html"), "unknown format 'html'")
+    full = invoke("table", "--metrics", "full", "--stats")
+    assert full.exit_code == 0, full.output
+    assert "full ranking: all" in full.stdout and "| MRR |" in full.stdout
+    assert "[Δ " in full.stdout  # Ours (DUET) against DUET
+    assert_one_line_error(invoke("table", "--metrics", "full", "--compare", "paper"),
+                          "the paper reports sampled metrics only")
+    assert_one_line_error(invoke("table", "--metrics", "top5"), "unknown metrics 'top5'")
+
+
+def test_claims_command(trained_tiny, monkeypatch, tmp_path):
+    monkeypatch.chdir(trained_tiny)
+    done = invoke("claims", "--out-dir", str(tmp_path))
+    assert done.exit_code == 0, done.output
+    assert "T1.tiny.sasrec.ours-duet>duet" in done.stdout
+    assert "Full ranking (full ranking: all" in done.stdout
+    assert "not run: image not in study.modalities" in done.stderr  # tiny has id+image, text
+    assert {p.name for p in tmp_path.iterdir()} == {"claims.md", "claims.csv"}
+    assert_one_line_error(invoke("claims", "--metrics", str(tmp_path / "none")),
+                          "no metrics folder")
+    assert_one_line_error(invoke("claims", "--correction", "bonferroni"),
+                          "unknown correction 'bonferroni'")
 
 
 def test_same_seed_same_metrics(trained_tiny, tmp_path, monkeypatch):

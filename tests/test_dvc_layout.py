@@ -112,9 +112,12 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
         elif kind == "evaluate":
             assert outs == [layout.metrics_dir(args[2]).as_posix(),
                             layout.curves_dir(args[2]).as_posix()]
+        elif kind == "claims":
+            assert args == ["claims", "--out-dir", "reports"], name
+            assert outs == [layout.claims_file(s).as_posix() for s in ("md", "csv")]
         else:
             assert kind == "table", name
-            want = [layout.table_file(n, f).as_posix() for n in range(1, 6)
+            want = [layout.table_file(n, f).as_posix() for n in (*range(1, 6), "1-full")
                     for f in ("markdown", "latex", "csv")]
             want += [layout.figure_file(5, s).as_posix() for s in ("png", "pdf")]
             assert outs == [*want, layout.SUMMARY.as_posix()]

@@ -55,7 +55,7 @@ def test_repro_runs_the_whole_dag(project):
         "download@tiny", "embed@tiny", "assign-semantics@tiny", "train-base@tiny",
         "train-spg@tiny", "train-sml@tiny", "train-scl@tiny", "train-ablation", "sweep-sml",
         "sweep-scl", "semantics-by-modality", "sweep-modality-sml", "sweep-modality-scl",
-        "evaluate@tiny", "table"}
+        "evaluate@tiny", "table", "claims"}
     for family in ("base", "spg", "sml", "scl", "scl_only", "sml-T", "scl-lambda-T",
                    "sml-modality", "scl-modality"):
         seeds = {p.name for p in (root / "models/tiny" / family).glob("*/seed*")}
@@ -67,6 +67,9 @@ def test_repro_runs_the_whole_dag(project):
         for ext in ("md", "tex", "csv"):
             assert (root / f"reports/table{n}.{ext}").is_file()
     assert (root / "reports/figure5.png").stat().st_size > 1000
+    assert "MRR" in (root / "reports/table1-full.md").read_text()
+    claims = (root / "reports/claims.md").read_text()
+    assert claims.startswith("# The paper's claims, tested") and "T1.ours>dsr" in claims
     assert "| 1 |" in (root / "reports/table4.md").read_text()
 
 
@@ -91,11 +94,11 @@ def test_params_and_code_changes_rerun_exactly_their_stages(project):
         (root / "params.yaml").write_text(params.replace("lambda: 0.1", "lambda: 1.0", 1))
         assert changed_stages(root, env) == {
             "train-scl@tiny", "train-ablation", "sweep-modality-scl",
-            "table"}  # table: Table 5 sits at solid.lambda
+            "table", "claims"}  # Table 5 and its claims sit at solid.lambda
         (root / "params.yaml").write_text(params.replace("T: 0.01", "T: 0.1", 1))
         assert changed_stages(root, env) == {
             "train-sml@tiny", "train-scl@tiny", "sweep-modality-sml", "sweep-modality-scl",
-            "table"}
+            "table", "claims"}
         # the seed list: every stage that trains or reads a trained run, not the data
         (root / "params.yaml").write_text(params.replace("seeds:\n- 0\n- 1", "seeds:\n- 0", 1))
         assert changed_stages(root, env) == stages_run(project[2]) - {"download@tiny",

@@ -226,3 +226,19 @@ def test_a_group_is_its_members_side_by_side(backbone, dsr, variant):
     for m, member in enumerate(members):
         state = member_state(group, m)
         assert all(torch.equal(state[k], v) for k, v in member.state_dict().items())
+
+
+@pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,
+                         ids=["-".join(c) for c in COMBOS])
+def test_all_item_scores_equal_the_sampled_scores_on_their_candidates(backbone, dsr, variant):
+    """Full ranking scores every item once per history (DIN: the folded activation unit); on
+    the sampled candidates those are the numbers the sampled protocol scores."""
+    model = build(dsr, variant, backbone)
+    group = Recommender.group([model, build(dsr, variant, backbone)]).eval()
+    hist, lengths, cands = batch(c=7)
+    with torch.no_grad():
+        sampled, _ = group(hist, lengths, cands)
+        every = group.score_items(hist, lengths, chunk=4)  # several item chunks
+    assert every.shape == (2, hist.shape[0], N_ITEMS + 1)
+    picked = torch.gather(every, 2, cands.expand(2, -1, -1))
+    assert torch.allclose(picked, sampled, atol=1e-5, rtol=1e-5)

@@ -104,6 +104,10 @@ def root(tmp_path: Path) -> Path:
 
 
 BERT_OURS = RunId("scientific", "bert4rec", "duet", "scl")
+LEGEND1 = ("bold: best mean per SR model; †/‡: significantly above/below its DSR model alone "
+           "(same SR model) (p < 0.05 in a paired t-test over seeds and a paired "
+           "t-test over users; AUC: seed test only; 6 comparisons, uncorrected); 5 comparisons "
+           "unmarked: no per-user metrics (rerun `solid evaluate --all`)")
 
 
 def md_row(labels: str, *means: str, sd: str = "0.0153", n: str = "") -> str:
@@ -119,14 +123,17 @@ def test_table1_markdown_mean_sd_exact(params, root: Path) -> None:
     assert text == (
         "### Table 1: overall comparison, Scientific (test split; sampled 1+99; mean ± sd over "
         "3 training seeds (0, 1, 2); (n=k): a mean over the k seeds that have metrics; 7 runs "
-        "missing)\n"
+        f"missing; {LEGEND1})\n"
         "\n"
         "| SR model | DSR model | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
         "|:---|:---|---:|---:|---:|---:|---:|---:|\n"
         + md_row("SASRec | -", "0.5133", "0.5233", "0.5333", "0.5433", "0.5533", "0.5633")
         + md_row("SASRec | DUET", "0.6133", "0.6233", "0.6333", "0.6433", "0.6533", "0.6633")
-        + md_row("SASRec | Ours (DUET)", "0.7133", "0.7233", "0.7333", "0.7433", "0.7533",
-                 "0.7633")
+        # best of SASRec's rows (bold); AUC, judged by the seed test alone, is significantly
+        # above DUET (every seed's difference is 0.1: p = 0); the others have no user test
+        + "| SASRec | Ours (DUET) | **0.7133** ± 0.0153† | " + " | ".join(
+            f"**{m}** ± 0.0153" for m in ("0.7233", "0.7333", "0.7433", "0.7533", "0.7633"))
+        + " |\n"
         + f"| BERT4Rec | - | {not_run} |\n"
         + f"| BERT4Rec | DUET | {not_run} |\n"
         # seeds 0 and 1 only: mean of 0.40 and 0.41, sd 0.01 / sqrt(2)
@@ -147,6 +154,8 @@ def test_table1_latex_and_csv_mean_sd(params, root: Path) -> None:
     tex, _, _ = table.run(1, "latex", params, root, None)
     assert r"SASRec & - & 0.5133 $\pm$ 0.0153 & 0.5233 $\pm$ 0.0153 &" in tex
     assert r"& 0.4550 $\pm$ 0.0071 (n=2) \\" in tex
+    assert r"& \textbf{0.7133} $\pm$ 0.0153$^{\dagger}$ & \textbf{0.7233} $\pm$ 0.0153 &" in tex
+    assert r"\footnotesize $\dagger$/$\ddagger$: significantly above/below its DSR" in tex
     assert r"BERT4Rec & - & -- & --" in tex
     assert r"\footnotesize mean $\pm$ sd over 3 training seeds (0, 1, 2)}" in tex
 
@@ -165,13 +174,17 @@ def test_one_seed_mode_is_the_table_of_that_seed(params, root: Path) -> None:
     text, _, missing = table.run(1, "markdown", params, root, None, seed=0)
     assert text == (
         "### Table 1: overall comparison, Scientific (test split; sampled 1+99; training seed "
-        "0; 2 runs missing)\n"
+        "0; 2 runs missing; bold: best mean per SR model; †/‡: significantly above/below its "
+        "DSR model alone (same SR model) (p < 0.05 in a paired t-test over users; "
+        "one seed: no seed test, AUC unmarked; 6 comparisons, uncorrected); 5 comparisons "
+        "unmarked: no per-user metrics (rerun `solid evaluate --all`))\n"
         "\n"
         "| SR model | DSR model | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
         "|:---|:---|---:|---:|---:|---:|---:|---:|\n"
         "| SASRec | - | 0.5000 | 0.5100 | 0.5200 | 0.5300 | 0.5400 | 0.5500 |\n"
         "| SASRec | DUET | 0.6000 | 0.6100 | 0.6200 | 0.6300 | 0.6400 | 0.6500 |\n"
-        "| SASRec | Ours (DUET) | 0.7000 | 0.7100 | 0.7200 | 0.7300 | 0.7400 | 0.7500 |\n"
+        "| SASRec | Ours (DUET) | **0.7000** | **0.7100** | **0.7200** | **0.7300** | **0.7400** "
+        "| **0.7500** |\n"
         "| BERT4Rec | - | not run | not run | not run | not run | not run | not run |\n"
         "| BERT4Rec | DUET | not run | not run | not run | not run | not run | not run |\n"
         "| BERT4Rec | Ours (DUET) | 0.4000 | 0.4100 | 0.4200 | 0.4300 | 0.4400 | 0.4500 |\n"
@@ -237,6 +250,7 @@ def test_table_follows_the_sweep_values_of_params(tmp_path: Path, root: Path) ->
     text, _, missing = table.run(5, "csv", wider, root, None)
     assert [r.split(",")[0] for r in text.splitlines()[1:]] == ["0.1", "0.01", "0.001"]
     assert text.splitlines()[3] == "0.001,0" + ",," * len(METRIC_NAMES)  # a missing cell
+    # ... and the study model's DSR alone, the baseline of the marks, is read too
     assert [(p.run.tag, p.run.seed) for p in missing] == [("lam0.1-T0.001", s) for s in SEEDS]
 
 
@@ -244,17 +258,20 @@ def test_table4_markdown_exact_with_compare(params, root: Path) -> None:
     text, _, _ = table.run(4, "markdown", params, root, None, compare="paper", seed=0)
     assert text == (
         "### Table 4: lambda sweep at T = 0.01 (test split; sampled 1+99; training seed 0; ours: "
-        "Scientific, SASRec + DUET; paper: Arts, SASRec + DUET; cells: ours / paper (ours - "
-        "paper))\n"
+        "Scientific, SASRec + DUET; paper: Arts, SASRec + DUET; bold: best mean; †/‡: "
+        "significantly above/below SASRec + DUET alone (p < 0.05 in a paired t-test over users; "
+        "one seed: no seed test, AUC unmarked; 12 comparisons, uncorrected); 10 comparisons "
+        "unmarked: no per-user metrics (rerun `solid evaluate --all`); cells: ours / paper (ours "
+        "- paper))\n"
         "\n"
         "| λ | AUC | UAUC | NDCG@10 | Recall@10 | NDCG@20 | Recall@20 |\n"
         "|:---|---:|---:|---:|---:|---:|---:|\n"
         "| 1 | 0.3100 / 0.8485 (-0.5385) | 0.3200 / 0.7839 (-0.4639) "
         "| 0.3300 / 0.2901 (+0.0399) | 0.3400 / 0.5103 (-0.1703) "
         "| 0.3500 / 0.3273 (+0.0227) | 0.3600 / 0.6466 (-0.2866) |\n"
-        "| 0.1 | 0.3300 / 0.8479 (-0.5179) | 0.3400 / 0.7850 (-0.4450) "
-        "| 0.3500 / 0.2983 (+0.0517) | 0.3600 / 0.5155 (-0.1555) "
-        "| 0.3700 / 0.3347 (+0.0353) | 0.3800 / 0.6510 (-0.2710) |\n"
+        "| 0.1 | **0.3300** / 0.8479 (-0.5179) | **0.3400** / 0.7850 (-0.4450) "
+        "| **0.3500** / 0.2983 (+0.0517) | **0.3600** / 0.5155 (-0.1555) "
+        "| **0.3700** / 0.3347 (+0.0353) | **0.3800** / 0.6510 (-0.2710) |\n"
     )
 
 
@@ -309,7 +326,8 @@ def test_table2_rows_flags_and_formats(params, root: Path) -> None:
     # scl_only vs paper row 4: 0.643333 - 0.8461
     assert rows[4][3:8] == ["3", "0.6433", "0.0153", "0.8461", "-0.2028"]
     md, _, _ = table.run(2, "markdown", params, root, None, compare="paper")
-    assert "| ✓ | ✓ | ✗ | 0.6333 ± 0.0153 / 0.8270 (-0.1937) |" in md
+    # above the base row on every seed by 0.02: AUC (the seed test alone) is marked
+    assert "| ✓ | ✓ | ✗ | 0.6333 ± 0.0153† / 0.8270 (-0.1937) |" in md
     assert "ours: Scientific, SASRec + DUET; paper: Arts, SASRec + DUET" in md
     tex, _, _ = table.run(2, "latex", params, root, None)
     assert r"$\surd$ & $\times$ & $\times$ & 0.6233 $\pm$ 0.0153" in tex
@@ -325,7 +343,7 @@ def test_table3_modality_rows(params, root: Path) -> None:
     assert rows[1][3:8] == ["3", "0.2233", "0.0153", "0.8480", "-0.6247"]
     assert rows[2][4] == "0.2433"
     md, _, _ = table.run(3, "markdown", params, root, None)
-    assert "| ✓ | ✓ | ✓ | 0.2333 ± 0.0153 |" in md
+    assert "| ✓ | ✓ | ✓ | 0.2333 ± 0.0153‡ |" in md  # below SASRec + DUET alone (0.6)
     # the modality runs are not lambda x T sweep cells
     assert table.run(4, "csv", params, root, None)[0].count("\n") == 3
 
@@ -421,7 +439,7 @@ def test_errors(params, root: Path, tmp_path: Path) -> None:
                                          r"5, summary\)"):
         table.run(6, "markdown", params, root, None)
     apg = make_params(tmp_path, dsr="apg")
-    with pytest.raises(SolidError, match="no Table 3 metrics.*none of the 3 runs"):
+    with pytest.raises(SolidError, match="no Table 3 metrics.*none of the 4 runs"):
         table.run(3, "csv", apg, root, None)
     with pytest.raises(SolidError, match="unknown format 'html'.*markdown, latex, csv"):
         table.run(1, "html", params, root, None)

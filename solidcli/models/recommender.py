@@ -14,7 +14,8 @@ layers they feed):
 * sml:      trunk from s_c plus the item branch clipped to +-T, trained jointly (Eq. 12).
 * scl:      as sml, with each item representation of the branch replaced by its nearest
             codebook entry (codebook initialised from the metacode); loss adds
-            lambda * MSE(E_v, E'_v) (Eq. 13).
+            lambda * MSE(E_v, E'_v) (Eq. 13); `aux_loss: authors` is the authors' code's term
+            instead, MSE(semantic history, sg(E'_v)) (method-spec 4.3, 8.3).
 * scl_only: "SCL without semantic information" (Table 2, row 4): no semantic trunk; the item
             sequence goes through a codebook of the same size initialised at random
             (Xavier-uniform) and generates all parameters (no clip: there is no trunk).
@@ -133,7 +134,13 @@ class Recommender(nn.Module):
             if self.codebook is not None:
                 quantised = self.codebook(item_seq)
                 mask = (hist != 0).to(item_seq.dtype) if self.spec.mask_padding else None
-                aux = masked_mse(item_seq, quantised, mask)
+                if self.spec.aux_loss == "authors":  # method-spec 4.3, 8.3: the semantic
+                    # history (SCL alone: the item history) against the codes, stop-gradient
+                    source = item_seq if self.semantics is None else self.semantics(
+                        self.item_to_semantic[hist])
+                    aux = masked_mse(source, quantised.detach(), mask)
+                else:
+                    aux = masked_mse(item_seq, quantised, mask)
                 seq = quantised
             branch = self.item_generator(self.item_condition(seq, lengths))
         if self.semantic_generator is None:
@@ -166,6 +173,35 @@ class Recommender(nn.Module):
             return (out.unsqueeze(2) * self.target(targets)).sum(-1), aux
         # scoring many candidates: every item once, then the candidates' columns (the same
         # numbers, without a (S, B, C, D) tensor)
+        return torch.gather(self._every_item(out), 2, candidates), aux
+
+    def _every_item(self, out: torch.Tensor) -> torch.Tensor:
+        """Logits (S, B, N + 1) of the layers' outputs `out` (S, B, D) against every item."""
         table = self.target(self.items.weight)  # (S, N + 1, D)
-        every = torch.bmm(out, table.transpose(1, 2))  # (S, B, N + 1)
-        return torch.gather(every, 2, candidates), aux
+        return torch.bmm(out, table.transpose(1, 2))
+
+    def score_items(self, hist: torch.Tensor, lengths: torch.Tensor,
+                    chunk: int = 256) -> torch.Tensor:
+        """Logits (S, B, N + 1) of every item (column 0 is the padding id: callers mask it)
+        for each history, in eval mode: the numbers `forward` gives for any candidates. The
+        history is encoded once; DIN, whose state depends on the target, scores the items
+        `chunk` at a time."""
+        s = self.members
+        if hist.dim() == 2:
+            hist, lengths = hist.expand(s, -1, -1), lengths.expand(s, -1)
+        if self.target is not None:
+            item_seq = self.items(hist)
+            state = self.backbone(item_seq, lengths, None)
+            params, _ = self.dynamic_params(hist, item_seq, lengths)
+            return self._every_item(self.layers(state, params))
+        item_seq = self.items(hist)
+        params, _ = self.dynamic_params(hist, item_seq, lengths)
+        context = self.backbone.context(item_seq, lengths)
+        n = self.items.weight.shape[1]
+        cols = []
+        for lo in range(0, n, chunk):
+            ids = torch.arange(lo, min(n, lo + chunk), device=hist.device)
+            targets = self.items(ids.expand(s, -1), padding=False)  # (S, c, D)
+            state = self.backbone.pool_items(context, targets)  # (S, B, c, 2D)
+            cols.append(self.layers(state, params).squeeze(-1))
+        return torch.cat(cols, dim=2)

@@ -3,7 +3,9 @@
 One spec composes one model: a backbone, a dsr (how the dynamic layers get their parameters)
 and a SOLID variant. Ablations are fields of the spec, never new classes. `from_dict` checks
 a stored spec as strictly as params.yaml is checked, so a damaged run.json is an error naming
-the field, never a model built from a guess.
+the field, never a model built from a guess; the one exception is a field added after runs were
+first saved (`ADDED`), which a spec saved before it may lack and then takes its default (the
+behaviour those runs were trained with).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
 from solidcli.models.registry import BACKBONES
 from solidcli.schema import ConfigError, build
+
+AUX_LOSSES = ("paper", "authors")
+# fields added after runs were first saved: a stored spec without one takes its default
+ADDED = ("aux_loss",)
 
 
 class SpecError(ValueError):
@@ -37,6 +43,7 @@ class ModelSpec:
     lam: float = 0.0  # lambda of Eq. 13 (scl)
     train_codebook: bool = True
     mask_padding: bool = True
+    aux_loss: str = "paper"  # paper (Eq. 13) | authors (method-spec 8.3)
 
     @property
     def semantic_trunk(self) -> bool:
@@ -63,6 +70,8 @@ class ModelSpec:
         hints = typing.get_type_hints(cls)
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
+            if f.name not in data and f.name in ADDED:  # saved before the field existed
+                continue
             if f.name not in data:
                 raise SpecError(f"the spec has no '{f.name}'")
             value, kind = data[f.name], hints[f.name]
@@ -72,7 +81,10 @@ class ModelSpec:
             if not isinstance(value, plain) or (plain is int and isinstance(value, bool)):
                 raise SpecError(f"spec.{f.name} is not a {plain.__name__}")
             kwargs[f.name] = value
-        for name, known in (("backbone", BACKBONES), ("dsr", DSRS), ("variant", VARIANTS)):
+        for name, known in (("backbone", BACKBONES), ("dsr", DSRS), ("variant", VARIANTS),
+                            ("aux_loss", AUX_LOSSES)):
+            if name not in kwargs:
+                continue
             if kwargs[name] not in known:
                 raise SpecError(f"spec.{name} '{kwargs[name]}' is unknown (known: "
                                  f"{', '.join(known)})")

@@ -1,11 +1,17 @@
 """`solid evaluate`: score trained models on the valid and test candidates, every seed at once.
 
-For each seed of each model writes `reports/metrics/<dataset>/<key>/seed<s>/metrics.json`
-(AUC, UAUC, NDCG@10/20, Recall@10/20 for valid and test; sampled: 1 positive + 99 negatives
-per user) with `run.json` beside it, and copies its training curves to
-`reports/curves/<dataset>/<key>/seed<s>.csv` (a DVC plot). The seeds of a configuration are
-stacked into one batched model and scored in one pass. Every model was selected on valid during
-training; test is scored here once.
+For each seed of each model writes, under `reports/metrics/<dataset>/<key>/seed<s>/`:
+* `metrics.json` - AUC, UAUC, NDCG@10/20, Recall@10/20 for valid and test (sampled: 1
+  positive + 99 negatives per user, the paper's protocol), and `test_full`: NDCG@10/20,
+  Recall@10/20 and MRR of the test target ranked among every item except the user's own
+  history (`metrics.full_ranking_metrics`);
+* `per_user.parquet` - each test user's metrics, the pairing `solidcli.stats` tests on:
+  `user`, AUC over that user's candidates, NDCG@10/20, Recall@10/20 (NaN where undefined),
+  then `full_NDCG@10` ... `full_MRR`;
+* `run.json` beside them;
+and copies its training curves to `reports/curves/<dataset>/<key>/seed<s>.csv` (a DVC plot).
+The seeds of a configuration are stacked into one batched model and scored in one pass. Every
+model was selected on valid during training; test is scored here once.
 
 `--all` evaluates, in one process, exactly the runs (and seeds) params.yaml defines for the
 dataset (`solidcli.grid`, the axes dvc.yaml expands), and rewrites both folders whole: a
@@ -23,15 +29,26 @@ from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
 from solidcli.grid import dataset_runs, find_tagged, train_command
-from solidcli.layout import RunId, curves_dir, curves_file, metrics_dir, model_dir, run_metrics_dir
+from solidcli.layout import (
+    FULL_PREFIX,
+    PER_USER,
+    RunId,
+    curves_dir,
+    curves_file,
+    metrics_dir,
+    model_dir,
+    run_metrics_dir,
+)
 from solidcli.runs import load_trained
 
 
 def _score(params: Params, data: PreparedDataset, config: RunId, device,
-           eval_sets: dict | None = None) -> list[tuple[RunId, dict, dict]]:
-    """(seeded run, metrics.json, run.json) for every seed of the trained `config`.
-    `eval_sets` keeps the padded splits, keyed by (split, max_len), for the next model."""
-    from solidcli.engine import EvalSet, evaluate
+           eval_sets: dict | None = None) -> list[tuple[RunId, dict, dict, dict]]:
+    """(seeded run, metrics.json, run.json, per-user test metrics) for every seed of the
+    trained `config`. `eval_sets` keeps the padded splits, keyed by (split, max_len), for the
+    next model."""
+    from solidcli.engine import EvalSet, score, score_full
+    from solidcli.metrics import evaluate_scores, per_user_metrics
     from solidcli.models.recommender import Recommender
 
     eval_sets = {} if eval_sets is None else eval_sets
@@ -50,38 +67,62 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
                              f"(`{train_command(params, run)}`)")
     members = [model for model, _ in loaded]
     group = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
-    results = {}
+    results, per_user = {}, []
+    ties = params.eval.ties
     for split in ("valid", "test"):
         with timer(split):
             key = (split, spec.max_len)
             if key not in eval_sets:
                 eval_sets[key] = EvalSet.from_split(data, split, spec.max_len)
-            results[split] = evaluate(group, eval_sets[key], params.train.eval_batch_size,
-                                      device, params.eval.ties)
+            ev = eval_sets[key]
+            scores = score(group, ev, params.train.eval_batch_size, device)
+            results[split] = [evaluate_scores(s, ev.labels, ties=ties) for s in scores]
+            if split == "test":
+                users = data.splits["test"].users
+                per_user = [{"user": users, **per_user_metrics(s, ev.labels, ties=ties)}
+                            for s in scores]
+    with timer("test_full"):
+        full = score_full(group, eval_sets[("test", spec.max_len)],
+                          params.train.eval_batch_size, device, ties)
+    for member, values in zip(per_user, full, strict=True):
+        member.update({f"{FULL_PREFIX}{m}": v for m, v in values.items()})
     n_candidates = data.candidates["test"].shape[1]
     out = []
     for m, (run, (_, record)) in enumerate(zip(runs, loaded, strict=True)):
+        selected_on = record.get("selected_on", "valid")
+        label = "" if selected_on == "valid" else (
+            "; TEST-SELECTED: checkpoint chosen on test (the authors' protocol)")
         metrics = {
             "dataset": data.name, "backbone": spec.backbone, "dsr": spec.dsr,
             "variant": spec.variant, "tag": run.tag, "seed": run.seed,
             "lambda": spec.lam if spec.codebook else None,
             "T": spec.clip if spec.variant in ("sml", "scl") else None,
             "data_seed": params.seed, "ties": params.eval.ties,
-            "protocol": f"sampled 1+{n_candidates - 1}", "best_epoch": record.get("best_epoch"),
+            "protocol": f"sampled 1+{n_candidates - 1}{label}", "selected_on": selected_on,
+            "best_epoch": record.get("best_epoch"),
             "valid": results["valid"][m], "test": results["test"][m],
+            "protocol_full": f"full ranking: all {data.n_items} items but the user's "
+                             f"history{label}",
+            "test_full": {k: float(v.mean()) for k, v in full[m].items()}
+            | {"users": len(full[m]["MRR"])},
         }
         evaluation = run_record(
             "evaluate", {"eval": params.as_dict()["eval"], "dataset": data.name}, run.seed,
             timer.times, model=str(model_dir(run)),
             model_git_revision=record.get("git_revision"), device=str(device),
             scored_with_seeds=list(params.seeds))
-        out.append((run, metrics, evaluation))
+        out.append((run, metrics, evaluation, per_user[m]))
     return out
 
 
-def _write(target: Path, curves_target: Path, run: RunId, metrics: dict, record: dict):
+def _write(target: Path, curves_target: Path, run: RunId, metrics: dict, record: dict,
+           per_user: dict) -> None:
+    import pandas as pd
+
     write_json(target / "metrics.json", metrics)
     write_json(target / "run.json", record)
+    with atomic_file(target / PER_USER) as tmp:
+        pd.DataFrame(per_user).to_parquet(tmp, index=False, compression="zstd")
     source = model_dir(run) / "curves.csv"
     if source.is_file():
         curves_target.parent.mkdir(parents=True, exist_ok=True)
@@ -98,18 +139,19 @@ def _log(run: RunId, metrics: dict) -> None:
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         tag: str | None = None) -> list[Path]:
     """Evaluate every seed of one trained configuration."""
-    from solidcli.device import pick_device
+    from solidcli.device import keep_freed_memory, pick_device
 
+    keep_freed_memory()  # full ranking allocates and frees large blocks (see device.py)
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
     config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
     out = []
-    for run, metrics, record in _score(params, data, config, device):
+    for run, metrics, record, per_user in _score(params, data, config, device):
         folder = run_metrics_dir(run)
         with staged_dir(folder) as tmp:
-            _write(tmp, curves_file(run), run, metrics, record)
+            _write(tmp, curves_file(run), run, metrics, record, per_user)
         _log(run, metrics)
         out.append(folder)
     return out
@@ -117,8 +159,9 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
 
 def run_all(params: Params, dataset: str) -> list[Path]:
     """Evaluate every run params.yaml defines for `dataset`; rewrite its reports folders."""
-    from solidcli.device import pick_device
+    from solidcli.device import keep_freed_memory, pick_device
 
+    keep_freed_memory()
     planned = dataset_runs(params, dataset)
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
@@ -127,11 +170,12 @@ def run_all(params: Params, dataset: str) -> list[Path]:
         task = bar.add_task(f"evaluate {dataset}", total=len(planned))
         eval_sets: dict = {}
         for item in planned:
-            for run, metrics, record in _score(params, data, item.run, device, eval_sets):
+            for run, metrics, record, per_user in _score(params, data, item.run, device,
+                                                         eval_sets):
                 folder = tmp / run_metrics_dir(run).relative_to(out)
                 folder.mkdir(parents=True)
                 _write(folder, tmp_curves / curves_file(run).relative_to(curves), run,
-                       metrics, record)
+                       metrics, record, per_user)
                 _log(run, metrics)
             bar.advance(task)
     return [out, curves]

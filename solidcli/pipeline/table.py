@@ -22,9 +22,21 @@ does not print is missing. The paper ran Tables 2-5 on Arts with SASRec + DUET, 
 captions say so next to the set-up we ran. One `Table` holds any of them; one renderer per
 format.
 
+`judge` marks what the paper marks and more: each block's best mean in bold (Table 1: per SR
+model), and every SOLID row compared with its DSR model alone (Table 1: the same SR model's APG
+or DUET; Tables 2-5: the study model's base run) by `solidcli.pairing` / `solidcli.stats`:
+† when significantly above, ‡ below (`stats` in params.yaml; `correction="holm"` over the
+table's comparisons); the caption names the tests, alpha and the number of comparisons.
+`stats=True` adds each comparison's difference, CI and p-values. `kind="full"` reads the
+full-ranking metrics instead of the sampled ones (NDCG, Recall, MRR; no paper values).
+`compare="protocols"` (Table 1) shows, per cell, ours under the paper's protocol, ours under
+the authors' code's protocol (`protocols/authors`, test-selected) and the paper's number.
+
 CSV columns: the label columns, then `n_seeds` (the seeds a row's cells average; 0: not run),
 then per metric `<m>` (mean) and `<m>_sd` (empty when undefined), each followed by `<m>_paper`
-and `<m>_diff` (mean - paper) when comparing. With `seed=s` there are no `n_seeds` / `_sd`
+and `<m>_diff` (mean - paper) when comparing with the paper, `<m>_authors`, `<m>_authors_sd`,
+`<m>_paper` with the protocols, and `<m>_delta`, `<m>_delta_low`, `<m>_delta_high`,
+`<m>_p_seeds`, `<m>_p_users`, `<m>_sig` (+1 / -1 / 0) with `stats`. With `seed=s` there are no `n_seeds` / `_sd`
 columns: `<m>` is that seed's value. summary.json holds, per dataset and run key, `UAUC`,
 `UAUC_sd`, `NDCG@10`, `NDCG@10_sd` (null when undefined) and `n_seeds` (with `seed=s`: `UAUC`
 and `NDCG@10` only).
@@ -42,18 +54,22 @@ from importlib import resources
 from pathlib import Path
 
 from solidcli._io import write_json, write_text
-from solidcli.config import Params
+from solidcli.config import Params, StatsCfg
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets, table1, table2
 from solidcli.layout import RunId, table_file
 from solidcli.metrics import METRIC_NAMES
+from solidcli.pairing import PerUser, pair
 from solidcli.results import (
+    KIND_METRICS,
+    KINDS,
     Result,
     backbone_name,
     dataset_name,
     dsr_name,
     read_results,
 )
+from solidcli.stats import CORRECTIONS, Paired, correct
 
 # Table 1: (dsr, variant) -> the paper's dsr_model spelling in its CSV (labels: grid)
 PAPER_DSR = {("none", "base"): "none", ("apg", "base"): "APG", ("apg", "scl"): "SOLID-APG",
@@ -66,7 +82,8 @@ PAPER_SETUP = "paper: Arts, SASRec + DUET"  # Tables 2-5 of the paper
 TABLE3_MODALITIES = ("id", "image", "text")  # the paper's column order
 BUILT = ("1", "2", "3", "4", "5", "summary")
 FORMATS = ("markdown", "latex", "csv")
-COMPARE = ("paper",)
+COMPARE = ("paper", "protocols")
+AUTHORS_METRICS = Path("protocols/authors/reports/metrics")  # `--compare protocols` reads it
 SUMMARY_METRICS = ("UAUC", "NDCG@10")
 
 
@@ -89,8 +106,8 @@ class Cell:
     sd: dict[str, float | None]
 
     @classmethod
-    def of(cls, results: list[Result]) -> Cell:
-        values = {m: [r.test[m] for r in results] for m in METRIC_NAMES}
+    def of(cls, results: list[Result], kind: str = "sampled") -> Cell:
+        values = {m: [r.values(kind)[m] for r in results] for m in KIND_METRICS[kind]}
         return cls(tuple(results), {m: statistics.fmean(v) for m, v in values.items()},
                    {m: statistics.stdev(v) if len(v) > 1 else None for m, v in values.items()})
 
@@ -113,13 +130,13 @@ def seeds_note(seeds: tuple[int, ...], one_seed: bool, pm: str = "±") -> str:
             f"({', '.join(map(str, seeds))})")
 
 
-def read_cells(metrics_root: Path, planned: list[Planned], seeds: tuple[int, ...]
-               ) -> tuple[dict[RunId, Cell], list[Planned]]:
+def read_cells(metrics_root: Path, planned: list[Planned], seeds: tuple[int, ...],
+               kind: str = "sampled") -> tuple[dict[RunId, Cell], list[Planned]]:
     """The cell of each planned configuration with metrics for any of `seeds`, and one
     `Planned` per seeded run without metrics (its `run` is the seeded RunId)."""
     found, missing = read_results(metrics_root, [p.run for p in planned], list(seeds))
     by_config = {p.run: p for p in planned}
-    return ({run: Cell.of(results) for run, results in found.items()},
+    return ({run: Cell.of(results, kind) for run, results in found.items()},
             [replace(by_config[run.config], run=run) for run in missing])
 
 
@@ -133,6 +150,11 @@ class Row:
     ours: Cell | None
     paper: dict[str, float | None]
     group: str = ""  # section heading: Table 1's dataset
+    block: str = ""  # rows whose best mean is bold together (Table 1: dataset + SR model)
+    baseline: Cell | None = None  # what the row's marks compare it with (a SOLID row's DSR)
+    pairs: dict[str, Paired] = field(default_factory=dict)  # metric -> ours vs baseline
+    best: frozenset[str] = frozenset()  # metrics whose mean is the block's best
+    other: Cell | None = None  # `--compare protocols`: the same run under the authors' protocol
 
 
 @dataclass
@@ -148,6 +170,32 @@ class Table:
     protocols: tuple[str, ...] = ()
     group: Col | None = None  # Table 1: the dataset column of the CSV
     missing: list[Planned] = field(default_factory=list)  # seeded runs without metrics
+    baseline: str = ""  # what the marked rows are compared with, for the legend
+    stats: StatsCfg | None = None  # set by `judge`: the tests behind the marks
+    correction: str = "none"
+    kind: str = "sampled"  # sampled (the paper's protocol) or full-ranking metrics
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return KIND_METRICS[self.kind]
+
+    def sign(self, row: Row, metric: str) -> int:
+        """+1 / -1 when the row is significantly above / below its baseline, else 0."""
+        pair = row.pairs.get(metric)
+        return 0 if pair is None or self.stats is None else pair.significant(
+            self.stats.alpha, self.stats.rule)
+
+    @property
+    def comparisons(self) -> int:
+        return sum(len(r.pairs) for r in self.rows)
+
+    @property
+    def untested(self) -> int:
+        """Comparisons that lack the user test the rule requires (no per-user files)."""
+        if self.stats is None or self.stats.rule == "seeds":
+            return 0
+        return sum(1 for r in self.rows for p in r.pairs.values()
+                   if p.has_user_test and p.n_users == 0)
 
     def partial(self, cell: Cell) -> bool:
         """Whether `cell` averages fewer seeds than the table's."""
@@ -191,14 +239,14 @@ class _Reader:
     missing."""
 
     def __init__(self, metrics_root: Path, number: int, params: Params,
-                 seed: int | None) -> None:
-        self.root, self.number = Path(metrics_root), number
+                 seed: int | None, kind: str = "sampled") -> None:
+        self.root, self.number, self.kind = Path(metrics_root), number, kind
         self.seeds, self.one_seed = seeds_of(params, seed), seed is not None
         self.missing: list[Planned] = []
         self.found: list[Result] = []
 
     def read(self, planned: list[Planned]) -> dict[RunId, Cell]:
-        cells, missing = read_cells(self.root, planned, self.seeds)
+        cells, missing = read_cells(self.root, planned, self.seeds, self.kind)
         self.missing += missing
         self.found += [r for c in cells.values() for r in c.results]
         return cells
@@ -212,52 +260,72 @@ class _Reader:
                              f"seed{'s' if len(self.seeds) > 1 else ''} {seeds}; first: "
                              f"{self.missing[0].run if self.missing else 'none'}); run the "
                              "pipeline first (`dvc repro`)")
-        protocols = tuple(sorted({r.protocol for r in self.found if r.protocol}))
+        protocols = tuple(sorted({p for r in self.found
+                                  if (p := r.protocol if self.kind == "sampled"
+                                      else r.protocol_full)}))
         return Table(self.number, seeds=self.seeds, one_seed=self.one_seed,
-                     protocols=protocols, missing=self.missing, **kw)
+                     protocols=protocols, missing=self.missing, kind=self.kind, **kw)
 
 
-def _table1(params: Params, metrics_root: Path, seed: int | None) -> Table:
-    paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed), []
+def _table1(params: Params, metrics_root: Path, seed: int | None,
+            kind: str = "sampled") -> Table:
+    paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed, kind), []
     for dataset in params.datasets:
         planned = table1(params, dataset)
         found = reader.read(planned)
         ds = dataset_name(dataset)
+        bases = {(q.run.backbone, q.run.dsr): q.run for q in planned if q.run.variant == "base"}
         for p in planned:
             bb = backbone_name(p.run.backbone)
             row = (p.run.dsr, p.run.variant)
             paper_dsr, label = PAPER_DSR[row], TABLE1_LABELS[row]
+            base = bases.get((p.run.backbone, p.run.dsr)) if p.run.variant != "base" else None
             rows.append(Row((bb, label), (bb, paper_dsr), found.get(p.run),
-                            _paper_row(paper, (ds, bb, paper_dsr)), group=ds))
+                            _paper_row(paper, (ds, bb, paper_dsr)), group=ds,
+                            block=f"{ds}/{bb}", baseline=found.get(base) if base else None))
     return reader.table(title="overall comparison",
                         columns=(Col("sr_model", "SR model", "SR model"),
                                  Col("dsr_model", "DSR model", "DSR model")),
-                        rows=rows, group=Col("dataset", "Dataset", "Dataset"))
+                        rows=rows, group=Col("dataset", "Dataset", "Dataset"),
+                        baseline="its DSR model alone (same SR model)")
 
 
-def _flag_rows(number: int, reader: _Reader, planned: list[tuple[tuple[bool, ...], Planned]]
-               ) -> list[Row]:
+def _study_base(params: Params, reader: _Reader) -> tuple[Cell | None, str]:
+    """Tables 2-5 mark each SOLID row against the study model's DSR alone (Table 2's first
+    row): its cell, and its name for the legend."""
+    base = table2(params)["base"]
+    cell = reader.read([base]).get(base.run)
+    s = params.study
+    return cell, f"{backbone_name(s.backbone)} + {dsr_name(s.dsr)} alone"
+
+
+def _flag_rows(number: int, reader: _Reader, planned: list[tuple[tuple[bool, ...], Planned]],
+               baseline: Cell | None) -> list[Row]:
     """Tables 2 and 3: one row per switch pattern (a check mark per switch that is on)."""
     paper = _paper(number)
     found = reader.read([p for _, p in planned])
     rows = []
     for flags, p in planned:
         bits = tuple(str(int(f)) for f in flags)
-        rows.append(Row(flags, bits, found.get(p.run), _paper_row(paper, bits)))
+        rows.append(Row(flags, bits, found.get(p.run), _paper_row(paper, bits),
+                        baseline=baseline if p.run.variant != "base" else None))
     return rows
 
 
-def _table2(params: Params, metrics_root: Path, seed: int | None) -> Table:
-    reader = _Reader(metrics_root, 2, params, seed)
+def _table2(params: Params, metrics_root: Path, seed: int | None,
+            kind: str = "sampled") -> Table:
+    reader = _Reader(metrics_root, 2, params, seed, kind)
     planned = [(TABLE2_ROWS[v], p) for v, p in table2(params).items()]
+    baseline, name = _study_base(params, reader)
     return reader.table(title="module ablation", columns=tuple(Col(n, n, n) for n in
                                                                ("SPG", "SML", "SCL")),
-                        rows=_flag_rows(2, reader, planned), setup=_setup(params),
-                        paper_setup=PAPER_SETUP)
+                        rows=_flag_rows(2, reader, planned, baseline), setup=_setup(params),
+                        paper_setup=PAPER_SETUP, baseline=name)
 
 
-def _table3(params: Params, metrics_root: Path, seed: int | None) -> Table:
-    reader = _Reader(metrics_root, 3, params, seed)
+def _table3(params: Params, metrics_root: Path, seed: int | None,
+            kind: str = "sampled") -> Table:
+    reader = _Reader(metrics_root, 3, params, seed, kind)
     sets = modality_sets(params, "scl")
     # the paper's order: by number of modalities, then ID before image before text
     def order(p: Planned) -> tuple:
@@ -266,16 +334,18 @@ def _table3(params: Params, metrics_root: Path, seed: int | None) -> Table:
 
     planned = [(tuple(m in p.modalities.split("+") for m in TABLE3_MODALITIES), p)
                for p in sorted(sets, key=order)]
+    baseline, name = _study_base(params, reader)
     return reader.table(title="modality ablation", columns=tuple(Col(n, n, n) for n in
                                                                  ("ID", "Image", "Text")),
-                        rows=_flag_rows(3, reader, planned), setup=_setup(params),
-                        paper_setup=PAPER_SETUP)
+                        rows=_flag_rows(3, reader, planned, baseline), setup=_setup(params),
+                        paper_setup=PAPER_SETUP, baseline=name)
 
 
-def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | None) -> Table:
+def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | None,
+                 kind: str = "sampled") -> Table:
     swept, fixed = ("lambda", "T") if number == 4 else ("T", "lambda")
     value = params.solid.T if number == 4 else params.solid.lam
-    paper, reader = _paper(number), _Reader(metrics_root, number, params, seed)
+    paper, reader = _paper(number), _Reader(metrics_root, number, params, seed, kind)
     planned = [p for p in lambda_t_sweep(params)
                if _close(p.T if number == 4 else p.lam, value)]
     if not planned:
@@ -283,31 +353,81 @@ def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | No
                          f"{fixed}), which is not in study.{'Ts' if number == 4 else 'lambdas'};"
                          " add it there")
     found = reader.read(planned)
+    baseline, name = _study_base(params, reader)
     rows = []
     for p in planned:
         v = p.lam if number == 4 else p.T
-        rows.append(Row((f"{v:g}",), (f"{v:g}",), found.get(p.run), _paper_row(paper, (v,))))
+        rows.append(Row((f"{v:g}",), (f"{v:g}",), found.get(p.run), _paper_row(paper, (v,)),
+                        baseline=baseline))
     col = Col("lambda", "λ", "$\\lambda$") if number == 4 else Col("T", "T", "$T$")
     return reader.table(title=f"{swept} sweep at {fixed} = {value:g}", columns=(col,),
-                        rows=rows, setup=_setup(params), paper_setup=PAPER_SETUP)
+                        rows=rows, setup=_setup(params), paper_setup=PAPER_SETUP,
+                        baseline=name)
 
 
-def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None
-          ) -> Table:
+def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None,
+          correction: str = "none", kind: str = "sampled") -> Table:
     """Table `number` (1 to 5) from the metrics files under `metrics_root`: mean ± sd over
-    `params.seeds`, or the values of training seed `seed`."""
+    `params.seeds`, or the values of training seed `seed`; bold and marks as `judge` sets
+    them."""
     number = str(number)
     if number not in BUILT or number == "summary":
         built = ", ".join(b for b in BUILT if b != "summary")
         raise SolidError(f"table {number} is not implemented yet (built: {built}, summary)")
+    if kind not in KINDS:
+        raise SolidError(f"unknown metrics '{kind}' (choose from {', '.join(KINDS)})")
     n = int(number)
     if n == 1:
-        return _table1(params, metrics_root, seed)
-    if n == 2:
-        return _table2(params, metrics_root, seed)
-    if n == 3:
-        return _table3(params, metrics_root, seed)
-    return _sweep_table(n, params, metrics_root, seed)
+        t = _table1(params, metrics_root, seed, kind)
+    elif n == 2:
+        t = _table2(params, metrics_root, seed, kind)
+    elif n == 3:
+        t = _table3(params, metrics_root, seed, kind)
+    else:
+        t = _sweep_table(n, params, metrics_root, seed, kind)
+    return judge(t, params.stats, correction)
+
+
+def attach_protocol(t: Table, params: Params, root: Path, seed: int | None,
+                    kind: str = "sampled") -> Table:
+    """Give every Table 1 row its cell under the authors' protocol (`root`: the metrics of
+    `protocols/authors`, the same runs and seeds); a run it lacks shows as not run."""
+    if not root.is_dir():
+        raise SolidError(f"no authors'-protocol metrics under {root}; run them with `cd "
+                         "protocols/authors && dvc repro`")
+    planned = [p for d in params.datasets for p in table1(params, d)]
+    cells, _ = read_cells(root, planned, seeds_of(params, seed), kind)
+    for r, p in zip(t.rows, planned, strict=True):  # Table 1's rows are in this order
+        r.other = cells.get(p.run)
+    return t
+
+
+def judge(t: Table, cfg: StatsCfg, correction: str = "none") -> Table:
+    """Set each row's best-of-block metrics (bold) and, for every row with a baseline, its
+    paired comparison per metric (`solidcli.pairing`; `correction` over the whole table)."""
+    if correction not in CORRECTIONS:
+        raise SolidError(f"unknown correction '{correction}' (choose from "
+                         f"{', '.join(CORRECTIONS)})")
+    users = PerUser()
+    keys, family = [], []
+    for i, r in enumerate(t.rows):
+        if r.ours is None or r.baseline is None:
+            continue
+        for m in t.metrics:
+            keys.append((i, m))
+            family.append(pair(r.ours.results, r.baseline.results, m, users, cfg.user_test,
+                               t.kind))
+    for (i, m), p in zip(keys, correct(family, correction), strict=True):
+        t.rows[i].pairs[m] = p
+    for block in dict.fromkeys(r.block for r in t.rows):
+        rows = [r for r in t.rows if r.block == block and r.ours is not None]
+        if len(rows) < 2:  # nothing to be best among
+            continue
+        best = {m: max(_num(r.ours.mean[m]) for r in rows) for m in t.metrics}
+        for r in rows:
+            r.best = frozenset(m for m in t.metrics if _num(r.ours.mean[m]) == best[m])
+    t.stats, t.correction = cfg, correction
+    return t
 
 
 def _summary_entry(cell: Cell, one_seed: bool) -> dict:
@@ -349,22 +469,84 @@ def _mean(cell: Cell | None, m: str) -> float | None:
     return None if cell is None else cell.mean[m]
 
 
-def _ours(t: Table, cell: Cell, m: str, pm: str) -> str:
-    """`mean pm sd`, without the sd when it is undefined, and `(n=k)` when partial."""
+MARKS = {"markdown": {1: "†", -1: "‡"}, "latex": {1: "$^{\\dagger}$", -1: "$^{\\ddagger}$"}}
+USER_TEST_NAMES = {"ttest": "a paired t-test over users", "wilcoxon": "a Wilcoxon signed-rank "
+                   "test over users", "permutation": "a sign-flip permutation test over users"}
+
+
+def _p(v: float) -> str:
+    return "n/a" if math.isnan(v) else "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def _stats_text(pair: Paired) -> str:
+    """`Δ +0.0020 (-0.0030, +0.0070), p 0.412 / 0.031`: mean difference over seeds, its 95%
+    CI, and the p-values over seeds / over users."""
+    ci = "" if math.isnan(pair.ci[0]) else f" ({pair.ci[0]:+.4f}, {pair.ci[1]:+.4f})"
+    return f"Δ {pair.diff:+.4f}{ci}, p {_p(pair.p_seeds)} / {_p(pair.p_users)}"
+
+
+def _ours(t: Table, r: Row, m: str, fmt: str, stats: bool = False) -> str:
+    """`mean pm sd` (the mean bold when best of its block), a †/‡ mark when significant, `(n=k)`
+    when partial, and with `stats` the comparison with the row's baseline."""
+    cell = r.ours
+    pm = "±" if fmt == "markdown" else "$\\pm$"
+    mean = _num(cell.mean[m])
+    if m in r.best:
+        mean = f"**{mean}**" if fmt == "markdown" else f"\\textbf{{{mean}}}"
     sd = cell.sd[m]
-    text = _num(cell.mean[m]) + ("" if sd is None else f" {pm} {_num(sd)}")
-    return text + (f" (n={cell.n})" if t.partial(cell) else "")
+    text = mean + ("" if sd is None else f" {pm} {_num(sd)}")
+    text += MARKS[fmt].get(t.sign(r, m), "")
+    text += f" (n={cell.n})" if t.partial(cell) else ""
+    if stats and m in r.pairs:
+        extra = _stats_text(r.pairs[m])
+        if fmt == "markdown":
+            text += f" [{extra}]"
+        else:
+            tex = _tex_text(extra).replace("Δ", "$\\Delta$")
+            text += " {\\scriptsize [" + tex + "]}"
+    return text
 
 
-def _caption(t: Table, compare: bool, group: str = "") -> str:
+def legend(t: Table) -> list[str]:
+    """The caption's words for bold and the marks (no marks when nothing is compared)."""
+    out = ["bold: best mean" + (" per SR model" if t.group else "")]
+    if t.stats is None or not t.comparisons:
+        return out
+    cfg, n = t.stats, t.comparisons
+    users = USER_TEST_NAMES[cfg.user_test]
+    auc = "AUC" in t.metrics  # the pooled AUC has no user test
+    if len(t.seeds) < 2 and cfg.rule != "seeds":
+        tests = f"{users}; one seed: no seed test" + (", AUC unmarked" if auc else "")
+    else:
+        tests = {"both": f"a paired t-test over seeds and {users}",
+                 "seeds": "a paired t-test over seeds", "users": users}[cfg.rule]
+        tests += "; AUC: seed test only" if auc and cfg.rule != "seeds" else ""
+    corr = "Holm-corrected" if t.correction == "holm" else "uncorrected"
+    out.append(f"†/‡: significantly above/below {t.baseline} (p < {cfg.alpha:g} in {tests}; "
+               f"{n} comparisons, {corr})")
+    if t.untested:
+        out.append(f"{t.untested} comparisons unmarked: no per-user metrics (rerun `solid "
+                   "evaluate --all`)")
+    return out
+
+
+def _caption(t: Table, compare: str | None, group: str = "", stats: bool = False) -> str:
     parts = ["test split"] + list(t.protocols) + [seeds_note(t.seeds, t.one_seed)]
     if any(r.ours is not None and t.partial(r.ours) for r in t.rows):
         parts.append("(n=k): a mean over the k seeds that have metrics")
     if t.missing:
         parts.append(f"{len(t.missing)} run{'s' if len(t.missing) > 1 else ''} missing")
     parts += [s for s in (t.setup, t.paper_setup if compare else "") if s]
-    if compare:
+    parts += legend(t)
+    if stats and t.comparisons:
+        parts.append(f"[Δ: ours - {t.baseline}, mean over seeds (95% CI); p over seeds / over "
+                     "users]")
+    if compare == "paper":
         parts.append("cells: ours / paper (ours - paper)")
+    elif compare == "protocols":
+        parts.append("cells: ours under the paper's protocol / ours under the authors' code's "
+                     "protocol (TEST-SELECTED: checkpoint chosen on test; "
+                     f"{seeds_note(t.seeds, t.one_seed)}) / the paper's number")
     head = f"Table {t.number}: {t.title}" + (f", {group}" if group else "")
     return f"{head} ({'; '.join(parts)})"
 
@@ -381,33 +563,55 @@ def _check(fmt: str, compare: str | None) -> None:
         raise SolidError(f"unknown comparison '{compare}' (choose from {', '.join(COMPARE)})")
 
 
-def render(table: Table, fmt: str, compare: str | None = None) -> str:
+def render(table: Table, fmt: str, compare: str | None = None, stats: bool = False) -> str:
     """`table` as markdown, LaTeX (a booktabs tabular) or CSV; `compare="paper"` adds the
-    paper's value and our mean - paper to every metric."""
+    paper's value and our mean - paper to every metric; `stats` the difference from the row's
+    baseline with its CI and p-values."""
     _check(fmt, compare)
-    return {"markdown": _markdown, "latex": _latex, "csv": _csv}[fmt](table, compare is not None)
+    return {"markdown": _markdown, "latex": _latex, "csv": _csv}[fmt](table, compare, stats)
 
 
-def _csv(t: Table, compare: bool) -> str:
+STATS_COLUMNS = ("delta", "delta_low", "delta_high", "p_seeds", "p_users", "sig")
+
+
+def _stats_cells(t: Table, r: Row, m: str) -> list[str]:
+    pair = r.pairs.get(m)
+    if pair is None:
+        return [""] * len(STATS_COLUMNS)
+    def g(v: float) -> str:
+        return "" if math.isnan(v) else f"{v:.6g}"
+    return [_num(pair.diff), _num(None if math.isnan(pair.ci[0]) else pair.ci[0]),
+            _num(None if math.isnan(pair.ci[1]) else pair.ci[1]), g(pair.p_seeds),
+            g(pair.p_users), str(t.sign(r, m))]
+
+
+def _csv(t: Table, compare: str | None, stats: bool = False) -> str:
     spread = not t.one_seed  # n_seeds and <m>_sd columns
     head = ([t.group.csv] if t.group else []) + [c.csv for c in t.columns]
     head += ["n_seeds"] if spread else []
-    for m in METRIC_NAMES:
-        head += [m] + ([f"{m}_sd"] if spread else []) + ([f"{m}_paper", f"{m}_diff"]
-                                                         if compare else [])
+    extra = {"paper": ("paper", "diff"), "protocols": ("authors", "authors_sd", "paper"),
+             None: ()}[compare]
+    for m in t.metrics:
+        head += [m] + ([f"{m}_sd"] if spread else []) + [f"{m}_{c}" for c in extra]
+        head += [f"{m}_{c}" for c in STATS_COLUMNS] if stats else []
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(head)
     for r in t.rows:
         cells = ([r.group] if t.group else []) + list(r.csv)
         cells += [r.ours.n if r.ours else 0] if spread else []
-        for m in METRIC_NAMES:
+        for m in t.metrics:
             ours = _mean(r.ours, m)
             cells.append(_num(ours))
             if spread:
                 cells.append(_num(r.ours.sd[m] if r.ours else None))
-            if compare:
+            if compare == "paper":
                 cells += [_num(r.paper[m]), _diff(ours, r.paper[m])]
+            elif compare == "protocols":
+                cells += [_num(_mean(r.other, m)),
+                          _num(r.other.sd[m] if r.other else None), _num(r.paper[m])]
+            if stats:
+                cells += _stats_cells(t, r, m)
         writer.writerow(cells)
     return buf.getvalue()
 
@@ -418,23 +622,35 @@ def _md_text(s: str | bool) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _markdown(t: Table, compare: bool) -> str:
+def _other_text(t: Table, r: Row, m: str, pm: str) -> str:
+    """The authors'-protocol cell of `--compare protocols`: mean pm sd, or not run."""
+    if r.other is None:
+        return "not run"
+    sd = r.other.sd[m]
+    return _num(r.other.mean[m]) + ("" if sd is None else f" {pm} {_num(sd)}")
+
+
+def _markdown(t: Table, compare: str | None, stats: bool = False) -> str:
     out = []
     for group, rows in _groups(t):
-        out += [f"### {_md_text(_caption(t, compare, group))}", ""]
+        out += [f"### {_md_text(_caption(t, compare, group, stats))}", ""]
         labels = [c.markdown for c in t.columns]
-        out.append("| " + " | ".join(labels + list(METRIC_NAMES)) + " |")
-        out.append("|" + ":---|" * len(labels) + "---:|" * len(METRIC_NAMES))
+        out.append("| " + " | ".join(labels + list(t.metrics)) + " |")
+        out.append("|" + ":---|" * len(labels) + "---:|" * len(t.metrics))
         for r in rows:
             cells = [_md_text(x) for x in r.labels]
-            for m in METRIC_NAMES:
+            for m in t.metrics:
                 if r.ours is None:
                     cells.append("not run")
                     continue
-                cell = _ours(t, r.ours, m, "±")
-                if compare:
+                cell = _ours(t, r, m, "markdown", stats)
+                if compare == "paper":
                     paper, diff = r.paper[m], _diff(r.ours.mean[m], r.paper[m])
                     cell += f" / {_num(paper)} ({diff})" if paper is not None else " / missing"
+                elif compare == "protocols":
+                    paper = r.paper[m]
+                    cell += (f" / {_other_text(t, r, m, '±')} / "
+                             f"{_num(paper) if paper is not None else 'missing'}")
                 cells.append(cell)
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -443,7 +659,7 @@ def _markdown(t: Table, compare: bool) -> str:
 
 _TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                 "^": r"\textasciicircum{}"}
+                 "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def _tex_text(s: str | bool) -> str:
@@ -459,46 +675,53 @@ def _tex_num(text: str) -> str:
     return f"${text}$" if text[0] in "+-" else text
 
 
-def _latex(t: Table, compare: bool) -> str:
+def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
     nlab, per = len(t.columns), 3 if compare else 1
-    ncol = nlab + per * len(METRIC_NAMES)
-    out = [f"% {_caption(t, compare)}", "% Needs only \\usepackage{booktabs}.",
+    ncol = nlab + per * len(t.metrics)
+    out = [f"% {_caption(t, compare, stats=stats)}", "% Needs only \\usepackage{booktabs}.",
            "\\begin{tabular}{" + "l" * nlab + "r" * (ncol - nlab) + "}", "\\toprule"]
     labels = " & ".join(c.latex for c in t.columns)
     if compare:
         out.append("&" * (nlab - 1) + " & " + " & ".join(
-            f"\\multicolumn{{3}}{{c}}{{{_tex_text(m)}}}" for m in METRIC_NAMES) + " \\\\")
+            f"\\multicolumn{{3}}{{c}}{{{_tex_text(m)}}}" for m in t.metrics) + " \\\\")
         out.append(" ".join(f"\\cmidrule(lr){{{nlab + 1 + 3 * i}-{nlab + 3 + 3 * i}}}"
-                            for i in range(len(METRIC_NAMES))))
-        out.append(labels + " & " + " & ".join(["Ours & Paper & $\\Delta$"] * len(METRIC_NAMES))
-                   + " \\\\")
+                            for i in range(len(t.metrics))))
+        sub = "Ours & Paper & $\\Delta$" if compare == "paper" else "Paper prot. & Authors' & Paper"
+        out.append(labels + " & " + " & ".join([sub] * len(t.metrics)) + " \\\\")
     else:
-        out.append(labels + " & " + " & ".join(_tex_text(m) for m in METRIC_NAMES) + " \\\\")
+        out.append(labels + " & " + " & ".join(_tex_text(m) for m in t.metrics) + " \\\\")
     for group, rows in _groups(t):
         out.append("\\midrule")
         if group:
             out.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\textit{{{_tex_text(group)}}}}} \\\\")
         for r in rows:
             cells = [_tex_text(x) for x in r.labels]
-            for m in METRIC_NAMES:
-                cells.append(_ours(t, r.ours, m, "$\\pm$") if r.ours else "--")
-                if compare:
+            for m in t.metrics:
+                cells.append(_ours(t, r, m, "latex", stats) if r.ours else "--")
+                if compare == "paper":
                     cells += [_tex_num(_num(r.paper[m])),
                               _tex_num(_diff(_mean(r.ours, m), r.paper[m]))]
+                elif compare == "protocols":
+                    other = _other_text(t, r, m, "$\\pm$")
+                    cells += ["--" if other == "not run" else other, _tex_num(_num(r.paper[m]))]
             out.append(" & ".join(cells) + " \\\\")
     out.append("\\bottomrule")
     notes = [seeds_note(t.seeds, t.one_seed, "$\\pm$")] + [
         _tex_text(s) for s in (t.setup, t.paper_setup if compare else "") if s]
-    out.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\footnotesize {'; '.join(notes)}}} \\\\")
+    lines = ["; ".join(notes)] + [_tex_text(s).replace("†", "$\\dagger$").replace(
+        "‡", "$\\ddagger$") for s in legend(t)]
+    out += [f"\\multicolumn{{{ncol}}}{{l}}{{\\footnotesize {line}}} \\\\" for line in lines]
     out += ["\\end{tabular}", ""]
     return "\n".join(out)
 
 
 def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
-        out_dir: Path | None, compare: str | None = None, seed: int | None = None
-        ) -> tuple[str, list[Path], list[Planned]]:
+        out_dir: Path | None, compare: str | None = None, seed: int | None = None,
+        stats: bool = False, correction: str = "none", kind: str = "sampled",
+        authors_root: Path = AUTHORS_METRICS) -> tuple[str, list[Path], list[Planned]]:
     """Table `table` in `fmt` (mean ± sd over `params.seeds`, or training seed `seed`'s
-    values); with `out_dir`, also write table<N>.{md,tex,csv} there (or summary.json). Returns
+    values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
+    (table<N>-full.* for full ranking; or summary.json). Returns
     the text, the files written and the seeded runs that are missing (as `Planned`)."""
     _check(fmt, compare)
     if str(table) == "summary":
@@ -506,10 +729,20 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         text = json.dumps(data, indent=2) + "\n"
         written = [write_json(Path(out_dir) / "summary.json", data)] if out_dir else []
         return text, written, missing
-    built = build(table, params, metrics_root, seed)
-    text = render(built, fmt, compare)
+    if kind == "full" and compare == "paper":
+        raise SolidError("the paper reports sampled metrics only: --compare paper needs "
+                         "--metrics sampled")
+    if compare == "protocols" and str(table) != "1":
+        raise SolidError("--compare protocols is Table 1's (the authors' protocol ran Table 1 "
+                         "only: protocols/authors)")
+    built = build(table, params, metrics_root, seed, correction, kind)
+    if compare == "protocols":
+        attach_protocol(built, params, Path(authors_root), seed, kind)
+    text = render(built, fmt, compare, stats)
     written = []
     if out_dir is not None:
+        name = table if kind == "sampled" else f"{table}-{kind}"
         for f in FORMATS:
-            written.append(write_text(table_file(table, f, out_dir), render(built, f, compare)))
+            written.append(write_text(table_file(name, f, out_dir),
+                                      render(built, f, compare, stats)))
     return text, written, built.missing

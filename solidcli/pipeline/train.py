@@ -104,9 +104,11 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
         metacodes.append(metacode)
     model = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
     label = str(config)
+    select_on = "test" if params.protocol == "authors" else "valid"  # the profile alone
     with timer("fit"):
         results = fit(model, data, params.train, lam=spec.lam, seeds=seeds,
-                      data_seed=params.seed, device=device, ties=params.eval.ties, label=label)
+                      data_seed=params.seed, device=device, ties=params.eval.ties, label=label,
+                      select_on=select_on)
     n_params = sum(p[0].numel() for p in model.parameters())
     used = _used_params(params, config, by_modality)
     items = []
@@ -120,14 +122,15 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
             best_epoch=res.best_epoch, epochs_run=len(res.curves), torch=torch.__version__,
             tag=config.tag, family=config.stage_family, metacode_tag=planned.metacode_tag,
             semantics=semantics_file, data_seed=params.seed, trained_with_seeds=list(seeds),
+            selected_on=select_on,
         )
-        items.append((run, res.state, record, {"split": "valid", "epoch": res.best_epoch,
+        items.append((run, res.state, record, {"split": select_on, "epoch": res.best_epoch,
                                                "seed": res.seed, **res.best_valid},
                       res.curves))
     out = save_runs(items)
     for res, path in zip(results, out, strict=True):
-        console.log(f"[bold]{config} seed {res.seed}[/]: best epoch {res.best_epoch}, valid "
-                    f"UAUC {res.best_valid['UAUC']:.4f} -> {path}")
+        console.log(f"[bold]{config} seed {res.seed}[/]: best epoch {res.best_epoch}, "
+                    f"{select_on} UAUC {res.best_valid['UAUC']:.4f} -> {path}")
     return out
 
 
@@ -164,7 +167,8 @@ def run_family(params: Params, family: str, dataset: str, workers: int | None = 
 def _used_params(params: Params, run: RunId, by_modality) -> dict:
     d = params.as_dict()
     used = {
-        "seed": d["seed"], "seeds": d["seeds"], "device": d["device"], "dataset": run.dataset,
+        "protocol": d["protocol"], "seed": d["seed"], "seeds": d["seeds"],
+        "device": d["device"], "dataset": run.dataset,
         "data": to_dict(params.data_cfg(run.dataset)), "train": d["train"], "eval": d["eval"],
         "models": {run.backbone: d["models"][run.backbone]}, "dsr": {run.dsr: d["dsr"][run.dsr]},
     }

@@ -1,0 +1,569 @@
+"""`solid claims`: every claim of the paper's experiments tested on our runs, with a verdict.
+
+Each claim is a sentence of the paper (Sec. 4.2-4.4) made testable: configuration a is above
+(or, for "T = 1 collapses", below) one or more rivals, on each of the six test metrics. For
+every claim and metric the report gives the paper's own numbers (and whether they go the
+claimed way), ours (mean over the training seeds), the paired difference from the hardest
+rival with its 95% CI over seeds, the p-values over seeds and over users (`solidcli.stats`,
+`solidcli.pairing`), and a verdict:
+
+* **supported** - significantly above (below) every rival, under the `stats.rule` tests;
+* **contradicted** - significantly on the wrong side of at least one rival;
+* **inconclusive** - neither.
+
+The p-values are Holm-corrected within each claim (the comparisons one sentence of the paper
+makes: e.g. "Ours beats APG and DUET for every SR model and metric" is one family of 48), per
+kind of test (`stats.correction`; `--correction none` turns it off). The report also counts
+the verdicts without correction. The claims and their words:
+
+* Table 1 (each dataset of `datasets`): Ours (APG) > APG and Ours (DUET) > DUET for each SR
+  model ("our proposed methods significantly outperform both APG and DUET"); APG > "-" and
+  DUET > "-" ("the '-' option consistently performs worse than using a DSR model").
+* Table 2 (the study model): the full method beats each other row ("the model performs best
+  when all three modules are used"); SPG + SML > SPG (SML adds to SPG, which the method
+  implies and the paper's own Table 2 does not show); SCL alone > SPG alone ("SCL has the
+  greatest impact on performance").
+* Table 3: Text > Image > ID; ID + Text > Image + Text > ID + Image; ID + Text > all three
+  ("the fusion of three modalities is not necessarily the best option").
+* Table 4: lambda = 0.1 is best (at T = `solid.T`); Table 5: T = 0.01 is best and T = 1 is
+  below every other T (at lambda = `solid.lambda`); Figure 5: (lambda 0.1, T 0.01) is the best
+  cell of the grid on UAUC, NDCG@10 and Recall@10.
+
+The paper ran Tables 2-5 on Arts with SASRec + DUET; each such row says so and is tested on
+the study model we ran (`study`). A claim whose runs the params do not define (a lambda, T or
+modality set not in `study`), or whose runs are not evaluated, is listed as not run with the
+reason, never guessed. Every number is a test-split
+metric under the paper's sampled protocol (1 positive + 99 negatives) of models selected on
+valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from solidcli._io import write_text
+from solidcli.config import Params, modality_key
+from solidcli.errors import SolidError
+from solidcli.grid import Planned, lambda_t_sweep, modality_sets, table1, table2
+from solidcli.layout import RunId, claims_file
+from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
+from solidcli.pairing import PerUser, pair
+from solidcli.pipeline.table import (
+    AUTHORS_METRICS,
+    PAPER_DSR,
+    Cell,
+    _paper,
+    _paper_row,
+    seeds_note,
+)
+from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
+from solidcli.stats import CORRECTIONS, Paired, correct
+
+FIGURE5_METRICS = ("UAUC", "NDCG@10", "Recall@10")  # the figure's three panels
+VERDICTS = ("supported", "contradicted", "inconclusive")
+# a family's heading when its claims' own words differ (one per SR model / DSR)
+FAMILY_WORDS = {"T1.ours>dsr": "our proposed methods significantly outperform both APG and DUET "
+                               "(every SR model, every metric)",
+                "T1.dsr>none": "the '-' option consistently performs worse than using a DSR "
+                               "model"}
+ARTS = "paper: Arts, SASRec + DUET"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One configuration of a claim: the planned run, its label and the paper's numbers."""
+
+    planned: Planned | None  # None: the params do not define this configuration
+    label: str
+    paper: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    family: str  # the paper's sentence (the Holm family)
+    words: str
+    where: str
+    a: Side
+    rivals: tuple[Side, ...]
+    direction: int = 1  # +1: a above every rival; -1: a below every rival
+    metrics: tuple[str, ...] = METRIC_NAMES
+    absent: str = ""  # why the claim cannot be tested with these params (a side not planned)
+
+
+@dataclass
+class Row:
+    """One claim on one metric, tested."""
+
+    claim: Claim
+    metric: str
+    pairs: list[Paired] = field(default_factory=list)  # a vs each rival, corrected
+    raw: list[Paired] = field(default_factory=list)  # uncorrected
+    ours_a: float | None = None
+    ours_rivals: list[float] = field(default_factory=list)
+    verdict: str = "not run"
+    verdict_uncorrected: str = "not run"
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def hardest(self) -> int:
+        """Index of the rival closest to (or beyond) a in the claimed direction."""
+        return min(range(len(self.pairs)),
+                   key=lambda i: self.claim.direction * self.pairs[i].diff)
+
+    @property
+    def paper_agrees(self) -> bool | None:
+        """Whether the paper's own numbers go the claimed way against every rival."""
+        a = self.claim.a.paper.get(self.metric)
+        rivals = [r.paper.get(self.metric) for r in self.claim.rivals]
+        if a is None or any(v is None for v in rivals):
+            return None
+        return all(self.claim.direction * (a - v) > 0 for v in rivals)
+
+
+# ---- the claims ----------------------------------------------------------------------------
+
+def _table1_side(planned: dict, paper: list, dataset: str, backbone: str, dsr: str,
+                 variant: str) -> Side | None:
+    p = planned.get((backbone, dsr, variant))
+    if p is None:
+        return None
+    bb = backbone_name(backbone)
+    label = {"base": dsr_name(dsr) if dsr != "none" else "-",
+             "scl": f"Ours ({dsr_name(dsr)})"}[variant]
+    return Side(p, f"{bb} {label}",
+                _paper_row(paper, (dataset_name(dataset), bb, PAPER_DSR[(dsr, variant)])))
+
+
+def _table1_claims(params: Params) -> list[Claim]:
+    paper, out = _paper(1), []
+    for dataset in params.datasets:
+        planned = {(p.run.backbone, p.run.dsr, p.run.variant): p for p in table1(params, dataset)}
+        where = f"Table 1, {dataset_name(dataset)}"
+        for backbone in params.backbones:
+            sides = {(dsr, v): _table1_side(planned, paper, dataset, backbone, dsr, v)
+                     for dsr in params.dsrs for v in ("base", "scl")}
+            for dsr in params.solid_dsrs:
+                a, b = sides.get((dsr, "scl")), sides.get((dsr, "base"))
+                if a and b:
+                    out.append(Claim(f"T1.{dataset}.{backbone}.ours-{dsr}>{dsr}", "T1.ours>dsr",
+                                     f"Ours ({dsr_name(dsr)}) significantly outperforms "
+                                     f"{dsr_name(dsr)}", where, a, (b,)))
+            for dsr in params.dsrs:
+                a, b = sides[(dsr, "base")], sides.get(("none", "base"))
+                if dsr != "none" and a and b:
+                    out.append(Claim(f"T1.{dataset}.{backbone}.{dsr}>none", "T1.dsr>none",
+                                     f"'-' performs worse than {dsr_name(dsr)}", where, a, (b,)))
+    return out
+
+
+def _study_where(params: Params, table: str) -> str:
+    s = params.study
+    return (f"{table} ({ARTS}; ours: {dataset_name(s.dataset)}, {backbone_name(s.backbone)} + "
+            f"{dsr_name(s.dsr)})")
+
+
+def _table2_claims(params: Params) -> list[Claim]:
+    from solidcli.pipeline.table import TABLE2_ROWS
+
+    paper, rows = _paper(2), table2(params)
+    names = {"base": "DSR alone", "spg": "SPG", "sml": "SPG + SML", "scl_only": "SCL alone",
+             "scl": "SPG + SML + SCL"}
+
+    def side(variant: str) -> Side:
+        bits = tuple(str(int(f)) for f in TABLE2_ROWS[variant])
+        return Side(rows[variant], names[variant], _paper_row(paper, bits))
+
+    where = _study_where(params, "Table 2")
+    out = [Claim(f"T2.full>{v}", "T2.full-best", "the model performs best when all three "
+                 "modules are used", where, side("scl"), (side(v),))
+           for v in ("base", "spg", "sml", "scl_only")]
+    out.append(Claim("T2.sml>spg", "T2.sml-adds", "SML adds to SPG (implied by the method; the "
+                     "paper's Table 2 shows SPG + SML below SPG)", where, side("sml"),
+                     (side("spg"),)))
+    out.append(Claim("T2.scl_only>spg", "T2.scl-greatest", "of the single modules, SCL has the "
+                     "greatest impact on performance", where, side("scl_only"), (side("spg"),)))
+    return out
+
+
+def _table3_claims(params: Params) -> list[Claim]:
+    paper = _paper(3)
+    sets = {p.modalities: p for p in modality_sets(params, "scl")}
+    order = ("id", "image", "text")  # the paper's columns
+
+    def side(text: str) -> Side:
+        key = modality_key(text.split("+"))
+        mods = key.split("+")
+        bits = tuple(str(int(m in mods)) for m in order)
+        label = " + ".join({"id": "ID", "image": "Image", "text": "Text"}[m]
+                           for m in order if m in mods)
+        return Side(sets.get(key), label, _paper_row(paper, bits))
+
+    where = _study_where(params, "Table 3")
+    pairs_words = "two modalities: ID + Text > Image + Text > ID + Image"
+    specs = [("text", "image", "T3.single", "single modalities: Text > Image > ID"),
+             ("image", "id", "T3.single", "single modalities: Text > Image > ID"),
+             ("id+text", "image+text", "T3.pairs", pairs_words),
+             ("image+text", "id+image", "T3.pairs", pairs_words),
+             ("id+text", "id+image+text", "T3.not-all-three", ("fusing all three modalities is "
+              "not necessarily best (the paper: ID + Text above all three)"))]
+    out = []
+    for a, b, family, words in specs:
+        absent = [t for t in (a, b) if side(t).planned is None]
+        out.append(Claim(f"T3.{a}>{b}", family, words, where, side(a), (side(b),),
+                         absent=f"{' and '.join(absent)} not in study.modalities"
+                         if absent else ""))
+    return out
+
+
+def _sweep_claims(params: Params) -> list[Claim]:
+    grid = lambda_t_sweep(params)
+    lam, T = params.solid.lam, params.solid.T
+
+    def close(x: float | None, y: float) -> bool:
+        return x is not None and math.isclose(x, y, rel_tol=1e-9)
+
+    def side(p: Planned | None, number: int | None, value: float | None = None) -> Side:
+        """A cell of Table 4 / 5 (the paper's row of that value) or of Figure 5 (no numbers
+        in the paper's tables); `value` names a cell the params do not plan."""
+        if number is None:
+            return Side(p, "λ = 0.1, T = 0.01" if p is None else f"λ = {p.lam:g}, T = {p.T:g}",
+                        dict.fromkeys(METRIC_NAMES))
+        v = value if p is None else p.lam if number == 4 else p.T
+        return Side(p, f"{'λ' if number == 4 else 'T'} = {v:g}", _paper_row(_paper(number), (v,)))
+
+    def one(cid: str, family: str, words: str, where: str, cells: list[Planned],
+            pick, number: int | None, value: float, axis: str, **kw) -> Claim:
+        """a = the cell `pick` selects, rivals = the other cells; absent when either is."""
+        chosen = [p for p in cells if pick(p)]
+        a = side(chosen[0] if chosen else None, number, value)
+        rivals = tuple(side(p, number) for p in cells if not pick(p))
+        absent = ("" if chosen and rivals else f"{a.label} not in {axis}" if not chosen else
+                  f"nothing to compare with in {axis}")
+        return Claim(cid, family, words, _study_where(params, where), a,
+                     rivals or (Side(None, "the others", dict.fromkeys(METRIC_NAMES)),),
+                     absent=absent, **kw)
+
+    lam_line = [p for p in grid if close(p.T, T)]
+    t_line = [p for p in grid if close(p.lam, lam)]
+    return [
+        one("T4.lambda0.1-best", "T4.lambda-best", f"performance is optimal when λ = 0.1 (at "
+            f"T = {T:g})", "Table 4", lam_line, lambda p: close(p.lam, 0.1), 4, 0.1,
+            "study.lambdas"),
+        one("T5.T0.01-best", "T5.T-best", "the optimal performance is achieved when T = 0.01 "
+            f"(at λ = {lam:g})", "Table 5", t_line, lambda p: close(p.T, 0.01), 5, 0.01,
+            "study.Ts"),
+        one("T5.T1-collapses", "T5.T1-collapses", "T = 1 is far below every other T (paper: "
+            "UAUC 0.7308 vs 0.78-0.79)", "Table 5", t_line, lambda p: close(p.T, 1.0), 5, 1.0,
+            "study.Ts", direction=-1),
+        one("F5.lambda0.1-T0.01-best", "F5.grid-best", "the best performance is achieved when "
+            "λ = 0.1 and T = 0.01", "Figure 5", grid,
+            lambda p: close(p.lam, 0.1) and close(p.T, 0.01), None, 0.0,
+            "study.lambdas x study.Ts", metrics=FIGURE5_METRICS),
+    ]
+
+
+def claims(params: Params) -> list[Claim]:
+    """Every testable claim the params' runs cover, in paper order."""
+    out = _table1_claims(params)
+    if params.study.dataset in params.datasets:
+        out += _table2_claims(params) + _table3_claims(params) + _sweep_claims(params)
+    return out
+
+
+# ---- testing -------------------------------------------------------------------------------
+
+def _verdict(signs: list[int], direction: int) -> str:
+    if any(s == -direction for s in signs):
+        return "contradicted"
+    if signs and all(s == direction for s in signs):
+        return "supported"
+    return "inconclusive"
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    params: Params
+    correction: str
+    seeds: tuple[int, ...]
+    protocols: tuple[str, ...]
+    kind: str = "sampled"
+
+    def counts(self, uncorrected: bool = False) -> dict[str, int]:
+        key = "verdict_uncorrected" if uncorrected else "verdict"
+        return {v: sum(1 for r in self.rows if getattr(r, key) == v)
+                for v in (*VERDICTS, "not run")}
+
+    def find(self, claim_id: str, metric: str) -> Row | None:
+        return next((r for r in self.rows if r.claim.id == claim_id and r.metric == metric),
+                    None)
+
+
+def metrics_of(claim: Claim, kind: str) -> tuple[str, ...]:
+    """The metrics a claim is tested on: its own (sampled), or the full-ranking ones among
+    them, with MRR where the claim covers every metric."""
+    if kind == "sampled":
+        return claim.metrics
+    return tuple(m for m in FULL_METRIC_NAMES
+                 if m in claim.metrics or (m == "MRR" and claim.metrics == METRIC_NAMES))
+
+
+def _cells(results: dict[RunId, list[Result]], kind: str) -> tuple[dict[RunId, Cell], str]:
+    """Cells of `kind`; a configuration evaluated before full ranking existed is left out,
+    with the reason."""
+    cells, why = {}, ""
+    for run, found in results.items():
+        try:
+            cells[run] = Cell.of(found, kind)
+        except SolidError as e:
+            why = str(e)
+    return cells, why
+
+
+def evaluate_claims(params: Params, metrics_root: Path, correction: str | None = None,
+                    kind: str = "sampled") -> Report:
+    """Test every claim on the `kind` metrics under `metrics_root` (all of `params.seeds`)."""
+    correction = params.stats.correction if correction is None else correction
+    if correction not in CORRECTIONS:
+        raise SolidError(f"unknown correction '{correction}' (choose from "
+                         f"{', '.join(CORRECTIONS)})")
+    cfg, seeds = params.stats, tuple(params.seeds)
+    found = claims(params)
+    if not found:
+        raise SolidError("no claim to test: params.yaml defines none of the runs the paper's "
+                         "claims compare")
+    planned = {s.planned.run: s.planned for c in found for s in (c.a, *c.rivals)
+               if s.planned is not None}
+    results, _ = read_results(Path(metrics_root), list(planned), list(seeds))
+    cells, why = _cells(results, kind)
+    users = PerUser()
+    rows: list[Row] = []
+    families: dict[str, list[tuple[Row, int]]] = {}
+    for c in found:
+        sides: list[Cell | None] = [None if s.planned is None else cells.get(s.planned.run)
+                                    for s in (c.a, *c.rivals)]
+        missing = [c.absent] if c.absent else [
+            f"train with `{s.planned.command}`" if s.planned.run not in results else why
+            for s, cell in zip((c.a, *c.rivals), sides, strict=True) if cell is None]
+        for m in metrics_of(c, kind):
+            row = Row(c, m, missing=missing)
+            rows.append(row)
+            if missing:
+                continue
+            a, rivals = sides[0], sides[1:]
+            row.ours_a, row.ours_rivals = a.mean[m], [r.mean[m] for r in rivals]
+            row.raw = [pair(a.results, r.results, m, users, cfg.user_test, kind)
+                       for r in rivals]
+            families.setdefault(c.family, []).extend((row, i) for i in range(len(rivals)))
+    for members in families.values():
+        adjusted = correct([row.raw[i] for row, i in members], correction)
+        for (row, _), p in zip(members, adjusted, strict=True):
+            row.pairs.append(p)  # each row's rivals are consecutive, in order
+    for row in rows:
+        if row.missing:
+            continue
+        d = row.claim.direction
+        row.verdict = _verdict([p.significant(cfg.alpha, cfg.rule) for p in row.pairs], d)
+        row.verdict_uncorrected = _verdict([p.significant(cfg.alpha, cfg.rule)
+                                            for p in row.raw], d)
+    protocols = tuple(sorted({p for c in cells.values() for r in c.results
+                              if (p := r.protocol if kind == "sampled" else r.protocol_full)}))
+    return Report(rows, params, correction, seeds, protocols, kind)
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+def _f(v: float | None, fmt: str = ".4f") -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+
+def _p(v: float) -> str:
+    return "n/a" if math.isnan(v) else "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def _paper_text(row: Row) -> str:
+    a = row.claim.a.paper.get(row.metric)
+    rivals = [r.paper.get(row.metric) for r in row.claim.rivals]
+    if a is None or any(v is None for v in rivals):
+        return "not in the paper"
+    best = max(rivals) if row.claim.direction > 0 else min(rivals)
+    agrees = "yes" if row.paper_agrees else "no"
+    return f"{a:.4f} vs {best:.4f} ({agrees})"
+
+
+def _tests_text(report: Report) -> str:
+    from solidcli.pipeline.table import USER_TEST_NAMES
+
+    cfg = report.params.stats
+    tests = {"both": f"a paired t-test over seeds and {USER_TEST_NAMES[cfg.user_test]} must "
+                     "both", "seeds": "a paired t-test over seeds must",
+             "users": f"{USER_TEST_NAMES[cfg.user_test]} must"}[cfg.rule]
+    corr = ("Holm-corrected within each claim (per kind of test)" if report.correction ==
+            "holm" else "uncorrected")
+    return (f"significant: {tests} give p < {cfg.alpha:g} in the same direction (the pooled "
+            f"AUC: the seed test alone); p-values {corr}")
+
+
+def _family_words(rows: list[Row]) -> str:
+    return FAMILY_WORDS.get(rows[0].claim.family, rows[0].claim.words)
+
+
+def _count_text(report: Report) -> str:
+    c, raw = report.counts(), report.counts(uncorrected=True)
+    tested = sum(c[v] for v in VERDICTS)
+    return (f"**{c['supported']} supported, {c['contradicted']} contradicted, "
+            f"{c['inconclusive']} inconclusive** of {tested} tested (claim x metric)"
+            + (f", {c['not run']} not run" if c["not run"] else "")
+            + f"; without correction {raw['supported']} / {raw['contradicted']} / "
+            f"{raw['inconclusive']}")
+
+
+def differing(sampled: Report, full: Report) -> list[tuple[Row, Row]]:
+    """(sampled, full) rows of the same claim and metric whose verdicts differ (both tested)."""
+    out = []
+    for r in sampled.rows:
+        f = full.find(r.claim.id, r.metric)
+        if f is not None and r.verdict in VERDICTS and f.verdict in VERDICTS \
+                and r.verdict != f.verdict:
+            out.append((r, f))
+    return out
+
+
+def _detail(r: Row, other: Row | None, first: bool = True) -> str:
+    """One markdown row: the effect of `r` and both verdicts (`other`: the other metrics'
+    row; `first`: r is the sampled row, else a full-ranking row without a sampled twin)."""
+    c = r.claim
+    mark = ("" if other is None or other.verdict not in VERDICTS or r.verdict not in VERDICTS
+            or other.verdict == r.verdict else " ≠")
+    verdicts = (f"**{r.verdict}** | {other.verdict if other else 'n/a'}{mark}"
+                if first else f"n/a | **{r.verdict}**")
+    if r.missing:
+        rival = " / ".join(s.label for s in c.rivals)
+        return (f"| {c.id} | {c.a.label} vs {rival} | {r.metric} | {_paper_text(r)} | | | | "
+                f"| {verdicts} (not run: {r.missing[0]}) |")
+    h = r.hardest
+    p, rival = r.pairs[h], c.rivals[h].label
+    more = f" (+{len(c.rivals) - 1} more)" if len(c.rivals) > 1 else ""
+    ci = "" if math.isnan(p.ci[0]) else f" ({p.ci[0]:+.4f}, {p.ci[1]:+.4f})"
+    return (f"| {c.id} | {c.a.label} vs {rival}{more} | {r.metric} | {_paper_text(r)} | "
+            f"{r.ours_a:.4f} vs {r.ours_rivals[h]:.4f} | {p.diff:+.4f}{ci} | {_p(p.p_seeds)} | "
+            f"{_p(p.p_users)} | {verdicts} |")
+
+
+def render_markdown(sampled: Report, full: Report, authors: Report | None = None) -> str:
+    """The report: counts under both metrics, each claim family's verdicts, and per claim and
+    metric the effect under the sampled metrics (full ranking: claims.csv) with both verdicts,
+    and the verdict under the authors' protocol (`authors`, sampled metrics) when given."""
+    diff = differing(sampled, full)
+    out = ["# The paper's claims, tested", "",
+           (f"Test split, models selected on valid, {seeds_note(sampled.seeds, False)}. "
+           f"{_tests_text(sampled)}."), "",
+           (f"- Sampled metrics ({'; '.join(sampled.protocols) or 'none evaluated'}; the paper's "
+           f"protocol): {_count_text(sampled)}."),
+           (f"- Full ranking ({'; '.join(full.protocols) or 'none evaluated'}): "
+           f"{_count_text(full)}."),
+           f"- {len(diff)} claim x metric verdicts differ between the two (marked ≠).",
+           ("- The authors' code's protocol (protocols/authors: Table 1's runs only, sampled metrics, "
+            "checkpoint chosen on TEST): " + (_count_text(authors) if authors else
+                                              "not run (`cd protocols/authors && dvc repro`)")
+            + "."), "",
+           ("| claim | where | sampled: supported / contradicted / inconclusive | full ranking "
+           "| authors' protocol |"),
+           "|:---|:---|:---|:---|:---|"]
+    for family in dict.fromkeys(r.claim.family for r in sampled.rows):
+        rows = [r for r in sampled.rows if r.claim.family == family]
+        parts = []
+        for report in (sampled, full, authors):
+            if report is None:
+                parts.append("not run")
+                continue
+            fam = [r for r in report.rows if r.claim.family == family]
+            n = {v: sum(1 for r in fam if r.verdict == v) for v in (*VERDICTS, "not run")}
+            parts.append(f"{n['supported']} / {n['contradicted']} / {n['inconclusive']}"
+                         + (f" ({n['not run']} not run)" if n["not run"] else ""))
+        out.append(f"| {family}: {_family_words(rows)} | {rows[0].claim.where} | {parts[0]} | "
+                   f"{parts[1]} | {parts[2]} |")
+    out += ["", ("Columns: paper = a vs its strongest rival in the paper's table (whether the "
+            "paper's own numbers go the claimed way); ours = a vs the hardest rival, means over "
+            "seeds; Δ = a - that rival, mean over seeds with its 95% CI; p over seeds / over "
+            "users for that comparison; the verdict covers every rival. Effects are the sampled "
+            "metrics' (MRR rows: full ranking); claims.csv has both."), ""]
+    for family in dict.fromkeys(r.claim.family for r in sampled.rows):
+        rows = [r for r in sampled.rows if r.claim.family == family]
+        out += [f"## {family}: {_family_words(rows)}", "",
+                ("| id | vs | metric | paper | ours | Δ (95% CI) | p seeds | p users | sampled "
+                "| full ranking | authors' protocol |"),
+                "|:---|:---|:---|---:|---:|---:|---:|---:|:---|:---|:---|"]
+        for r in rows:
+            twin = authors.find(r.claim.id, r.metric) if authors else None
+            out.append(_detail(r, full.find(r.claim.id, r.metric))
+                       + f" {twin.verdict if twin else 'not run'} |")
+        out += [_detail(f, None, first=False) + " n/a |" for f in full.rows
+                if f.claim.family == family and sampled.find(f.claim.id, f.metric) is None]
+        out.append("")
+    return "\n".join(out)
+
+
+CSV_COLUMNS = ("metrics", "id", "family", "claim", "where", "metric", "direction", "a",
+               "rival", "n_rivals", "paper_a", "paper_rival", "paper_agrees", "ours_a",
+               "ours_rival", "n_seeds", "diff", "ci_low", "ci_high", "p_seeds", "p_users",
+               "p_seeds_raw", "p_users_raw", "n_users", "user_diff", "verdict",
+               "verdict_uncorrected", "other_metrics_verdict")
+
+
+def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> str:
+    """One row per claim, metric and protocol (`metrics`: sampled, full, or authors: the
+    authors' protocol, sampled metrics, test-selected)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    pairs = [(sampled, full), (full, sampled)] + ([(authors, sampled)] if authors else [])
+    for report, other in pairs:
+        for r in report.rows:
+            c = r.claim
+            twin = other.find(c.id, r.metric)
+            name = "authors" if report is authors else report.kind
+            base = [name, c.id, c.family, c.words, c.where, r.metric, c.direction, c.a.label]
+            tail = [r.verdict, r.verdict_uncorrected, twin.verdict if twin else ""]
+            if r.missing:
+                w.writerow(base + [" / ".join(s.label for s in c.rivals), len(c.rivals),
+                                   _f(c.a.paper.get(r.metric))] + [""] * 14 + tail)
+                continue
+            h = r.hardest
+            p, raw = r.pairs[h], r.raw[h]
+            agrees = r.paper_agrees
+            w.writerow(base + [c.rivals[h].label, len(c.rivals), _f(c.a.paper.get(r.metric)),
+                               _f(c.rivals[h].paper.get(r.metric)),
+                               "" if agrees is None else int(agrees), _f(r.ours_a),
+                               _f(r.ours_rivals[h]), p.n_seeds, _f(p.diff, ".6f"),
+                               _f(p.ci[0], ".6f"), _f(p.ci[1], ".6f"), _f(p.p_seeds, ".6g"),
+                               _f(p.p_users, ".6g"), _f(raw.p_seeds, ".6g"),
+                               _f(raw.p_users, ".6g"), p.n_users, _f(p.user_diff, ".6f")]
+                       + tail)
+    return buf.getvalue()
+
+
+def run(params: Params, metrics_root: Path, out_dir: Path | None,
+        correction: str | None = None, authors_root: Path = AUTHORS_METRICS
+        ) -> tuple[str, list[Path], tuple[Report, Report]]:
+    """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
+    runs under the authors' protocol in `authors_root` when it exists) as markdown; with
+    `out_dir`, also claims.md and claims.csv there."""
+    if not Path(metrics_root).is_dir():
+        raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
+                         "(`dvc repro`)")
+    reports = (evaluate_claims(params, metrics_root, correction, "sampled"),
+               evaluate_claims(params, metrics_root, correction, "full"))
+    authors = (evaluate_claims(params, authors_root, correction, "sampled")
+               if Path(authors_root).is_dir() else None)
+    text = render_markdown(*reports, authors)
+    written = []
+    if out_dir is not None:
+        written = [write_text(claims_file("md", out_dir), text),
+                   write_text(claims_file("csv", out_dir), render_csv(*reports, authors))]
+    return text, written, reports
