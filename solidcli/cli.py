@@ -407,10 +407,11 @@ def claims(
     with _guard():
         from solidcli.pipeline import claims as stage
 
-        text, written, report = stage.run(_params(params, set_), metrics, out_dir, correction)
+        text, written, (sampled, _) = stage.run(_params(params, set_), metrics, out_dir,
+                                                correction)
         sys.stdout.write(text)
         for claim_id, reason in dict.fromkeys((row.claim.id, row.missing[0])
-                                              for row in report[0].rows if row.missing):
+                                              for row in sampled.rows if row.missing):
             typer.echo(f"solid: warning: claim {claim_id} not run: {reason}", err=True)
         for path in written:
             typer.echo(f"wrote {path}", err=True)

@@ -85,24 +85,35 @@ def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) 
 
 @torch.no_grad()
 def score_full(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device,
-               ties: str) -> list[dict[str, np.ndarray]]:
-    """Every member's per-user full-ranking metrics (`metrics.full_ranking_metrics`): each
-    history encoded once, every item scored against it (`Recommender.score_items`)."""
+               ties: str) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
+    """The sampled logits (S, M, C) of every member, as `score` gives them, and each member's
+    per-user full-ranking metrics (`metrics.full_ranking_metrics`), from one pass: each history
+    is encoded once and every item scored against it (`Recommender.score_items`); the sampled
+    candidates are those items' columns, except for DIN, whose target-dependent state scores
+    them with `forward` (the all-items path only equals it up to rounding)."""
     model.eval()
     users = len(ev.lengths)
+    sampled = np.empty((model.members, *ev.candidates.shape), dtype=np.float32)
     out = [{m: np.empty(users) for m in FULL_METRIC_NAMES} for _ in range(model.members)]
     for idx in length_batches(ev.lengths, batch_size):
         lengths = ev.lengths[idx]
         width = int(lengths.max())
-        logits = model.score_items(torch.from_numpy(ev.hist[idx, :width]).to(device),
-                                   torch.from_numpy(lengths).to(device))
-        logits = logits.float().cpu().numpy()
+        hist = torch.from_numpy(ev.hist[idx, :width]).to(device)
+        lengths_t = torch.from_numpy(lengths).to(device)
+        cands = torch.from_numpy(ev.candidates[idx]).to(device)
+        every = model.score_items(hist, lengths_t)
+        if model.target is None:
+            picked = model(hist, lengths_t, cands)[0]
+        else:
+            picked = torch.gather(every, 2, cands.expand(model.members, -1, -1))
+        sampled[:, idx] = picked.float().cpu().numpy()
+        every = every.float().cpu().numpy()
         hists = [ev.histories[i] for i in idx]
-        for member, scores in zip(out, logits, strict=True):
+        for member, scores in zip(out, every, strict=True):
             for m, v in full_ranking_metrics(scores, ev.targets[idx], hists,
                                              ties=ties).items():
                 member[m][idx] = v
-    return out
+    return sampled, out
 
 
 def evaluate(model, ev: EvalSet, batch_size: int, device, ties: str) -> list[dict[str, float]]:

@@ -162,11 +162,6 @@ def run_metrics_dir(run: RunId, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / run.dataset / run.key / seed_name(_seeded(run))
 
 
-def per_user_file(run: RunId, root: Path = METRICS_ROOT) -> Path:
-    """Each test user's metrics for one seed of a run, beside its metrics.json."""
-    return run_metrics_dir(run, root) / PER_USER
-
-
 def metrics_dir(dataset: str, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / dataset
 

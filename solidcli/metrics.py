@@ -24,6 +24,8 @@ from solidcli.errors import SolidError
 
 TIE_WEIGHT = {"conservative": 1.0, "average": 0.5, "optimistic": 0.0}
 METRIC_NAMES = ("AUC", "UAUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20")
+# `per_user_metrics`' keys: a user's AUC (their mean is UAUC), NDCG and Recall
+PER_USER_NAMES = ("AUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20")
 
 
 def pooled_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -66,20 +68,17 @@ def _per_user(scores: np.ndarray, labels: np.ndarray, ks, ties: str
     meaningful), the users with an AUC (a positive and a negative) and those with a rank (a
     positive). Only the positives' ranks matter, so each positive is compared with its own
     user's C candidates (P x C work, not U x C x C)."""
-    tie_w = TIE_WEIGHT[ties]
     n_pos, n_neg = labels.sum(1), (~labels).sum(1)
     # one row per positive candidate: its user's scores against its own score
     rows, cols = np.nonzero(labels)
     own = scores[rows, cols][:, None]
     user = scores[rows]  # (P, C)
-    greater = (user > own).sum(1)
-    equal = (user == own).sum(1) - 1  # the other candidates tied with it
+    rank = _rank(user, own, ties)
     neg = ~labels[rows]
     below = ((user < own) & neg).sum(1) + 0.5 * ((user == own) & neg).sum(1)
     ok = (n_pos > 0) & (n_neg > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {"AUC": np.bincount(rows, weights=below, minlength=len(labels)) / (n_pos * n_neg)}
-    rank = 1.0 + greater + tie_w * equal  # 1 + candidates above + tie_w * tied ones
     has = n_pos > 0
     gain = 1.0 / np.log2(rank + 1.0)
     discount_cum = np.cumsum(1.0 / np.log2(np.arange(2, scores.shape[1] + 2)))
@@ -94,15 +93,30 @@ def _per_user(scores: np.ndarray, labels: np.ndarray, ks, ties: str
     return out, ok, has
 
 
+def _rank(scores: np.ndarray, own: np.ndarray, ties: str) -> np.ndarray:
+    """The rank of each row's `own` score (R, 1) among that row's `scores` (R, C), which hold
+    it once: 1 + the candidates above + `ties`' weight times the other candidates tied."""
+    greater = (scores > own).sum(1)
+    equal = (scores == own).sum(1) - 1
+    return 1.0 + greater + TIE_WEIGHT[ties] * equal
+
+
+def score_users(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
+                ties: str = "conservative") -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """`evaluate_scores` and `per_user_metrics` of one score matrix, from one pass."""
+    scores, labels = _check(scores, labels)
+    parts, ok, has = _per_user(scores, labels, ks, ties)
+    per_user = {m: np.where(ok if m == "AUC" else has, v, np.nan) for m, v in parts.items()}
+    return _summary(scores, labels, parts, ok, has, ks), per_user
+
+
 def per_user_metrics(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
                      ties: str = "conservative") -> dict[str, np.ndarray]:
     """Each user's AUC (over its own candidates; its mean over users is UAUC), NDCG@k and
     Recall@k, as float arrays of length U; NaN where a user lacks a positive (or, for AUC, a
     negative). Their means over the defined users are `evaluate_scores`' UAUC, NDCG and
     Recall."""
-    scores, labels = _check(scores, labels)
-    parts, ok, has = _per_user(scores, labels, ks, ties)
-    return {m: np.where(ok if m == "AUC" else has, v, np.nan) for m, v in parts.items()}
+    return score_users(scores, labels, ks, ties)[1]
 
 
 def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
@@ -111,6 +125,12 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, ks=(10, 20),
     `per_user_metrics` over the users that define them."""
     scores, labels = _check(scores, labels)
     parts, ok, has = _per_user(scores, labels, ks, ties)
+    return _summary(scores, labels, parts, ok, has, ks)
+
+
+def _summary(scores: np.ndarray, labels: np.ndarray, parts: dict[str, np.ndarray],
+             ok: np.ndarray, has: np.ndarray, ks) -> dict[str, float]:
+    """The table metrics: pooled AUC, and the means of the per-user ones over their users."""
     uauc_sum, uauc_n = float(parts["AUC"][ok].sum()), int(ok.sum())
     rank_n = int(has.sum())
     out = {"AUC": pooled_auc(scores, labels),
@@ -151,10 +171,7 @@ def full_ranking_metrics(scores: np.ndarray, targets: np.ndarray,
     keep = cols != targets[rows]
     scores[rows[keep], cols[keep]] = -np.inf
     scores[:, 0] = -np.inf
-    own = scores[np.arange(len(scores)), targets][:, None]
-    greater = (scores > own).sum(1)
-    equal = (scores == own).sum(1) - 1
-    rank = 1.0 + greater + TIE_WEIGHT[ties] * equal
+    rank = _rank(scores, scores[np.arange(len(scores)), targets][:, None], ties)
     out = {}
     for k in ks:
         hit = rank <= k

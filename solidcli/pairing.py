@@ -19,13 +19,12 @@ import numpy as np
 
 from solidcli.errors import SolidError
 from solidcli.layout import FULL_PREFIX, PER_USER
+from solidcli.metrics import PER_USER_NAMES
 from solidcli.results import Result
 from solidcli.stats import Paired, compare
 
-USER_METRICS = ("AUC", "NDCG@10", "Recall@10", "NDCG@20", "Recall@20")  # per-user columns
 # a table metric -> its per-user column (the pooled AUC has none; UAUC is the users' AUC mean)
-PER_USER_OF = {"UAUC": "AUC", "NDCG@10": "NDCG@10", "Recall@10": "Recall@10",
-               "NDCG@20": "NDCG@20", "Recall@20": "Recall@20"}
+PER_USER_OF = {"UAUC": "AUC", **{m: m for m in PER_USER_NAMES if m != "AUC"}}
 
 
 class PerUser:
@@ -34,9 +33,14 @@ class PerUser:
     def __init__(self) -> None:
         self._frames: dict[Path, dict[str, np.ndarray] | None] = {}
 
+    @staticmethod
+    def path(result: Result) -> Path:
+        """The per-user file beside `result`'s metrics.json."""
+        return result.path.parent / PER_USER
+
     def of(self, result: Result) -> dict[str, np.ndarray] | None:
         """{'user': ids, <column>: values} of one seeded run, or None without a file."""
-        path = result.path.parent / PER_USER
+        path = self.path(result)
         if path not in self._frames:
             self._frames[path] = self._read(path, result)
         return self._frames[path]
@@ -55,13 +59,13 @@ class PerUser:
             raise SolidError(f"corrupt per-user metrics file {path}: "
                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; "
                              f"{rebuild}") from None
-        missing = [c for c in ("user", *USER_METRICS) if c not in frame.columns]
+        missing = [c for c in ("user", *PER_USER_NAMES) if c not in frame.columns]
         if missing:
             raise SolidError(f"corrupt per-user metrics file {path}: no column "
                              f"{', '.join(missing)}; {rebuild}")
         out = {"user": frame["user"].to_numpy()}
         full = [c for c in frame.columns if c.startswith(FULL_PREFIX)]  # absent in old files
-        for c in (*USER_METRICS, *full):
+        for c in (*PER_USER_NAMES, *full):
             v = frame[c].to_numpy(dtype=np.float64)
             ok = v[~np.isnan(v)]
             if ((ok < 0) | (ok > 1)).any():
@@ -99,8 +103,8 @@ def pair(a: Sequence[Result], b: Sequence[Result], metric: str, users: PerUser,
             first = frames[0][0]["user"]
             for fa, fb, x, y in frames:
                 if not (np.array_equal(fa["user"], first) and np.array_equal(fb["user"], first)):
-                    raise SolidError(f"{x.path.parent / PER_USER} and {y.path.parent / PER_USER}"
-                                     " hold different test users, so they do not pair; "
+                    raise SolidError(f"{users.path(x)} and {users.path(y)} hold different "
+                                     "test users, so they do not pair; "
                                      "evaluate both with the same data (`solid evaluate "
                                      f"--dataset {x.run.dataset} --all`)")
             a_users = np.stack([fa[column] for fa, _, _, _ in frames])

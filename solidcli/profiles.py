@@ -46,8 +46,7 @@ AUTHORS: tuple[tuple[str, Any, str, str], ...] = (
 def _get(params: Any, key: str) -> Any:
     node = params
     for part in key.split("."):
-        node = node[part] if isinstance(node, dict) else getattr(
-            node, "lam" if part == "lambda" else part)
+        node = getattr(node, part)
     return node
 
 

@@ -71,6 +71,10 @@ class Result:
                              f"{self.run.dataset} --all`")
         return self.full
 
+    def protocol_of(self, kind: str) -> str | None:
+        """How the `kind` metrics were measured (metrics.json's `protocol` / `protocol_full`)."""
+        return self.protocol if kind == "sampled" else self.protocol_full
+
 
 def _number(rec: dict, key: str) -> float | None:
     v = rec.get(key)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from solidcli.errors import SolidError
+
 USER_TESTS = ("ttest", "wilcoxon", "permutation")
 RULES = ("both", "seeds", "users")
 CORRECTIONS = ("none", "holm")
@@ -161,13 +163,18 @@ def holm(pvalues: list[float]) -> list[float]:
     return out.tolist()
 
 
+def check_correction(correction: str) -> str:
+    """`correction` if it is one of CORRECTIONS, else a SolidError naming them."""
+    if correction not in CORRECTIONS:
+        raise SolidError(f"unknown correction '{correction}' (choose from "
+                         f"{', '.join(CORRECTIONS)})")
+    return correction
+
+
 def correct(family: list[Paired], correction: str) -> list[Paired]:
     """`family` with both kinds of p-values adjusted by `correction` (each kind is its own
     family of tests)."""
-    if correction not in CORRECTIONS:
-        raise ValueError(f"unknown correction '{correction}' (choose from "
-                         f"{', '.join(CORRECTIONS)})")
-    if correction == "none" or not family:
+    if check_correction(correction) == "none" or not family:
         return list(family)
     seeds = holm([c.p_seeds for c in family])
     users = holm([c.p_users for c in family])

@@ -155,17 +155,14 @@ class Recommender(nn.Module):
         """hist (S, B, L) right-padded ids, lengths (S, B), candidates (S, B, C) -> logits
         (S, B, C) and the auxiliary loss (S,). Inputs without the member axis ((B, L), (B,),
         (B, C)) are shared by all members."""
-        s = self.members
-        if hist.dim() == 2:
-            hist, lengths = hist.expand(s, -1, -1), lengths.expand(s, -1)
-            candidates = candidates.expand(s, -1, -1)
+        hist, lengths = self._per_member(hist, lengths)
+        if candidates.dim() == 2:
+            candidates = candidates.expand(self.members, -1, -1)
         item_seq = self.items(hist)
         targets = None
         if self.target is None or self.training:
             targets = self.items(candidates, padding=False)  # (S, B, C, D)
-        state = self.backbone(item_seq, lengths, targets)
-        params, aux = self.dynamic_params(hist, item_seq, lengths)
-        out = self.layers(state, params)
+        out, aux = self._layers_out(hist, item_seq, lengths, targets)
         if self.target is None:  # target-dependent state: the layers output the logit
             return out.squeeze(-1), aux
         if self.training:  # a few candidates: multiply and sum (a batched product of 1-row
@@ -174,6 +171,20 @@ class Recommender(nn.Module):
         # scoring many candidates: every item once, then the candidates' columns (the same
         # numbers, without a (S, B, C, D) tensor)
         return torch.gather(self._every_item(out), 2, candidates), aux
+
+    def _per_member(self, hist: torch.Tensor, lengths: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Histories and lengths with the member axis (shared ones expanded to every member)."""
+        if hist.dim() == 2:
+            return hist.expand(self.members, -1, -1), lengths.expand(self.members, -1)
+        return hist, lengths
+
+    def _layers_out(self, hist: torch.Tensor, item_seq: torch.Tensor, lengths: torch.Tensor,
+                    targets: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The dynamic layers' output for the backbone's state, and the auxiliary loss."""
+        state = self.backbone(item_seq, lengths, targets)
+        params, aux = self.dynamic_params(hist, item_seq, lengths)
+        return self.layers(state, params), aux
 
     def _every_item(self, out: torch.Tensor) -> torch.Tensor:
         """Logits (S, B, N + 1) of the layers' outputs `out` (S, B, D) against every item."""
@@ -187,13 +198,9 @@ class Recommender(nn.Module):
         history is encoded once; DIN, whose state depends on the target, scores the items
         `chunk` at a time."""
         s = self.members
-        if hist.dim() == 2:
-            hist, lengths = hist.expand(s, -1, -1), lengths.expand(s, -1)
+        hist, lengths = self._per_member(hist, lengths)
         if self.target is not None:
-            item_seq = self.items(hist)
-            state = self.backbone(item_seq, lengths, None)
-            params, _ = self.dynamic_params(hist, item_seq, lengths)
-            return self._every_item(self.layers(state, params))
+            return self._every_item(self._layers_out(hist, self.items(hist), lengths, None)[0])
         item_seq = self.items(hist)
         params, _ = self.dynamic_params(hist, item_seq, lengths)
         context = self.backbone.context(item_seq, lengths)

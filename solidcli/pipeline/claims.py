@@ -56,12 +56,14 @@ from solidcli.pipeline.table import (
     AUTHORS_METRICS,
     PAPER_DSR,
     Cell,
+    _p,
     _paper,
     _paper_row,
+    ci_text,
     seeds_note,
 )
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
-from solidcli.stats import CORRECTIONS, Paired, correct
+from solidcli.stats import Paired, check_correction, correct
 
 FIGURE5_METRICS = ("UAUC", "NDCG@10", "Recall@10")  # the figure's three panels
 VERDICTS = ("supported", "contradicted", "inconclusive")
@@ -326,24 +328,28 @@ def _cells(results: dict[RunId, list[Result]], kind: str) -> tuple[dict[RunId, C
 
 
 def evaluate_claims(params: Params, metrics_root: Path, correction: str | None = None,
-                    kind: str = "sampled") -> Report:
-    """Test every claim on the `kind` metrics under `metrics_root` (all of `params.seeds`)."""
-    correction = params.stats.correction if correction is None else correction
-    if correction not in CORRECTIONS:
-        raise SolidError(f"unknown correction '{correction}' (choose from "
-                         f"{', '.join(CORRECTIONS)})")
-    cfg, seeds = params.stats, tuple(params.seeds)
+                    kinds: tuple[str, ...] = ("sampled",)) -> list[Report]:
+    """Test every claim on the metrics under `metrics_root` (all of `params.seeds`): one
+    Report per metric kind, from one reading of the metrics and per-user files."""
+    correction = check_correction(params.stats.correction if correction is None else correction)
     found = claims(params)
     if not found:
         raise SolidError("no claim to test: params.yaml defines none of the runs the paper's "
                          "claims compare")
     planned = {s.planned.run: s.planned for c in found for s in (c.a, *c.rivals)
                if s.planned is not None}
-    results, _ = read_results(Path(metrics_root), list(planned), list(seeds))
-    cells, why = _cells(results, kind)
+    results, _ = read_results(Path(metrics_root), list(planned), list(params.seeds))
     users = PerUser()
+    return [_report(params, found, results, users, correction, kind) for kind in kinds]
+
+
+def _report(params: Params, found: list[Claim], results: dict[RunId, list[Result]],
+            users: PerUser, correction: str, kind: str) -> Report:
+    """The claims `found`, tested on the `kind` metrics of `results`."""
+    cfg, seeds = params.stats, tuple(params.seeds)
+    cells, why = _cells(results, kind)
     rows: list[Row] = []
-    families: dict[str, list[tuple[Row, int]]] = {}
+    families: dict[str, list[Row]] = {}  # the Holm families: one paper sentence each
     for c in found:
         sides: list[Cell | None] = [None if s.planned is None else cells.get(s.planned.run)
                                     for s in (c.a, *c.rivals)]
@@ -359,11 +365,11 @@ def evaluate_claims(params: Params, metrics_root: Path, correction: str | None =
             row.ours_a, row.ours_rivals = a.mean[m], [r.mean[m] for r in rivals]
             row.raw = [pair(a.results, r.results, m, users, cfg.user_test, kind)
                        for r in rivals]
-            families.setdefault(c.family, []).extend((row, i) for i in range(len(rivals)))
+            families.setdefault(c.family, []).append(row)
     for members in families.values():
-        adjusted = correct([row.raw[i] for row, i in members], correction)
-        for (row, _), p in zip(members, adjusted, strict=True):
-            row.pairs.append(p)  # each row's rivals are consecutive, in order
+        adjusted = iter(correct([p for row in members for p in row.raw], correction))
+        for row in members:
+            row.pairs = [next(adjusted) for _ in row.raw]
     for row in rows:
         if row.missing:
             continue
@@ -372,7 +378,7 @@ def evaluate_claims(params: Params, metrics_root: Path, correction: str | None =
         row.verdict_uncorrected = _verdict([p.significant(cfg.alpha, cfg.rule)
                                             for p in row.raw], d)
     protocols = tuple(sorted({p for c in cells.values() for r in c.results
-                              if (p := r.protocol if kind == "sampled" else r.protocol_full)}))
+                              if (p := r.protocol_of(kind))}))
     return Report(rows, params, correction, seeds, protocols, kind)
 
 
@@ -380,10 +386,6 @@ def evaluate_claims(params: Params, metrics_root: Path, correction: str | None =
 
 def _f(v: float | None, fmt: str = ".4f") -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
-
-
-def _p(v: float) -> str:
-    return "n/a" if math.isnan(v) else "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
 def _paper_text(row: Row) -> str:
@@ -425,21 +427,20 @@ def _count_text(report: Report) -> str:
 
 def differing(sampled: Report, full: Report) -> list[tuple[Row, Row]]:
     """(sampled, full) rows of the same claim and metric whose verdicts differ (both tested)."""
-    out = []
-    for r in sampled.rows:
-        f = full.find(r.claim.id, r.metric)
-        if f is not None and r.verdict in VERDICTS and f.verdict in VERDICTS \
-                and r.verdict != f.verdict:
-            out.append((r, f))
-    return out
+    return [(r, f) for r in sampled.rows
+            if (f := full.find(r.claim.id, r.metric)) is not None and _differs(r, f)]
+
+
+def _differs(a: Row, b: Row) -> bool:
+    """Whether two tested rows reach different verdicts ("not run" differs from nothing)."""
+    return a.verdict in VERDICTS and b.verdict in VERDICTS and a.verdict != b.verdict
 
 
 def _detail(r: Row, other: Row | None, first: bool = True) -> str:
     """One markdown row: the effect of `r` and both verdicts (`other`: the other metrics'
     row; `first`: r is the sampled row, else a full-ranking row without a sampled twin)."""
     c = r.claim
-    mark = ("" if other is None or other.verdict not in VERDICTS or r.verdict not in VERDICTS
-            or other.verdict == r.verdict else " ≠")
+    mark = " ≠" if other is not None and _differs(r, other) else ""
     verdicts = (f"**{r.verdict}** | {other.verdict if other else 'n/a'}{mark}"
                 if first else f"n/a | **{r.verdict}**")
     if r.missing:
@@ -449,9 +450,9 @@ def _detail(r: Row, other: Row | None, first: bool = True) -> str:
     h = r.hardest
     p, rival = r.pairs[h], c.rivals[h].label
     more = f" (+{len(c.rivals) - 1} more)" if len(c.rivals) > 1 else ""
-    ci = "" if math.isnan(p.ci[0]) else f" ({p.ci[0]:+.4f}, {p.ci[1]:+.4f})"
     return (f"| {c.id} | {c.a.label} vs {rival}{more} | {r.metric} | {_paper_text(r)} | "
-            f"{r.ours_a:.4f} vs {r.ours_rivals[h]:.4f} | {p.diff:+.4f}{ci} | {_p(p.p_seeds)} | "
+            f"{r.ours_a:.4f} vs {r.ours_rivals[h]:.4f} | {p.diff:+.4f}{ci_text(p)} | "
+            f"{_p(p.p_seeds)} | "
             f"{_p(p.p_users)} | {verdicts} |")
 
 
@@ -557,9 +558,8 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     if not Path(metrics_root).is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
                          "(`dvc repro`)")
-    reports = (evaluate_claims(params, metrics_root, correction, "sampled"),
-               evaluate_claims(params, metrics_root, correction, "full"))
-    authors = (evaluate_claims(params, authors_root, correction, "sampled")
+    reports = tuple(evaluate_claims(params, metrics_root, correction, ("sampled", "full")))
+    authors = (evaluate_claims(params, authors_root, correction)[0]
                if Path(authors_root).is_dir() else None)
     text = render_markdown(*reports, authors)
     written = []

@@ -48,7 +48,7 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
     trained `config`. `eval_sets` keeps the padded splits, keyed by (split, max_len), for the
     next model."""
     from solidcli.engine import EvalSet, score, score_full
-    from solidcli.metrics import evaluate_scores, per_user_metrics
+    from solidcli.metrics import evaluate_scores, score_users
     from solidcli.models.recommender import Recommender
 
     eval_sets = {} if eval_sets is None else eval_sets
@@ -67,25 +67,25 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
                              f"(`{train_command(params, run)}`)")
     members = [model for model, _ in loaded]
     group = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
-    results, per_user = {}, []
+    results, per_user, full = {}, [], []
     ties = params.eval.ties
     for split in ("valid", "test"):
-        with timer(split):
+        with timer(split):  # test: the sampled and the full-ranking scores in one pass
             key = (split, spec.max_len)
             if key not in eval_sets:
                 eval_sets[key] = EvalSet.from_split(data, split, spec.max_len)
             ev = eval_sets[key]
-            scores = score(group, ev, params.train.eval_batch_size, device)
-            results[split] = [evaluate_scores(s, ev.labels, ties=ties) for s in scores]
-            if split == "test":
-                users = data.splits["test"].users
-                per_user = [{"user": users, **per_user_metrics(s, ev.labels, ties=ties)}
-                            for s in scores]
-    with timer("test_full"):
-        full = score_full(group, eval_sets[("test", spec.max_len)],
-                          params.train.eval_batch_size, device, ties)
-    for member, values in zip(per_user, full, strict=True):
-        member.update({f"{FULL_PREFIX}{m}": v for m, v in values.items()})
+            if split == "valid":
+                scores = score(group, ev, params.train.eval_batch_size, device)
+                results[split] = [evaluate_scores(s, ev.labels, ties=ties) for s in scores]
+                continue
+            scores, full = score_full(group, ev, params.train.eval_batch_size, device, ties)
+            both = [score_users(s, ev.labels, ties=ties) for s in scores]
+            results[split] = [summary for summary, _ in both]
+            users = data.splits["test"].users
+            per_user = [{"user": users, **values, **{f"{FULL_PREFIX}{m}": v
+                                                     for m, v in full_values.items()}}
+                        for (_, values), full_values in zip(both, full, strict=True)]
     n_candidates = data.candidates["test"].shape[1]
     out = []
     for m, (run, (_, record)) in enumerate(zip(runs, loaded, strict=True)):

@@ -69,7 +69,7 @@ from solidcli.results import (
     dsr_name,
     read_results,
 )
-from solidcli.stats import CORRECTIONS, Paired, correct
+from solidcli.stats import Paired, check_correction, correct
 
 # Table 1: (dsr, variant) -> the paper's dsr_model spelling in its CSV (labels: grid)
 PAPER_DSR = {("none", "base"): "none", ("apg", "base"): "APG", ("apg", "scl"): "SOLID-APG",
@@ -260,9 +260,7 @@ class _Reader:
                              f"seed{'s' if len(self.seeds) > 1 else ''} {seeds}; first: "
                              f"{self.missing[0].run if self.missing else 'none'}); run the "
                              "pipeline first (`dvc repro`)")
-        protocols = tuple(sorted({p for r in self.found
-                                  if (p := r.protocol if self.kind == "sampled"
-                                      else r.protocol_full)}))
+        protocols = tuple(sorted({p for r in self.found if (p := r.protocol_of(self.kind))}))
         return Table(self.number, seeds=self.seeds, one_seed=self.one_seed,
                      protocols=protocols, missing=self.missing, kind=self.kind, **kw)
 
@@ -405,9 +403,7 @@ def attach_protocol(t: Table, params: Params, root: Path, seed: int | None,
 def judge(t: Table, cfg: StatsCfg, correction: str = "none") -> Table:
     """Set each row's best-of-block metrics (bold) and, for every row with a baseline, its
     paired comparison per metric (`solidcli.pairing`; `correction` over the whole table)."""
-    if correction not in CORRECTIONS:
-        raise SolidError(f"unknown correction '{correction}' (choose from "
-                         f"{', '.join(CORRECTIONS)})")
+    check_correction(correction)
     users = PerUser()
     keys, family = [], []
     for i, r in enumerate(t.rows):
@@ -478,11 +474,22 @@ def _p(v: float) -> str:
     return "n/a" if math.isnan(v) else "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def ci_text(pair: Paired) -> str:
+    """` (-0.0030, +0.0070)`: the 95% CI of the difference over seeds ('' with one seed)."""
+    return "" if math.isnan(pair.ci[0]) else f" ({pair.ci[0]:+.4f}, {pair.ci[1]:+.4f})"
+
+
 def _stats_text(pair: Paired) -> str:
     """`Δ +0.0020 (-0.0030, +0.0070), p 0.412 / 0.031`: mean difference over seeds, its 95%
     CI, and the p-values over seeds / over users."""
-    ci = "" if math.isnan(pair.ci[0]) else f" ({pair.ci[0]:+.4f}, {pair.ci[1]:+.4f})"
-    return f"Δ {pair.diff:+.4f}{ci}, p {_p(pair.p_seeds)} / {_p(pair.p_users)}"
+    return f"Δ {pair.diff:+.4f}{ci_text(pair)}, p {_p(pair.p_seeds)} / {_p(pair.p_users)}"
+
+
+def _mean_sd(cell: Cell, m: str, pm: str, mean: str | None = None) -> str:
+    """`mean pm sd` of one cell (`mean`: the mean as already formatted), without the sd when
+    it is undefined."""
+    sd = cell.sd[m]
+    return (mean or _num(cell.mean[m])) + ("" if sd is None else f" {pm} {_num(sd)}")
 
 
 def _ours(t: Table, r: Row, m: str, fmt: str, stats: bool = False) -> str:
@@ -493,8 +500,7 @@ def _ours(t: Table, r: Row, m: str, fmt: str, stats: bool = False) -> str:
     mean = _num(cell.mean[m])
     if m in r.best:
         mean = f"**{mean}**" if fmt == "markdown" else f"\\textbf{{{mean}}}"
-    sd = cell.sd[m]
-    text = mean + ("" if sd is None else f" {pm} {_num(sd)}")
+    text = _mean_sd(cell, m, pm, mean)
     text += MARKS[fmt].get(t.sign(r, m), "")
     text += f" (n={cell.n})" if t.partial(cell) else ""
     if stats and m in r.pairs:
@@ -624,10 +630,7 @@ def _md_text(s: str | bool) -> str:
 
 def _other_text(t: Table, r: Row, m: str, pm: str) -> str:
     """The authors'-protocol cell of `--compare protocols`: mean pm sd, or not run."""
-    if r.other is None:
-        return "not run"
-    sd = r.other.sd[m]
-    return _num(r.other.mean[m]) + ("" if sd is None else f" {pm} {_num(sd)}")
+    return "not run" if r.other is None else _mean_sd(r.other, m, pm)
 
 
 def _markdown(t: Table, compare: str | None, stats: bool = False) -> str:
