@@ -203,13 +203,21 @@ def _seed_sets(seed: int | None, seeds: str | None) -> list[str]:
 
 def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, sets, tag=None,
            metacode_tag=None, modalities=None, all_=False, sweep=None, workers=None,
-           threads=None) -> None:
+           threads=None, study=None) -> None:
     with _guard():
         p = _params(params, [*(sets or []), *_seed_sets(seed, seeds)], None, device)
         from solidcli import grid
         from solidcli.layout import RunId
         from solidcli.pipeline import train as stage
 
+        if study is not None:
+            if sweep is not None:
+                raise SolidError("--study and --sweep exclude each other")
+            if study not in grid.STUDIES or variant not in grid.STUDIES[study]:
+                known = [s for s, by in grid.STUDIES.items() if variant in by]
+                raise SolidError(f"unknown --study '{study}' for train-{variant} (choose "
+                                 f"from {', '.join(known) or 'none'})")
+            sweep = study
         if all_ or sweep is not None:
             given = [flag for flag, value in (("--backbone", backbone), ("--dsr", dsr),
                                               ("--tag", tag), ("--modalities", modalities),
@@ -217,7 +225,9 @@ def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, se
             if given:
                 raise SolidError(f"{' '.join(given)}: a whole family (--all / --sweep) takes "
                                  "its runs from params.yaml")
-            if sweep is not None:
+            if study is not None:
+                family = grid.STUDIES[study][variant]
+            elif sweep is not None:
                 choices = grid.SWEEPS.get(variant, {})
                 if sweep not in choices:
                     raise SolidError(f"unknown --sweep '{sweep}' for train-{variant} (choose "
@@ -238,6 +248,11 @@ def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, se
                     _pick_dsr(dsr, p, variant), variant, tag)
         planned = grid.single(grid.find_tagged(p, run), modalities, metacode_tag)
         _done(stage.run(p, planned, workers, threads))
+
+
+StudyOpt = Annotated[str | None, typer.Option(
+    "--study", help="Train every run of a study outside the default pipeline (mechanics: "
+    "issue 11's table; studies/dvc.yaml).", show_default=False)]
 
 
 @app.command("train-base", epilog="DVC stage: train-base@<dataset> (--all)")
@@ -268,11 +283,12 @@ def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: Dsr
               seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
               tag: TagOpt = None, modalities: ModalitiesOpt = None, all_: AllOpt = False,
-              sweep: SweepOpt = None, workers: WorkersOpt = None,
+              sweep: SweepOpt = None, study: StudyOpt = None, workers: WorkersOpt = None,
               threads: ThreadsOpt = None) -> None:
     """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
     _train("sml", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
-           modalities=modalities, all_=all_, sweep=sweep, workers=workers, threads=threads)
+           modalities=modalities, all_=all_, sweep=sweep, workers=workers, threads=threads,
+           study=study)
 
 
 @app.command("train-scl", epilog="DVC stages: train-scl@<dataset> (--all), train-ablation "
@@ -289,15 +305,15 @@ def train_scl(
     without_semantics: Annotated[bool, typer.Option(
         "--without-semantics", help="Ablation (Table 2): no semantic trunk, codebook "
         "initialised at random (variant scl_only).")] = False,
-    all_: AllOpt = False, sweep: SweepOpt = None, workers: WorkersOpt = None,
-    threads: ThreadsOpt = None,
+    all_: AllOpt = False, sweep: SweepOpt = None, study: StudyOpt = None,
+    workers: WorkersOpt = None, threads: ThreadsOpt = None,
 ) -> None:
     """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
     if without_semantics and modalities is not None:
         _fail("--modalities and --without-semantics exclude each other")
     _train("scl_only" if without_semantics else "scl", dataset, backbone, dsr, seed, seeds,
            device, params, set_, tag, metacode_tag, modalities, all_=all_, sweep=sweep,
-           workers=workers, threads=threads)
+           workers=workers, threads=threads, study=study)
 
 
 @app.command()
@@ -306,6 +322,9 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
              all_: Annotated[bool, typer.Option(
                  "--all", help="Evaluate every model trained for the dataset (the DVC stage).")]
              = False,
+             study: Annotated[str | None, typer.Option(
+                 "--study", help="Evaluate every run of a study (its own reports folder, "
+                 "reports/studies/<study>/).", show_default=False)] = None,
              device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
              set_: SetOpt = None) -> None:
     """Score trained models on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
@@ -317,11 +336,33 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
         p, name = _dataset(dataset, _params(params, set_, None, device))
         from solidcli.pipeline import evaluate as stage
 
+        if study is not None:
+            from solidcli import grid
+
+            if study not in grid.STUDIES:
+                raise SolidError(f"unknown --study '{study}' (choose from "
+                                 f"{', '.join(grid.STUDIES)})")
+            _done(stage.run_all(p, p.study.dataset if dataset is None else name, study))
+            return
         if all_:
             _done(stage.run_all(p, name))
             return
         _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
                         _pick_dsr(dsr, p, variant), variant, tag=tag))
+
+
+@app.command()
+def inspect(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+            variant: VariantOpt = "scl", tag: TagOpt = None,
+            params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Diagnostics of a SOLID run, every seed: is the branch inside +-T, does it differ
+    across users, how many codes do the items use (issue 11)."""
+    with _guard():
+        p, name = _dataset(dataset, _params(params, set_))
+        from solidcli.pipeline import inspection
+
+        inspection.run(p, name, _pick(backbone, p.backbones, "backbones"),
+                       _pick_dsr(dsr, p, variant), variant, tag=tag)
 
 
 MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files "
@@ -346,8 +387,10 @@ def _warn_missing(what: str, missing) -> None:
 @app.command(epilog="DVC stage: table (every table and figure of the default pipeline)")
 def table(
     number: Annotated[str, typer.Option(
-        "--table", "-t", help="Paper table 1 to 5, or summary (Table 1's headline metrics as "
-        "JSON: the pipeline's DVC metrics file).")] = "1",
+        "--table", "-t", help="Paper table 1 to 5; summary (Table 1's headline metrics as "
+        "JSON: the pipeline's DVC metrics file); mechanics (SOLID as written and with each "
+        "fix, beside its DSR; studies/dvc.yaml); breakdown (DSR vs SOLID by the target's "
+        "popularity and the history's length).")] = "1",
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="markdown | latex | csv (printed to stdout).")]
     = "markdown",

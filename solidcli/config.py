@@ -135,10 +135,16 @@ class SolidCfg:
 
     lam: float = non_negative(key="lambda")
     T: float = positive()
-    metacode: Literal["sml", "spg", "random"]
+    metacode: Literal["sml", "spg", "random", "centroids"]  # centroids: SML's item means
     train_codebook: bool
     mask_padding: bool
-    aux_loss: Literal["paper", "authors"]  # authors: MSE(semantic history, sg(codes)), 8.3
+    aux_loss: Literal["paper", "vq", "authors"]  # authors: MSE(semantic history, sg(codes))
+    bound: Literal["clip", "tanh"]  # the branch's bound (Eq. 12 clip, or T tanh(x / T))
+    branch_scale: Literal["dsr", "T"]  # the branch generator: the DSR's init | T x unit scale
+    straight_through: bool  # the branch's gradient reaches the item representations
+    commitment: float = non_negative()  # beta of aux_loss vq
+    dead_codes: Literal["keep", "reinit"]  # reinit: unused codes restart each epoch
+    warm_start: bool  # SCL starts from the metacode's model (every module they share)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ member, so all members step through batches of one shape (no padding between mem
 
 Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives` sampled
 negatives per training pair, negatives redrawn every epoch, plus lambda times the model's
-auxiliary loss (SCL's codebook MSE, Eq. 13). The group's loss is the sum of the members'
+auxiliary loss (SCL's codebook MSE, Eq. 13); with `solid.dead_codes: reinit` unused codes
+restart after every epoch (`models.codebook`). The group's loss is the sum of the members'
 losses, so each member's gradient is its own. After every epoch all members are scored on the
 valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
 own after `patience` epochs without an improvement larger than `min_delta`, once `min_epochs`
@@ -216,6 +217,7 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
                 full.sum().backward()
                 optim.step()
                 total += torch.stack([loss.detach(), aux.detach()])
+            restarted = _restart_dead_codes(model, [seeds[i] for i in active], epoch, optim)
             means = (total / len(epoch_data.rows)).cpu().numpy()
             _check_finite(model, means, [names[i] for i in active], epoch)
             train_s = time.perf_counter() - start
@@ -223,8 +225,9 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
             seconds = time.perf_counter() - start
             marks = []
             for m, i in enumerate(active):
+                extra = {} if restarted is None else {"codes_restarted": restarted[m]}
                 improved = _record(results[i], model, m, epoch, means[:, m], metrics[m],
-                                   train_s, seconds, cfg)
+                                   train_s, seconds, cfg, extra)
                 marks.append(f"{seeds[i]}:{metrics[m]['UAUC']:.4f}" + ("*" if improved else ""))
             console.log(f"{label} epoch {epoch:>2}  valid UAUC by seed {' '.join(marks)}  "
                         f"({train_s:.1f}s + {seconds - train_s:.1f}s eval)")
@@ -238,11 +241,23 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
     return results
 
 
+def _restart_dead_codes(model: nn.Module, seeds: list[int], epoch: int,
+                        optim: torch.optim.Optimizer) -> list[int] | None:
+    """`solid.dead_codes: reinit`: after an epoch, every code that is the nearest code of no
+    item restarts on an item representation drawn from (seed, epoch); the number moved per
+    member, or None when the model has no such codebook."""
+    codebook = getattr(model, "codebook", None)
+    if codebook is None or model.spec.dead_codes != "reinit":
+        return None
+    rngs = [np.random.default_rng([seed, epoch, 2]) for seed in seeds]
+    return codebook.restart_dead(model.items.weight.detach()[:, 1:], rngs, optim)
+
+
 def _record(res: FitResult, model: nn.Module, m: int, epoch: int, means, metrics, train_s,
-            seconds, cfg: TrainCfg) -> bool:
+            seconds, cfg: TrainCfg, extra: dict | None = None) -> bool:
     """Add one epoch to a running member: its curve row, its best state, its stopping.
     The kept epoch is the best valid UAUC; `min_delta` only decides when to stop."""
-    row = {"epoch": epoch, "loss": float(means[0]), "aux": float(means[1]),
+    row = {"epoch": epoch, "loss": float(means[0]), "aux": float(means[1]), **(extra or {}),
            **{f"valid_{k}": v for k, v in metrics.items() if k != "users"},
            "train_seconds": train_s, "seconds": seconds}
     res.curves.append(row)

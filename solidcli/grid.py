@@ -5,6 +5,9 @@
     study          (dataset, backbone, dsr of `study`): Table 2's ablation (scl_only), the T
                    sweep of SML (sml-T<T>), the lambda x T sweep of SCL (scl-lam<l>-T<T>) and
                    the modality sets of Table 3 (sml-mod-<set>, scl-mod-<set>)
+    mechanics      a study outside the default pipeline (studies/dvc.yaml): the study
+                   backbone x solid_dsrs, SOLID as written and with each of issue 11's fixes
+                   added in turn (sml-mech-<row>, scl-mech-<row>; `MECHANICS`)
 
 `evaluate --all`, `solid table` and `solid figure` read exactly these runs, never what they
 find by listing folders, so a leftover run of a removed backbone or a staging folder never
@@ -20,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from solidcli.config import Params, modality_key, parse_modalities
-from solidcli.layout import RunId
+from solidcli.errors import SolidError
+from solidcli.layout import STUDIES, RunId
 
 # Table 1's rows within a backbone, in the paper's order, with the paper's row labels
 TABLE1_LABELS = {("none", "base"): "-", ("apg", "base"): "APG", ("apg", "scl"): "Ours (APG)",
@@ -46,6 +50,26 @@ FAMILIES = {  # family -> (variant, the stage command that trains every run of t
 }
 SWEEPS = {"sml": {"T": "sml-T", "modality": "sml-modality"},
           "scl": {"lambda-T": "scl-lambda-T", "modality": "scl-modality"}}
+MAIN_FAMILIES = tuple(FAMILIES)  # the default pipeline's (dvc.yaml); studies come after
+FAMILIES.update({family: (variant, f"solid train-{variant} --study {study}")
+                 for study, by_variant in STUDIES.items()
+                 for variant, family in by_variant.items()})
+
+# Issue 11's mechanics table: SOLID as the paper writes it, then each fix added in turn.
+# Every row sets every mechanics key, so a row means the same whatever the defaults are.
+LITERAL = ("solid.branch_scale=dsr", "solid.bound=clip", "solid.straight_through=false",
+           "solid.aux_loss=paper", "solid.dead_codes=keep", "solid.warm_start=false",
+           "solid.metacode=sml")
+MECHANICS = (  # (tag, label, what the row changes from the one above)
+    ("literal", "paper-literal SOLID", ()),
+    ("live", "+ live branch (generated at the scale of T)", ("solid.branch_scale=T",)),
+    ("tanh", "+ smooth bound T tanh(x/T)", ("solid.bound=tanh",)),
+    ("vq", "+ learning codebook (straight-through, VQ loss, dead-code restarts)",
+     ("solid.straight_through=true", "solid.aux_loss=vq", "solid.dead_codes=reinit")),
+    ("warm", "+ one space (SCL from SML, codes at item centroids)",
+     ("solid.warm_start=true", "solid.metacode=centroids")),
+)
+BRANCH_KEYS = ("solid.branch_scale", "solid.bound")  # the settings an SML run depends on
 
 
 @dataclass(frozen=True)
@@ -120,7 +144,9 @@ def family_runs(params: Params, family: str, dataset: str) -> list[Planned]:
     return {"scl_only": lambda: [ablation(params)], "sml-T": lambda: t_sweep(params),
             "scl-lambda-T": lambda: lambda_t_sweep(params),
             "sml-modality": lambda: modality_sets(params, "sml"),
-            "scl-modality": lambda: modality_sets(params, "scl")}[family]()
+            "scl-modality": lambda: modality_sets(params, "scl"),
+            "mechanics-sml": lambda: mechanics(params, "sml"),
+            "mechanics-scl": lambda: mechanics(params, "scl")}[family]()
 
 
 def _study(params: Params, variant: str, tag: str | None = None,
@@ -161,31 +187,75 @@ def modality_sets(params: Params, variant: str) -> list[Planned]:
     return out
 
 
+def _overlay(base: tuple[str, ...], changes: tuple[str, ...]) -> tuple[str, ...]:
+    """`base` overrides with `changes` replacing those of the same key."""
+    new = {c.split("=")[0]: c for c in changes}
+    return tuple(new.pop(b.split("=")[0], b) for b in base) + tuple(new.values())
+
+
+def mechanics_rows() -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(tag, label, cumulative overrides, tag of the SML row it builds on) per row."""
+    out, sets, sml = [], LITERAL, None
+    for tag, label, changes in MECHANICS:
+        sets = _overlay(sets, changes)
+        if sml is None or any(c.split("=")[0] in BRANCH_KEYS for c in changes):
+            sml = tag  # a new branch: a new SML run (the metacode, and SCL's warm start)
+        out.append((tag, label, sets, sml))
+    return out
+
+
+def mechanics(params: Params, variant: str) -> list[Planned]:
+    """The study model's SML (one per branch setting) or SCL (one per row) runs of the
+    mechanics table, for every dsr SOLID is applied to."""
+    s = params.study
+    out = []
+    for dsr in params.solid_dsrs:
+        for tag, _, sets, sml in mechanics_rows():
+            if variant == "sml" and tag != sml:
+                continue
+            run = RunId(s.dataset, s.backbone, dsr, variant, f"mech-{tag}",
+                        STUDIES["mechanics"][variant])
+            out.append(_plan(run, sets, metacode_tag=f"mech-{sml}" if variant == "scl"
+                             else None))
+    return out
+
+
+def study_runs(params: Params, study: str, dataset: str) -> list[Planned]:
+    """Every run a study outside the default pipeline trains (`STUDIES`)."""
+    if study not in STUDIES:
+        raise SolidError(f"unknown study '{study}' (choose from {', '.join(STUDIES)})")
+    return [p for family in STUDIES[study].values()
+            for p in family_runs(params, family, dataset)]
+
+
 def table2(params: Params) -> dict[str, Planned]:
     """Table 2's rows: the study model's base, spg, sml, scl_only and scl runs."""
     return {variant: _plan(_study(params, variant))
             for variant in ("base", "spg", "sml", "scl_only", "scl")}
 
 
-def dataset_runs(params: Params, dataset: str) -> list[Planned]:
-    """Every run the params define for `dataset`, each once, in a stable order."""
+def dataset_runs(params: Params, dataset: str, families=MAIN_FAMILIES) -> list[Planned]:
+    """Every run the params define for `dataset` in the default pipeline (or in `families`),
+    each once, in a stable order."""
     out: dict[RunId, Planned] = {}
-    for family in FAMILIES:
+    for family in families:
         for p in family_runs(params, family, dataset):
             out.setdefault(p.run, p)
     return list(out.values())
 
 
 def find(params: Params, run: RunId) -> Planned | None:
-    """The planned configuration of this run (any seed), if the params define it."""
+    """The planned configuration of this run (any seed), if the params define it (in the
+    default pipeline or a study)."""
     config = run.config
-    return next((p for p in dataset_runs(params, run.dataset) if p.run == config), None)
+    return next((p for p in dataset_runs(params, run.dataset, FAMILIES) if p.run == config),
+                None)
 
 
 def find_tagged(params: Params, run: RunId) -> RunId:
     """The planned run with this configuration in any family (a sweep's SML run, for one),
     or `run` itself when the params plan none."""
-    return next((p.run for p in dataset_runs(params, run.dataset)
+    return next((p.run for p in dataset_runs(params, run.dataset, FAMILIES)
                  if (p.run.backbone, p.run.dsr, p.run.variant, p.run.tag)
                  == (run.backbone, run.dsr, run.variant, run.tag)), run.config)
 

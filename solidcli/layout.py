@@ -13,9 +13,11 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     data/semantics-by-modality/<d>/<set>/  the same for one modality set (Table 3)
     models/<d>/<family>/<config>/seed<s>/  model.pt, run.json, metrics.json, curves.csv
     models/<d>/<family>/stage.json         the training stage's wall time, workers, threads
+    models/studies/<study>/<d>/<family>/   the same for a study's families (mechanics-sml, ...)
     reports/metrics/<d>/<key>/seed<s>/     metrics.json + run.json of `evaluate`
     reports/curves/<d>/<key>/seed<s>.csv   training curves (a DVC plot)
     reports/table<N>.{md,tex,csv}, reports/figure<N>.{png,pdf}, reports/summary.json
+    reports/studies/<study>/{metrics,curves}/<d>/...  the same for a study's runs (mechanics)
 
 A trained run is named by a `RunId`: a configuration (dataset, backbone, dsr, variant, tag)
 and a training seed. <family> is the set of configurations one DVC stage trains (its one
@@ -38,6 +40,7 @@ MODELS = Path("models")
 REPORTS = Path("reports")
 METRICS_ROOT = REPORTS / "metrics"
 CURVES_ROOT = REPORTS / "curves"
+STUDY_REPORTS = REPORTS / "studies"  # a study outside the default pipeline
 SUMMARY = REPORTS / "summary.json"
 PER_USER = "per_user.parquet"
 FULL_PREFIX = "full_"  # per-user columns of the full-ranking metrics
@@ -138,8 +141,17 @@ def seed_name(seed: int) -> str:
     return f"seed{seed}"
 
 
+# studies outside the default pipeline (studies/dvc.yaml): study -> variant -> family; their
+# models live apart (models/studies/<study>/<d>/<family>/), so training one never touches
+# what the default pipeline's evaluate stage reads (models/<d>/)
+STUDIES = {"mechanics": {"sml": "mechanics-sml", "scl": "mechanics-scl"}}
+_STUDY_OF = {family: study for study, by in STUDIES.items() for family in by.values()}
+
+
 def family_dir(dataset: str, family: str) -> Path:
     """The folder one training stage writes: every configuration of one family."""
+    if family in _STUDY_OF:
+        return MODELS / "studies" / _STUDY_OF[family] / dataset / family
     return MODELS / dataset / family
 
 
@@ -166,17 +178,24 @@ def metrics_dir(dataset: str, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / dataset
 
 
-def curves_dir(dataset: str) -> Path:
-    return CURVES_ROOT / dataset
+def curves_dir(dataset: str, root: Path = CURVES_ROOT) -> Path:
+    return Path(root) / dataset
 
 
-def curves_file(run: RunId) -> Path:
-    return curves_path(run.dataset, run.key, _seeded(run))
+def curves_file(run: RunId, root: Path = CURVES_ROOT) -> Path:
+    return curves_path(run.dataset, run.key, _seeded(run), root)
 
 
-def curves_path(dataset: str, key: str, seed: int) -> Path:
+def curves_path(dataset: str, key: str, seed: int, root: Path = CURVES_ROOT) -> Path:
     """The curves of seed `seed` of the run with key `<backbone>-<dsr>-<run>` in `dataset`."""
-    return curves_dir(dataset) / key / f"{seed_name(seed)}.csv"
+    return curves_dir(dataset, root) / key / f"{seed_name(seed)}.csv"
+
+
+def study_roots(study: str | None) -> tuple[Path, Path]:
+    """(metrics root, curves root) of the default pipeline (None) or of a study."""
+    if study is None:
+        return METRICS_ROOT, CURVES_ROOT
+    return STUDY_REPORTS / study / "metrics", STUDY_REPORTS / study / "curves"
 
 
 def table_file(number: int | str, fmt: str, out_dir: Path = REPORTS) -> Path:

@@ -37,6 +37,11 @@ AUTHORS: tuple[tuple[str, Any, str, str], ...] = (
     ("solid.train_codebook", False, "4.3, 8.2", "a frozen codebook"),
     ("solid.aux_loss", "authors", "4.3, 8.3", "MSE(category history, sg(codes))"),
     ("solid.mask_padding", False, "8.5", "padded positions quantised and in the MSE"),
+    ("solid.straight_through", False, "4.3, 8.3", "no straight-through estimator"),
+    ("solid.dead_codes", "keep", "4.3, 8.2", "no codebook update at all"),
+    ("solid.bound", "clip", "4.2", "the hard clamp to +-T"),
+    ("solid.branch_scale", "dsr", "4.2, 8.6", "the branch generated at the DSR's scale"),
+    ("solid.warm_start", False, "4.2", "every model trained from scratch"),
     ("eval.ties", "optimistic", "6, 8.19", "stable sort with the positive first"),
     ("protocol", "authors", "5.1, 8.7", ("no validation split: the valid interaction is a "
      "training positive, and the checkpoint is chosen on test")),

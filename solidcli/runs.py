@@ -44,6 +44,11 @@ def build_spec(params: Params, n_items: int, backbone: str, dsr: str, variant: s
         train_codebook=params.solid.train_codebook,
         mask_padding=params.solid.mask_padding,
         aux_loss=params.solid.aux_loss,
+        bound=params.solid.bound,
+        branch_scale=params.solid.branch_scale,
+        straight_through=params.solid.straight_through,
+        commitment=params.solid.commitment,
+        dead_codes=params.solid.dead_codes,
     )
 
 

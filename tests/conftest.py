@@ -139,3 +139,21 @@ def trained_tiny(tmp_path_factory) -> Path:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)
     return root
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """(params, prepared data, item -> semantic id, K) of the tiny dataset, downloaded,
+    embedded and assigned semantics once for the session (read only)."""
+    from solidcli.config import load_params
+    from solidcli.data.prepared import PreparedDataset
+    from solidcli.pipeline import download, embed, semantics
+    from solidcli.runs import load_item_semantics
+
+    with inside_tiny_project(tmp_path_factory.mktemp("prepared")):
+        params = load_params("params.yaml")
+        for stage in (download, embed, semantics):
+            stage.run(params, "tiny")
+        data = PreparedDataset.load("tiny")
+        mapping, k, _ = load_item_semantics(params, "tiny", data.n_items)
+    return params, data, mapping, k

@@ -13,7 +13,7 @@ from import_closure import command_closure
 
 from solidcli import layout
 from solidcli.config import load_params
-from solidcli.grid import SWEEPS, dataset_runs, family_runs
+from solidcli.grid import STUDIES, SWEEPS, dataset_runs, family_runs, study_runs
 from solidcli.layout import RunId
 
 DATA_DEPS = ("solidcli/bundled", "solidcli/paper")  # package data, not code
@@ -79,6 +79,8 @@ def _family_of(args: list[str], params) -> tuple[str, str]:
         return params.study.dataset, "scl_only"
     if "--sweep" in opts:
         return params.study.dataset, SWEEPS[variant][opts["--sweep"]]
+    if "--study" in opts:
+        return params.study.dataset, STUDIES[opts["--study"]][variant]
     assert "--all" in opts, args
     return opts["--dataset"], variant
 
@@ -88,7 +90,7 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
     trained: set[RunId] = set()
     for name, cmds, _, outs in stages:
         args = _solid_commands(cmds)[0]
-        kind = name.split("@")[0]
+        kind = name.split("@")[0].split(":")[-1]  # studies/dvc.yaml:<stage>
         if args[0] in VARIANT:
             dataset, family = _family_of(args, params)
             runs = family_runs(params, family, dataset)
@@ -112,6 +114,16 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
         elif kind == "evaluate":
             assert outs == [layout.metrics_dir(args[2]).as_posix(),
                             layout.curves_dir(args[2]).as_posix()]
+        elif kind == "mechanics-evaluate":
+            assert args == ["evaluate", "--study", "mechanics"], name
+            roots = layout.study_roots("mechanics")
+            assert outs == [layout.metrics_dir(params.study.dataset, roots[0]).as_posix(),
+                            layout.curves_dir(params.study.dataset, roots[1]).as_posix()]
+        elif kind == "mechanics-table":
+            assert args == ["table", "--table", "mechanics", "--out-dir",
+                            "reports/studies/mechanics"], name
+            assert outs == [f"reports/studies/mechanics/table-mechanics.{s}"
+                            for s in ("md", "csv")], name
         elif kind == "claims":
             assert args == ["claims", "--out-dir", "reports"], name
             assert outs == [layout.claims_file(s).as_posix() for s in ("md", "csv")]
@@ -122,4 +134,5 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
             want += [layout.figure_file(5, s).as_posix() for s in ("png", "pdf")]
             assert outs == [*want, layout.SUMMARY.as_posix()]
     planned = {p.run for d in params.datasets for p in dataset_runs(params, d)}
-    assert trained == planned  # evaluate --all scores exactly what dvc.yaml trains
+    planned |= {p.run for s in STUDIES for p in study_runs(params, s, params.study.dataset)}
+    assert trained == planned  # evaluate --all (--study) scores exactly what is trained

@@ -5,31 +5,16 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import inside_tiny_project
 
-from solidcli.config import load_params
-from solidcli.data.prepared import PreparedDataset
 from solidcli.engine import EvalSet, evaluate, fit
 from solidcli.metrics import METRIC_NAMES
 from solidcli.models.recommender import Recommender
-from solidcli.pipeline import download, embed, semantics
-from solidcli.runs import build_spec, load_item_semantics
+from solidcli.runs import build_spec
 
 COMBOS = [(b, d, v) for b in ("din", "gru4rec", "sasrec", "bert4rec")
           for d, v in [("none", "base"), ("apg", "base"), ("duet", "base"), ("apg", "spg"),
                        ("apg", "sml"), ("apg", "scl"), ("duet", "spg"), ("duet", "sml"),
                        ("duet", "scl"), ("duet", "scl_only"), ("apg", "scl_only")]]
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    with inside_tiny_project(tmp_path_factory.mktemp("grid")):
-        params = load_params("params.yaml")
-        for stage in (download, embed, semantics):
-            stage.run(params, "tiny")
-        data = PreparedDataset.load("tiny")
-        mapping, k, _ = load_item_semantics(params, "tiny", data.n_items)
-    return params, data, mapping, k
 
 
 @pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,

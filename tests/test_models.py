@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from solidcli.models.codebook import SemanticCodebook, masked_mse
-from solidcli.models.generators import Hypernetwork, clip_params
+from solidcli.models.generators import Hypernetwork, bound_params
 from solidcli.models.layers import DenseLayers, LowRankLayers
 from solidcli.models.recommender import Recommender
 from solidcli.models.spec import ModelSpec
@@ -59,7 +59,7 @@ def build(dsr="duet", variant="base", backbone="sasrec", **kw):
 def test_clip_bound_holds_for_generated_branch():
     gen = Hypernetwork(D, DenseLayers([D, D, D]).param_shapes(), 1, init="authors")
     branch = gen(torch.randn(1, 16, D) * 5)
-    clipped = clip_params(branch, 0.01)
+    clipped = bound_params(branch, 0.01)
     assert max(t.abs().max().item() for layer in branch for t in layer) > 0.01
     assert all(t.abs().max().item() <= 0.01 for layer in clipped for t in layer)
 
@@ -82,7 +82,7 @@ def test_nearest_code_lookup():
     book = SemanticCodebook(codes)
     x = torch.tensor([[[[0.9, 0.2], [0.1, -0.1], [0.2, 4.0]]]])
     assert book.nearest(x).tolist() == [[[1, 0, 2]]]
-    assert torch.equal(book(x), codes[0, [1, 0, 2]][None, None])
+    assert torch.equal(book(x)[0], codes[0, [1, 0, 2]][None, None])
     # two members: each looks up its own codebook
     pair = SemanticCodebook(torch.cat([codes, -codes]))
     two = torch.cat([x, -x])
@@ -92,7 +92,7 @@ def test_nearest_code_lookup():
 def test_codebook_learns_through_lookup_and_frozen_when_asked():
     x = torch.randn(1, 2, 3, 4)
     live = SemanticCodebook(torch.randn(1, 5, 4), trainable=True)
-    masked_mse(x, live(x), None).sum().backward()
+    masked_mse(x, live(x)[1], None).sum().backward()
     assert live.codes.grad is not None and live.codes.grad.abs().sum() > 0
     frozen = SemanticCodebook(torch.randn(1, 5, 4), trainable=False)
     assert not frozen.codes.requires_grad

@@ -60,7 +60,8 @@ def _other(key: str, value):
         return not value
     if isinstance(value, (int, float)):
         return value * 2
-    return {"spg": "sml", "optimistic": "conservative", "category": "kmeans"}.get(
+    return {"spg": "sml", "optimistic": "conservative", "category": "kmeans", "keep": "reinit",
+            "clip": "tanh", "dsr": "T"}.get(
         value, "scaled" if key.endswith(".init") else "paper")
 
 

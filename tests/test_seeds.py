@@ -11,30 +11,14 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import inside_tiny_project
 
-from solidcli.config import load_params
-from solidcli.data.prepared import PreparedDataset
 from solidcli.engine import _Batches, fit
 from solidcli.models.recommender import Recommender
-from solidcli.pipeline import download, embed, semantics
-from solidcli.runs import build_spec, load_item_semantics
+from solidcli.runs import build_spec
 
 SEEDS = [3, 0, 7]
 CASES = [("sasrec", "duet", "scl"), ("gru4rec", "apg", "sml"), ("din", "duet", "base"),
          ("bert4rec", "none", "base")]
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    with inside_tiny_project(tmp_path_factory.mktemp("seeds")) as root:
-        params = load_params("params.yaml")
-        for stage in (download, embed, semantics):
-            stage.run(params, "tiny")
-        data = PreparedDataset.load("tiny")
-        mapping, k, _ = load_item_semantics(params, "tiny", data.n_items)
-    assert root
-    return params, data, mapping, k
 
 
 def _members(spec, mapping, seeds):

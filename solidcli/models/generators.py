@@ -18,6 +18,13 @@ Deviations from the authors' code (method-spec 3.2, 8.1), paper's way by default
   generated weights at Xavier scale; `init: authors` restores fmod(randn, 2).
 * The authors' condition encoder reads the backbone's position-embedded, transformed history;
   here it reads the raw embeddings, so the same encoder serves item and semantic sequences.
+
+SOLID's item branch (Eq. 12, issue 11): with either init above, the generated entries start
+at a standard deviation of about 0.18, eighteen times T = 0.01, so the clip saturates nearly
+every entry and the branch is a constant sign pattern with no gradient. `init: unit` with
+`scale=T` (`solid.branch_scale: T`) generates T times a unit-scale tensor (entries start at
+about T/2, mostly inside the bound), so Adam's steps are steps of the unit tensor and the
+branch stays inside its range; `bound` is Eq. 12's hard clip or the smooth T tanh(x / T).
 """
 
 from __future__ import annotations
@@ -71,9 +78,11 @@ class Hypernetwork(nn.Module):
     product generates all of them."""
 
     def __init__(self, dim: int, shapes: Shapes, members: int, init: str = "scaled",
-                 freeze: bool = False):
+                 freeze: bool = False, scale: float = 1.0):
+        """`scale` multiplies every generated entry (the branch: T, with `init: unit`)."""
         super().__init__()
         self.shapes = shapes
+        self.scale = scale
         sizes = [math.prod(shape) for layer in shapes for shape in layer]
         self.sizes = sizes
         total = sum(sizes)
@@ -95,21 +104,31 @@ class Hypernetwork(nn.Module):
                         small_g.normal_(0.0, std)
                     else:
                         small_g.zero_()
+                elif init == "unit":  # entries start at sd ~0.5 (half from c G, half from g)
+                    big_g.normal_(0.0, 0.5 / math.sqrt(2.0 * dim))
+                    small_g.normal_(0.0, 0.5 / math.sqrt(2.0))
                 else:
                     raise ValueError(f"unknown generator init '{init}'")
 
     def forward(self, cond: torch.Tensor) -> Params:
         s, b = cond.shape[:2]
         flat = torch.baddbmm(self.bias.unsqueeze(1), cond, self.weight)  # (S, B, total)
+        if self.scale != 1.0:
+            flat = flat * self.scale
         # split, not slicing: its backward is one cat, not a zeroed (S, B, total) per tensor
         parts = iter(flat.split(self.sizes, dim=-1))
         return [tuple(next(parts).reshape(s, b, *shape) for shape in layer)
                 for layer in self.shapes]
 
 
-def clip_params(params: Params, bound: float) -> Params:
-    """Clip every generated entry to [-bound, bound] (the branch of paper Eq. 12)."""
-    return [tuple(t.clamp(-bound, bound) for t in layer) for layer in params]
+def bound_params(params: Params, bound: float, kind: str = "clip") -> Params:
+    """Bound every generated entry to [-bound, bound] (the branch of paper Eq. 12): `clip`
+    is Eq. 12's Clip (no gradient outside the range), `tanh` the smooth bound tanh(x / T) T."""
+    if kind == "clip":
+        return [tuple(t.clamp(-bound, bound) for t in layer) for layer in params]
+    if kind == "tanh":
+        return [tuple(torch.tanh(t / bound) * bound for t in layer) for layer in params]
+    raise ValueError(f"unknown bound '{kind}' (choose from clip, tanh)")
 
 
 def add_params(trunk: Params, branch: Params) -> Params:

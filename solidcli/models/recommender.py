@@ -11,11 +11,15 @@ layers they feed):
 * base:     generated from the item sequence (DSR, paper Eq. 5-6).
 * spg:      generated from the semantic sequence s_c (paper Eq. 11; the item history and
             item target still feed the primary model, as Eq. 11 writes it).
-* sml:      trunk from s_c plus the item branch clipped to +-T, trained jointly (Eq. 12).
+* sml:      trunk from s_c plus the item branch bounded to +-T, trained jointly (Eq. 12):
+            `bound` clip (Eq. 12) or tanh; `branch_scale: T` generates the branch at the
+            scale of T so it starts inside its bound (generators.py).
 * scl:      as sml, with each item representation of the branch replaced by its nearest
             codebook entry (codebook initialised from the metacode); loss adds
-            lambda * MSE(E_v, E'_v) (Eq. 13); `aux_loss: authors` is the authors' code's term
-            instead, MSE(semantic history, sg(E'_v)) (method-spec 4.3, 8.3).
+            lambda * MSE(E_v, E'_v) (Eq. 13); `aux_loss: vq` is VQ-VAE's codebook and
+            commitment pair, `authors` the authors' code's MSE(semantic history, sg(E'_v))
+            (method-spec 4.3, 8.3); `straight_through` passes the branch's gradient to E_v
+            (codebook.py).
 * scl_only: "SCL without semantic information" (Table 2, row 4): no semantic trunk; the item
             sequence goes through a codebook of the same size initialised at random
             (Xavier-uniform) and generates all parameters (no clip: there is no trunk).
@@ -31,14 +35,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from solidcli.models.codebook import SemanticCodebook, masked_mse
+from solidcli.models.codebook import SemanticCodebook, aux_loss
 from solidcli.models.ensemble import MLP, Dropout, Embedding, MemberRNG, stack
 from solidcli.models.generators import (
     Hypernetwork,
     SequenceCondition,
     StaticParams,
     add_params,
-    clip_params,
+    bound_params,
 )
 from solidcli.models.layers import DenseLayers, LowRankLayers
 from solidcli.models.registry import BACKBONES
@@ -86,8 +90,11 @@ class Recommender(nn.Module):
         else:
             gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}
             if spec.item_branch:
+                branch_opts = gen_opts
+                if spec.semantic_trunk and spec.branch_scale == "T":  # SOLID's bounded branch
+                    branch_opts = {**gen_opts, "init": "unit", "scale": spec.clip}
                 self.item_condition = SequenceCondition(d, s)
-                self.item_generator = Hypernetwork(d, shapes, s, **gen_opts)
+                self.item_generator = Hypernetwork(d, shapes, s, **branch_opts)
             if spec.semantic_trunk:
                 if item_to_semantic is None:  # filled by load_state_dict when loading
                     item_to_semantic = torch.zeros(spec.n_items + 1, dtype=torch.long)
@@ -105,7 +112,8 @@ class Recommender(nn.Module):
                         nn.init.xavier_uniform_(codebook_init[m])
                 if codebook_init.dim() == 2:
                     codebook_init = codebook_init.expand(s, -1, -1)
-                self.codebook = SemanticCodebook(codebook_init, trainable=spec.train_codebook)
+                self.codebook = SemanticCodebook(codebook_init, trainable=spec.train_codebook,
+                                                 straight_through=spec.straight_through)
         self.rng = MemberRNG()
         for module in self.modules():
             if isinstance(module, Dropout):
@@ -125,31 +133,38 @@ class Recommender(nn.Module):
     def dynamic_params(self, hist: torch.Tensor, item_seq: torch.Tensor,
                        lengths: torch.Tensor):
         """Tensors for the dynamic layers of each history, and the auxiliary loss (S,)."""
-        aux = item_seq.new_zeros(item_seq.shape[0])
         if self.static is not None:
-            return self.static(), aux
-        branch = None
+            return self.static(), item_seq.new_zeros(item_seq.shape[0])
+        parts = self.dynamic_parts(hist, item_seq, lengths)
+        branch, trunk, aux = parts["branch"], parts["trunk"], parts["aux"]
+        if trunk is None:
+            return branch, aux
+        if branch is None:
+            return trunk, aux
+        return add_params(trunk, bound_params(branch, self.spec.clip, self.spec.bound)), aux
+
+    def dynamic_parts(self, hist: torch.Tensor, item_seq: torch.Tensor,
+                      lengths: torch.Tensor) -> dict:
+        """The generated tensors before they are combined: `branch` (from the item sequence,
+        before its bound), `trunk` (from the semantic sequence), either None where the
+        variant has none, and `aux`, the codebook's auxiliary loss (S,)."""
+        aux = item_seq.new_zeros(item_seq.shape[0])
+        branch = trunk = None
         if self.item_generator is not None:
             seq = item_seq
             if self.codebook is not None:
-                quantised = self.codebook(item_seq)
+                seq, codes = self.codebook(item_seq)
                 mask = (hist != 0).to(item_seq.dtype) if self.spec.mask_padding else None
-                if self.spec.aux_loss == "authors":  # method-spec 4.3, 8.3: the semantic
-                    # history (SCL alone: the item history) against the codes, stop-gradient
-                    source = item_seq if self.semantics is None else self.semantics(
-                        self.item_to_semantic[hist])
-                    aux = masked_mse(source, quantised.detach(), mask)
-                else:
-                    aux = masked_mse(item_seq, quantised, mask)
-                seq = quantised
+                semantic = None  # the authors' term: the semantic history (SCL alone: items)
+                if self.spec.aux_loss == "authors" and self.semantics is not None:
+                    semantic = self.semantics(self.item_to_semantic[hist])
+                aux = aux_loss(self.spec.aux_loss, item_seq, codes, mask,
+                               self.spec.commitment, semantic)
             branch = self.item_generator(self.item_condition(seq, lengths))
-        if self.semantic_generator is None:
-            return branch, aux
-        sem_seq = self.semantics(self.item_to_semantic[hist])
-        trunk = self.semantic_generator(self.semantic_condition(sem_seq, lengths))
-        if branch is None:
-            return trunk, aux
-        return add_params(trunk, clip_params(branch, self.spec.clip)), aux
+        if self.semantic_generator is not None:
+            sem_seq = self.semantics(self.item_to_semantic[hist])
+            trunk = self.semantic_generator(self.semantic_condition(sem_seq, lengths))
+        return {"branch": branch, "trunk": trunk, "aux": aux}
 
     def forward(self, hist: torch.Tensor, lengths: torch.Tensor, candidates: torch.Tensor):
         """hist (S, B, L) right-padded ids, lengths (S, B), candidates (S, B, C) -> logits

@@ -19,9 +19,12 @@ from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
 from solidcli.models.registry import BACKBONES
 from solidcli.schema import ConfigError, build
 
-AUX_LOSSES = ("paper", "authors")
+AUX_LOSSES = ("paper", "vq", "authors")
+BOUNDS = ("clip", "tanh")
+BRANCH_SCALES = ("dsr", "T")
+DEAD_CODES = ("keep", "reinit")
 # fields added after runs were first saved: a stored spec without one takes its default
-ADDED = ("aux_loss",)
+ADDED = ("aux_loss", "bound", "branch_scale", "straight_through", "commitment", "dead_codes")
 
 
 class SpecError(ValueError):
@@ -43,7 +46,12 @@ class ModelSpec:
     lam: float = 0.0  # lambda of Eq. 13 (scl)
     train_codebook: bool = True
     mask_padding: bool = True
-    aux_loss: str = "paper"  # paper (Eq. 13) | authors (method-spec 8.3)
+    aux_loss: str = "paper"  # paper (Eq. 13) | vq (codebook + commitment) | authors (8.3)
+    bound: str = "clip"  # the branch's bound: clip (Eq. 12) | tanh (T tanh(x / T))
+    branch_scale: str = "dsr"  # dsr: branch generator initialised as the DSR's | T: T x unit
+    straight_through: bool = False  # the branch's gradient passes the codes to E_v
+    commitment: float = 0.25  # beta of aux_loss vq
+    dead_codes: str = "keep"  # keep | reinit (unused codes restart on item vectors each epoch)
 
     @property
     def semantic_trunk(self) -> bool:
@@ -82,7 +90,8 @@ class ModelSpec:
                 raise SpecError(f"spec.{f.name} is not a {plain.__name__}")
             kwargs[f.name] = value
         for name, known in (("backbone", BACKBONES), ("dsr", DSRS), ("variant", VARIANTS),
-                            ("aux_loss", AUX_LOSSES)):
+                            ("aux_loss", AUX_LOSSES), ("bound", BOUNDS),
+                            ("branch_scale", BRANCH_SCALES), ("dead_codes", DEAD_CODES)):
             if name not in kwargs:
                 continue
             if kwargs[name] not in known:

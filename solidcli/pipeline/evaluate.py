@@ -28,7 +28,7 @@ from solidcli._io import Timer, atomic_file, console, progress, run_record, stag
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
-from solidcli.grid import dataset_runs, find_tagged, train_command
+from solidcli.grid import dataset_runs, find_tagged, study_runs, train_command
 from solidcli.layout import (
     FULL_PREFIX,
     PER_USER,
@@ -38,6 +38,7 @@ from solidcli.layout import (
     metrics_dir,
     model_dir,
     run_metrics_dir,
+    study_roots,
 )
 from solidcli.runs import load_trained
 
@@ -100,6 +101,7 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
             "data_seed": params.seed, "ties": params.eval.ties,
             "protocol": f"sampled 1+{n_candidates - 1}{label}", "selected_on": selected_on,
             "best_epoch": record.get("best_epoch"),
+            **({"diagnostics": record["diagnostics"]} if "diagnostics" in record else {}),
             "valid": results["valid"][m], "test": results["test"][m],
             "protocol_full": f"full ranking: all {data.n_items} items but the user's "
                              f"history{label}",
@@ -157,25 +159,31 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     return out
 
 
-def run_all(params: Params, dataset: str) -> list[Path]:
-    """Evaluate every run params.yaml defines for `dataset`; rewrite its reports folders."""
+def run_all(params: Params, dataset: str, study: str | None = None) -> list[Path]:
+    """Evaluate every run params.yaml defines for `dataset` (or for a study outside the
+    default pipeline); rewrite its reports folders."""
     from solidcli.device import keep_freed_memory, pick_device
 
     keep_freed_memory()
-    planned = dataset_runs(params, dataset)
+    planned = dataset_runs(params, dataset) if study is None else study_runs(
+        params, study, dataset)
+    if not planned:
+        raise SolidError(f"params.yaml defines no runs of study '{study}' for {dataset} (a "
+                         "study runs on study.dataset)")
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
-    out, curves = metrics_dir(dataset), curves_dir(dataset)
+    metrics_root, curves_root = study_roots(study)
+    out, curves = metrics_dir(dataset, metrics_root), curves_dir(dataset, curves_root)
     with staged_dir(out) as tmp, staged_dir(curves) as tmp_curves, progress() as bar:
         task = bar.add_task(f"evaluate {dataset}", total=len(planned))
         eval_sets: dict = {}
         for item in planned:
             for run, metrics, record, per_user in _score(params, data, item.run, device,
                                                          eval_sets):
-                folder = tmp / run_metrics_dir(run).relative_to(out)
+                folder = tmp / run_metrics_dir(run, metrics_root).relative_to(out)
                 folder.mkdir(parents=True)
-                _write(folder, tmp_curves / curves_file(run).relative_to(curves), run,
-                       metrics, record, per_user)
+                _write(folder, tmp_curves / curves_file(run, curves_root).relative_to(curves),
+                       run, metrics, record, per_user)
                 _log(run, metrics)
             bar.advance(task)
     return [out, curves]

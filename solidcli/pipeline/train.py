@@ -11,7 +11,14 @@ Seed s of a group starts from the weights `torch.manual_seed(s)` gives a one-mem
 
 The SCL codebook of seed s is initialised from the semantic table of the trained SML model of
 seed s (the paper's metacode, Sec. 3.3.2-3.3.3); `solid.metacode: spg` takes the SPG model's
-table as the authors' code does, and `random` a Xavier-uniform table. `--tag` names a run apart
+table as the authors' code does, `random` a Xavier-uniform table, and `centroids` the mean of
+each semantic id's items in the SML model's item table (codes in the space the codebook
+searches). `solid.warm_start: true` also starts SCL from that model's weights, every tensor
+the two share (item table, backbone, trunk, branch), so the codes and the item
+representations they quantise live in one space from the first step (issue 11); by default
+SCL trains from scratch with only the codebook copied, as the paper and the authors' code do.
+Every run's run.json carries `diagnostics` at initialisation and at the kept epoch
+(`solidcli.diagnostics`). `--tag` names a run apart
 (a sweep cell), `--metacode-tag` picks the tagged SML/SPG run that provides the metacode.
 """
 
@@ -46,22 +53,57 @@ from solidcli.workers import plan, run_units
 
 
 def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
-    """The codebook seed `run.seed` starts from, and where it came from."""
+    """The codebook seed `run.seed` starts from, where it came from, and the trained model
+    it was taken from (None for a random codebook)."""
     import torch
     from torch import nn
 
     source = params.solid.metacode
     if source == "random":
+        if params.solid.warm_start:
+            raise SolidError("solid.warm_start needs a metacode from a trained model "
+                             "(solid.metacode sml, spg or centroids), not random")
         table = torch.empty(k, dim)
         nn.init.xavier_uniform_(table)
-        return table, "random (xavier-uniform)"
-    src = find_tagged(params, RunId(run.dataset, run.backbone, run.dsr, source, tag)
+        return table, "random (xavier-uniform)", None
+    variant = "sml" if source == "centroids" else source
+    src = find_tagged(params, RunId(run.dataset, run.backbone, run.dsr, variant, tag)
                       ).with_seed(run.seed)
     model, _ = load_trained(src, make=train_command(params, src))
     if model.semantics is None or model.semantics.weight.shape[1:] != (k + 1, dim):
         raise SolidError(f"{model_dir(src)}: its semantic table does not match K = {k}, "
                          f"D = {dim}; retrain it with `{train_command(params, src)}`")
-    return model.semantics.weight.detach()[0, 1:].clone(), f"{model_dir(src)} semantics table"
+    if source == "centroids":
+        return (_centroids(model.items.weight.detach()[0, 1:], model.item_to_semantic[1:], k),
+                f"{model_dir(src)} item table, mean per semantic id", model)
+    return (model.semantics.weight.detach()[0, 1:].clone(), f"{model_dir(src)} semantics table",
+            model)
+
+
+def _centroids(items, semantic, k: int):
+    """The mean item representation (N, D) of each semantic id 1..K (`semantic`, (N,)); a
+    semantic id no item has takes the mean of all items."""
+    import torch
+
+    sums = torch.zeros(k, items.shape[1]).index_add_(0, semantic.long() - 1, items)
+    counts = torch.bincount(semantic.long() - 1, minlength=k).to(items.dtype)
+    table = sums / counts.clamp(min=1).unsqueeze(1)
+    table[counts == 0] = items.mean(dim=0)
+    return table
+
+
+def _warm_start(member, source) -> list[str]:
+    """Copy every tensor `source` (a trained one-member model) shares with `member` (the SCL
+    model about to train); returns the names copied. The codebook is SCL's own."""
+    mine, theirs = member.state_dict(), source.state_dict()
+    shared = [name for name in mine if name in theirs]
+    for name in shared:
+        if mine[name].shape != theirs[name].shape:
+            raise SolidError(f"solid.warm_start: '{name}' has shape {tuple(theirs[name].shape)} "
+                             f"in the metacode's model but {tuple(mine[name].shape)} here; "
+                             "train both with the same params")
+    member.load_state_dict({**mine, **{name: theirs[name] for name in shared}})
+    return shared
 
 
 def train_unit(raw_params: dict, planned: Planned, seeds: list[int]) -> list[Path]:
@@ -74,7 +116,8 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
     import torch
 
     from solidcli.device import pick_device
-    from solidcli.engine import fit
+    from solidcli.diagnostics import diagnose, kept
+    from solidcli.engine import EvalSet, fit
     from solidcli.models.recommender import Recommender
 
     params = load_overrides(params, list(planned.sets))
@@ -91,20 +134,26 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
             k = params.semantics_cfg(dataset).k
     spec = build_spec(params, data.n_items, config.backbone, config.dsr, variant, k)
     device = pick_device(params.device)
-    members, metacodes = [], []
+    members, metacodes, warm = [], [], []
     for seed in seeds:
-        codebook_init, metacode = None, None
+        codebook_init, metacode, source = None, None, None
         if variant == "scl":
-            codebook_init, metacode = _metacode(params, config.with_seed(seed), k, spec.dim,
-                                                planned.metacode_tag)
+            codebook_init, metacode, source = _metacode(params, config.with_seed(seed), k,
+                                                        spec.dim, planned.metacode_tag)
         elif variant == "scl_only":
             metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
         torch.manual_seed(seed)
-        members.append(Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init))
+        member = Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init)
+        if variant == "scl" and params.solid.warm_start:
+            warm.append({"from": metacode.split(" ")[0],
+                         "tensors": len(_warm_start(member, source))})
+        members.append(member)
         metacodes.append(metacode)
     model = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
     label = str(config)
     select_on = "test" if params.protocol == "authors" else "valid"  # the profile alone
+    probe = EvalSet.from_split(data, "valid", params.train.max_len)
+    init_diag, init_codes = diagnose(model, probe, device)
     with timer("fit"):
         results = fit(model, data, params.train, lam=spec.lam, seeds=seeds,
                       data_seed=params.seed, device=device, ties=params.eval.ties, label=label,
@@ -112,8 +161,14 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
     n_params = sum(p[0].numel() for p in model.parameters())
     used = _used_params(params, config, by_modality)
     items = []
-    for res, metacode in zip(results, metacodes, strict=True):
+    for m, (res, metacode) in enumerate(zip(results, metacodes, strict=True)):
         run = config.with_seed(res.seed)
+        extra = {"warm_start": warm[m]} if warm else {}
+        if init_diag[m]:  # a SOLID run (SPG: its codebook-free trunk has nothing to measure)
+            at_kept = Recommender(spec, item_to_semantic=mapping).to(device)
+            at_kept.load_state_dict(res.state)
+            extra["diagnostics"] = {"init": init_diag[m], "kept": kept(
+                at_kept, probe, device, None if init_codes is None else init_codes[m])}
         record = run_record(
             f"train-{variant}", used, res.seed,
             {**timer.times, "epoch_mean": float(np.mean(res.epoch_seconds))},
@@ -122,7 +177,7 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
             best_epoch=res.best_epoch, epochs_run=len(res.curves), torch=torch.__version__,
             tag=config.tag, family=config.stage_family, metacode_tag=planned.metacode_tag,
             semantics=semantics_file, data_seed=params.seed, trained_with_seeds=list(seeds),
-            selected_on=select_on,
+            selected_on=select_on, **extra,
         )
         items.append((run, res.state, record, {"split": select_on, "epoch": res.best_epoch,
                                                "seed": res.seed, **res.best_valid},
