@@ -150,18 +150,25 @@ def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = Non
                      study_sets: Annotated[bool, typer.Option(
                          "--study-sets", help="Table 3: one semantics per set of "
                          "study.modalities, for study.dataset.")] = False,
+                     study_k: Annotated[bool, typer.Option(
+                         "--study-k", help="The K study: one semantics per K of study.ks "
+                         "and the category method, for study.dataset.")] = False,
                      seed: SeedOpt = None, params: ParamsOpt = Path("params.yaml"),
                      set_: SetOpt = None) -> None:
     """Map every item to a semantic id: k-means (paper Eq. 7) or category (Eq. 8-10)."""
     with _guard():
-        if study_sets and (modalities is not None or dataset is not None):
-            raise SolidError("--study-sets takes study.dataset and study.modalities from "
-                             "params.yaml (no --dataset / --modalities)")
+        flag = "--study-sets" if study_sets else "--study-k" if study_k else None
+        if flag and (modalities is not None or dataset is not None or study_sets and study_k):
+            raise SolidError(f"{flag} takes study.dataset and its settings from params.yaml "
+                             "(no --dataset / --modalities, and not both study flags)")
         p = _params(params, set_, seed)
         from solidcli.pipeline import semantics as stage
 
         if study_sets:
             _done(stage.run_study_sets(p))
+            return
+        if study_k:
+            _done(stage.run_study_k(p))
             return
         p, name = _dataset(dataset, p)
         _done(stage.run(p, name, by_modality=modalities))
@@ -246,13 +253,16 @@ def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, se
         p, name = _dataset(dataset, p)
         run = RunId(name, _pick(backbone, p.backbones, "backbones"),
                     _pick_dsr(dsr, p, variant), variant, tag)
-        planned = grid.single(grid.find_tagged(p, run), modalities, metacode_tag)
+        found = grid.find(p, grid.find_tagged(p, run))  # a K-study run: its semantics setting
+        planned = grid.single(grid.find_tagged(p, run), modalities, metacode_tag,
+                              found.by_k if found is not None else None)
         _done(stage.run(p, planned, workers, threads))
 
 
 StudyOpt = Annotated[str | None, typer.Option(
-    "--study", help="Train every run of a study outside the default pipeline (mechanics: "
-    "issue 11's table; studies/dvc.yaml).", show_default=False)]
+    "--study", help="Train every run of a study outside the default pipeline "
+    "(studies/dvc.yaml): mechanics (SOLID as written and with each fix), k (SML over K and the "
+    "semantics method).", show_default=False)]
 
 
 @app.command("train-base", epilog="DVC stage: train-base@<dataset> (--all)")
@@ -390,7 +400,8 @@ def table(
         "--table", "-t", help="Paper table 1 to 5; summary (Table 1's headline metrics as "
         "JSON: the pipeline's DVC metrics file); mechanics (SOLID as written and with each "
         "fix, beside its DSR; studies/dvc.yaml); breakdown (DSR vs SOLID by the target's "
-        "popularity and the history's length).")] = "1",
+        "popularity and the history's length); k (the K study: valid and test UAUC against K, "
+        "and the setting valid chooses).")] = "1",
     fmt: Annotated[str, typer.Option("--format", "-f",
                                      help="markdown | latex | csv (printed to stdout).")]
     = "markdown",

@@ -127,6 +127,7 @@ class StudyCfg:
     lambdas: list[float] = non_negative(dotted=True)  # 1.0, not 1: DVC names the runs so
     Ts: list[float] = positive(dotted=True)
     modalities: list[str]  # Table 3: modality sets such as "id+text", one SML + SCL run each
+    ks: list[int] = count()  # the K study: k-means K values tried (and the category method)
 
 
 @dataclass(frozen=True)

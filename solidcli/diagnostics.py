@@ -80,15 +80,15 @@ def kept(model_at_kept, ev, device, init_assign: np.ndarray | None) -> dict:
     return row
 
 
-LABELS = {  # name -> (label, format)
-    "branch_inside_T": ("branch inside ±T", "{:.1%}"),
-    "branch_user_sd": ("branch sd across users (×T)", "{:.3f}"),
-    "branch_same_across_users": ("branch entries equal for all users", "{:.1%}"),
-    "branch_to_trunk": ("|branch| / |trunk|", "{:.4f}"),
+LABELS = {  # name -> (short label, format)
+    "branch_inside_T": ("inside ±T", "{:.1%}"),
+    "branch_user_sd": ("user sd (×T)", "{:.3f}"),
+    "branch_same_across_users": ("same for all users", "{:.1%}"),
+    "branch_to_trunk": ("|branch|/|trunk|", "{:.4f}"),
     "codes_used": ("codes used", "{}"),
-    "codes": ("codes", "{}"),
-    "code_perplexity": ("code perplexity", "{:.1f}"),
-    "codes_changed": ("items whose code changed", "{:.1%}"),
+    "codes": ("K", "{}"),
+    "code_perplexity": ("perplexity", "{:.1f}"),
+    "codes_changed": ("codes changed", "{:.1%}"),
 }
 
 

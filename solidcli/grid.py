@@ -85,6 +85,7 @@ class Planned:
     lam: float | None = None  # lambda x T cell (scl) / T sweep (sml)
     T: float | None = None
     modalities: str | None = None  # Table 3 set, canonical (id+text), None otherwise
+    by_k: str | None = None  # the K study's semantics setting (k<K> | category)
 
     @property
     def family(self) -> str:
@@ -92,7 +93,7 @@ class Planned:
 
 
 def _plan(run: RunId, sets: tuple[str, ...] = (), by_modality: str | None = None,
-          metacode_tag: str | None = None, **coords) -> Planned:
+          metacode_tag: str | None = None, by_k: str | None = None, **coords) -> Planned:
     stage = {"base": "train-base", "spg": "train-spg", "sml": "train-sml", "scl": "train-scl",
              "scl_only": "train-scl --without-semantics"}[run.variant]
     parts = [f"solid {stage} --dataset {run.dataset} --backbone {run.backbone} --dsr {run.dsr}",
@@ -103,13 +104,13 @@ def _plan(run: RunId, sets: tuple[str, ...] = (), by_modality: str | None = None
         parts.append(f"--tag {run.tag}")
     if metacode_tag is not None:
         parts.append(f"--metacode-tag {metacode_tag}")
-    return Planned(run, " ".join(parts), sets, by_modality, metacode_tag, **coords)
+    return Planned(run, " ".join(parts), sets, by_modality, metacode_tag, by_k=by_k, **coords)
 
 
 def single(run: RunId, by_modality: str | None = None,
-           metacode_tag: str | None = None) -> Planned:
+           metacode_tag: str | None = None, by_k: str | None = None) -> Planned:
     """A configuration given on the command line (its params already set)."""
-    return _plan(run, by_modality=by_modality, metacode_tag=metacode_tag)
+    return _plan(run, by_modality=by_modality, metacode_tag=metacode_tag, by_k=by_k)
 
 
 def stage_command(family: str, dataset: str) -> str:
@@ -146,7 +147,8 @@ def family_runs(params: Params, family: str, dataset: str) -> list[Planned]:
             "sml-modality": lambda: modality_sets(params, "sml"),
             "scl-modality": lambda: modality_sets(params, "scl"),
             "mechanics-sml": lambda: mechanics(params, "sml"),
-            "mechanics-scl": lambda: mechanics(params, "scl")}[family]()
+            "mechanics-scl": lambda: mechanics(params, "scl"),
+            "k-sml": lambda: k_study(params)}[family]()
 
 
 def _study(params: Params, variant: str, tag: str | None = None,
@@ -218,6 +220,23 @@ def mechanics(params: Params, variant: str) -> list[Planned]:
             out.append(_plan(run, sets, metacode_tag=f"mech-{sml}" if variant == "scl"
                              else None))
     return out
+
+
+def k_settings(params: Params) -> list[tuple[str, tuple[str, ...]]]:
+    """(setting, overrides) of the K study: k-means at every K of `study.ks`, and the
+    category method (K = the number of categories)."""
+    d = params.study.dataset
+    return ([(f"k{k}", (f"semantics.{d}.method=kmeans", f"semantics.{d}.k={k}"))
+             for k in params.study.ks] + [("category", (f"semantics.{d}.method=category",))])
+
+
+def k_study(params: Params) -> list[Planned]:
+    """SML of the study model with the semantics of each K-study setting (the cheapest
+    variant with a semantic trunk and the branch; its other settings are params.yaml's), to
+    choose K and the method on valid."""
+    s = params.study
+    return [_plan(RunId(s.dataset, s.backbone, s.dsr, "sml", f"k-{setting}", "k-sml"),
+                  sets, by_k=setting) for setting, sets in k_settings(params)]
 
 
 def study_runs(params: Params, study: str, dataset: str) -> list[Planned]:

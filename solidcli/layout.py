@@ -11,10 +11,12 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     data/features/<d>/                     text.npy, image.npy, meta.json
     data/semantics/<d>/                    <stem>.parquet, <stem>.centroids.npy, <stem>.json
     data/semantics-by-modality/<d>/<set>/  the same for one modality set (Table 3)
+    data/semantics-by-k/<d>/<setting>/     the same for one setting of the K study (k<K>, category)
     models/<d>/<family>/<config>/seed<s>/  model.pt, run.json, metrics.json, curves.csv
     models/<d>/<family>/stage.json         the training stage's wall time, workers, threads
     models/studies/<study>/<d>/<family>/   the same for a study's families (mechanics-sml, ...)
     reports/metrics/<d>/<key>/seed<s>/     metrics.json + run.json of `evaluate`
+    reports/metrics/<d>/test_users.parquet each test user's target popularity, history length
     reports/curves/<d>/<key>/seed<s>.csv   training curves (a DVC plot)
     reports/table<N>.{md,tex,csv}, reports/figure<N>.{png,pdf}, reports/summary.json
     reports/studies/<study>/{metrics,curves}/<d>/...  the same for a study's runs (mechanics)
@@ -43,6 +45,7 @@ CURVES_ROOT = REPORTS / "curves"
 STUDY_REPORTS = REPORTS / "studies"  # a study outside the default pipeline
 SUMMARY = REPORTS / "summary.json"
 PER_USER = "per_user.parquet"
+TEST_USERS = "test_users.parquet"  # per dataset: each test user's target popularity, history
 FULL_PREFIX = "full_"  # per-user columns of the full-ranking metrics
 TABLE_SUFFIX = {"markdown": "md", "latex": "tex", "csv": "csv"}
 STAGING_MARKERS = (".tmp-", ".old-")  # infixes of the temporary siblings `_io` writes
@@ -119,8 +122,12 @@ def features_dir(dataset: str) -> Path:
     return DATA / "features" / dataset
 
 
-def semantics_dir(dataset: str, by_modality: str | None = None) -> Path:
-    """The default semantics, or one modality set's (kept as written: it is DVC's path)."""
+def semantics_dir(dataset: str, by_modality: str | None = None,
+                  by_k: str | None = None) -> Path:
+    """The default semantics, one modality set's (kept as written: it is DVC's path), or
+    one setting of the K study's (`k<K>` or `category`)."""
+    if by_k is not None:
+        return DATA / "semantics-by-k" / dataset / by_k
     if by_modality is None:
         return DATA / "semantics" / dataset
     return DATA / "semantics-by-modality" / dataset / by_modality
@@ -144,7 +151,8 @@ def seed_name(seed: int) -> str:
 # studies outside the default pipeline (studies/dvc.yaml): study -> variant -> family; their
 # models live apart (models/studies/<study>/<d>/<family>/), so training one never touches
 # what the default pipeline's evaluate stage reads (models/<d>/)
-STUDIES = {"mechanics": {"sml": "mechanics-sml", "scl": "mechanics-scl"}}
+STUDIES = {"mechanics": {"sml": "mechanics-sml", "scl": "mechanics-scl"},
+           "k": {"sml": "k-sml"}}
 _STUDY_OF = {family: study for study, by in STUDIES.items() for family in by.values()}
 
 
@@ -176,6 +184,11 @@ def run_metrics_dir(run: RunId, root: Path = METRICS_ROOT) -> Path:
 
 def metrics_dir(dataset: str, root: Path = METRICS_ROOT) -> Path:
     return Path(root) / dataset
+
+
+def test_users_file(dataset: str, root: Path = METRICS_ROOT) -> Path:
+    """Each test user's target popularity and history length, beside the runs' metrics."""
+    return metrics_dir(dataset, root) / TEST_USERS
 
 
 def curves_dir(dataset: str, root: Path = CURVES_ROOT) -> Path:

@@ -58,6 +58,9 @@ class Result:
     test: dict[str, float]
     full: dict[str, float] | None = None  # full-ranking test metrics (None: not evaluated)
     protocol_full: str | None = None
+    valid: dict[str, float] | None = None  # the valid split's metrics (selection reads them)
+    k: float | None = None  # semantic ids / codebook rows (None: a baseline, or not recorded)
+    diagnostics: dict | None = None  # a SOLID run's (`solidcli.diagnostics`): init, kept
 
     def values(self, kind: str) -> dict[str, float]:
         """The test metrics of `kind`: sampled (the paper's protocol) or full ranking."""
@@ -117,12 +120,21 @@ def read_result(root: Path, run: RunId) -> Result | None:
         if full is not None and not isinstance(full, dict):
             raise TypeError("'test_full' is not an object")
         protocol = rec.get("protocol")
+        valid = rec.get("valid")
+        if valid is not None and not isinstance(valid, dict):
+            raise TypeError("'valid' is not an object")
+        diagnostics = rec.get("diagnostics")
+        if diagnostics is not None and not isinstance(diagnostics, dict):
+            raise TypeError("'diagnostics' is not an object")
         return Result(path, run, lam=_number(rec, "lambda"), T=_number(rec, "T"),
                       protocol=protocol if isinstance(protocol, str) else None, test=metrics,
                       full=None if full is None else _metrics(full, FULL_METRIC_NAMES,
                                                               "test_full"),
                       protocol_full=rec.get("protocol_full") if isinstance(
-                          rec.get("protocol_full"), str) else None)
+                          rec.get("protocol_full"), str) else None,
+                      valid=None if valid is None else _metrics(valid, METRIC_NAMES, "valid"),
+                      k=_number(rec, "K"),
+                      diagnostics=diagnostics)
     except KeyError as e:
         reason = f"missing key {e}"
     except (OSError, ValueError, TypeError) as e:

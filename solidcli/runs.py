@@ -136,27 +136,30 @@ def load_trained(run: RunId, device=None, make: str | None = None):
 
 # ---- semantics: what SPG / SML / SCL read --------------------------------------------------
 
-def resolve_semantics(params: Params, dataset: str, by_modality: str | None = None
-                      ) -> tuple[SemanticsCfg, Path, str]:
-    """(semantics cfg, folder, file stem) of a dataset's default or by-modality semantics."""
+def resolve_semantics(params: Params, dataset: str, by_modality: str | None = None,
+                      by_k: str | None = None) -> tuple[SemanticsCfg, Path, str]:
+    """(semantics cfg, folder, file stem) of a dataset's default, by-modality or K-study
+    semantics (a K-study setting's method and K are in `params`, set by its run)."""
     cfg = params.semantics_cfg(dataset)
     if by_modality is not None:
         chosen = parse_modalities(by_modality)
         cfg = dataclasses.replace(cfg, modalities=[m for m in ("id", "text", "image")
                                                    if m in chosen])
     stem = semantics_stem(cfg.method, modality_key(cfg.modalities))
-    return cfg, semantics_dir(dataset, by_modality), stem
+    return cfg, semantics_dir(dataset, by_modality, by_k), stem
 
 
 def load_item_semantics(params: Params, dataset: str, n_items: int,
-                        by_modality: str | None = None):
+                        by_modality: str | None = None, by_k: str | None = None):
     """(n_items + 1,) long tensor item -> semantic id (0 for padding), K, and the file read."""
     import pandas as pd
     import torch
 
-    cfg, folder, stem = resolve_semantics(params, dataset, by_modality)
+    cfg, folder, stem = resolve_semantics(params, dataset, by_modality, by_k)
     path = folder / f"{stem}.parquet"
     flag = f" --modalities {by_modality}" if by_modality else ""
+    if by_k:
+        flag = " --study-k"
     redo = f"rerun `solid assign-semantics --dataset {dataset}{flag}`"
     if not path.is_file():
         raise SolidError(f"missing {path}; {redo.replace('rerun', 'run')}")

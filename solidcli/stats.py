@@ -180,3 +180,14 @@ def correct(family: list[Paired], correction: str) -> list[Paired]:
     users = holm([c.p_users for c in family])
     return [replace(c, p_seeds=s, p_users=u) for c, s, u in zip(family, seeds, users,
                                                                 strict=True)]
+
+
+def verdict(signs: list[int], direction: int) -> str:
+    """A claim's verdict from the signs of its comparisons (`Paired.significant`): contradicted
+    if any goes significantly the other way, supported if all go the claimed way, else
+    inconclusive."""
+    if any(x == -direction for x in signs):
+        return "contradicted"
+    if signs and all(x == direction for x in signs):
+        return "supported"
+    return "inconclusive"

@@ -16,6 +16,8 @@ its arguments, and writes only its own run folders.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -74,9 +76,18 @@ def _start_worker(threads: int) -> None:
     keep_freed_memory()
 
 
-def _in_worker(threads: int) -> None:
+def _in_worker(threads: int, parent: int) -> None:
     os.environ[WORKER_ENV] = "1"
     _start_worker(threads)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int, every: float = 1.0) -> None:
+    """End this worker once its parent is gone (killed, say, by a stopped `dvc repro`), so
+    no orphan goes on training and writing run folders the next run restores or rewrites."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 def run_units(fn: Callable[..., Any], units: Sequence[tuple], how: Plan,
@@ -89,7 +100,8 @@ def run_units(fn: Callable[..., Any], units: Sequence[tuple], how: Plan,
     console.log(f"{label}: {len(units)} units on {how.workers} workers x {how.threads} "
                 "thread(s)")
     with ProcessPoolExecutor(max_workers=how.workers, mp_context=get_context("spawn"),
-                             initializer=_in_worker, initargs=(how.threads,)) as pool:
+                             initializer=_in_worker, initargs=(how.threads, os.getpid())
+                             ) as pool:
         futures = [pool.submit(fn, *unit) for unit in units]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f in done and f.exception() is not None), None)

@@ -55,7 +55,7 @@ def tiny_params(dataset_dir: Path, **changes) -> dict:
     data["dsrs"] = ["none", "duet"]
     data["solid_dsrs"] = ["duet"]
     data["study"].update(dataset="tiny", lambdas=[1.0, 0.1], Ts=[0.1, 0.01],
-                         modalities=["text", "id+image"])
+                         modalities=["text", "id+image"], ks=[2, 4])
     data["data"] = {"tiny": {"path": str(dataset_dir), "eval_negatives": 9,
                              "category_prefix": "Tiny Things"}}
     data["embed"] = {"tiny": {"text": "file:feat1CLS", "image": "file:feat3CLS", "dim": DIM,
@@ -132,9 +132,10 @@ def trained_tiny(tmp_path_factory) -> Path:
         training = stage_commands(root / "params.yaml")
         base = [c for c in training if c[0] == "train-base"]  # the id modality reads one
         commands = ([["download"], ["embed"], ["assign-semantics"], *base,
-                     ["assign-semantics", "--study-sets"]]
+                     ["assign-semantics", "--study-sets"], ["assign-semantics", "--study-k"]]
                     + [c for c in training if c not in base]
-                    + [["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"]])
+                    + [["evaluate", "--all"], ["evaluate", "--dsr", "duet", "--variant", "scl"],
+                       ["evaluate", "--study", "mechanics"], ["evaluate", "--study", "k"]])
         for cmd in commands:
             result = runner.invoke(app, cmd)
             assert result.exit_code == 0, (cmd, result.output)

@@ -13,7 +13,7 @@ from import_closure import command_closure
 
 from solidcli import layout
 from solidcli.config import load_params
-from solidcli.grid import STUDIES, SWEEPS, dataset_runs, family_runs, study_runs
+from solidcli.grid import STUDIES, SWEEPS, dataset_runs, family_runs, k_settings, study_runs
 from solidcli.layout import RunId
 
 DATA_DEPS = ("solidcli/bundled", "solidcli/paper")  # package data, not code
@@ -114,11 +114,21 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
         elif kind == "evaluate":
             assert outs == [layout.metrics_dir(args[2]).as_posix(),
                             layout.curves_dir(args[2]).as_posix()]
-        elif kind == "mechanics-evaluate":
-            assert args == ["evaluate", "--study", "mechanics"], name
-            roots = layout.study_roots("mechanics")
+        elif kind in ("mechanics-evaluate", "k-evaluate"):
+            study = kind.split("-")[0]
+            assert args == ["evaluate", "--study", study], name
+            roots = layout.study_roots(study)
             assert outs == [layout.metrics_dir(params.study.dataset, roots[0]).as_posix(),
                             layout.curves_dir(params.study.dataset, roots[1]).as_posix()]
+        elif kind == "k-semantics":
+            assert args == ["assign-semantics", "--study-k"], name
+            settings = [layout.semantics_dir(params.study.dataset, by_k=s)
+                        for s, _ in k_settings(params)]
+            assert outs == [settings[0].parent.as_posix()] and len(set(settings)) > 1, name
+        elif kind == "k-table":
+            assert args == ["table", "--table", "k", "--out-dir", "reports/studies/k"], name
+            assert outs == ["reports/studies/k/semantics-selected.json",
+                            *(f"reports/studies/k/table-k.{s}" for s in ("md", "csv"))], name
         elif kind == "mechanics-table":
             assert args == ["table", "--table", "mechanics", "--out-dir",
                             "reports/studies/mechanics"], name
@@ -131,6 +141,7 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
             assert kind == "table", name
             want = [layout.table_file(n, f).as_posix() for n in (*range(1, 6), "1-full")
                     for f in ("markdown", "latex", "csv")]
+            want += [layout.table_file("-breakdown", f).as_posix() for f in ("markdown", "csv")]
             want += [layout.figure_file(5, s).as_posix() for s in ("png", "pdf")]
             assert outs == [*want, layout.SUMMARY.as_posix()]
     planned = {p.run for d in params.datasets for p in dataset_runs(params, d)}

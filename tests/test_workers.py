@@ -47,3 +47,48 @@ def test_units_run_in_order_on_workers_with_their_thread_count(two_cores):
 def test_a_failing_unit_raises_its_error(two_cores):
     with pytest.raises(SolidError, match="unit 2 failed"):
         workers.run_units(_fail, [(2,), (3,)], workers.Plan(workers=2, threads=1))
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """A killed stage (say, a stopped `dvc repro`) leaves no worker training on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = ("import time; from solidcli.workers import Plan, run_units\n"
+              "if __name__ == '__main__':\n"
+              "    run_units(time.sleep, [(60,), (60,)], Plan(workers=2, threads=1))\n")
+    (tmp_path / "stage.py").write_text(script)
+    from conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's solidcli
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "stage.py")], cwd=tmp_path,
+                              env=env)
+    children: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(children) < 3 and time.monotonic() < deadline:  # 2 workers + the tracker
+        time.sleep(0.2)
+        for task in Path(f"/proc/{parent.pid}/task").glob("*/children"):
+            children |= {int(c) for c in task.read_text().split()}
+    assert len(children) >= 2, children
+    time.sleep(3)  # the workers are up and sleeping in their unit
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() and
+                                             "Z" not in _state(c) for c in children):
+        time.sleep(0.2)
+    alive = [c for c in children if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+    assert not alive, f"workers {alive} outlived their killed parent"
+
+
+def _state(pid: int) -> str:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"

@@ -52,6 +52,7 @@ from solidcli.grid import Planned, lambda_t_sweep, modality_sets, table1, table2
 from solidcli.layout import RunId, claims_file
 from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
 from solidcli.pairing import PerUser, pair
+from solidcli.pipeline.study_tables import MECHANISM, MechanismRow, mechanism_claims
 from solidcli.pipeline.table import (
     AUTHORS_METRICS,
     PAPER_DSR,
@@ -63,7 +64,7 @@ from solidcli.pipeline.table import (
     seeds_note,
 )
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
-from solidcli.stats import Paired, check_correction, correct
+from solidcli.stats import Paired, check_correction, correct, verdict
 
 FIGURE5_METRICS = ("UAUC", "NDCG@10", "Recall@10")  # the figure's three panels
 VERDICTS = ("supported", "contradicted", "inconclusive")
@@ -279,14 +280,6 @@ def claims(params: Params) -> list[Claim]:
 
 # ---- testing -------------------------------------------------------------------------------
 
-def _verdict(signs: list[int], direction: int) -> str:
-    if any(s == -direction for s in signs):
-        return "contradicted"
-    if signs and all(s == direction for s in signs):
-        return "supported"
-    return "inconclusive"
-
-
 @dataclass
 class Report:
     rows: list[Row]
@@ -374,8 +367,8 @@ def _report(params: Params, found: list[Claim], results: dict[RunId, list[Result
         if row.missing:
             continue
         d = row.claim.direction
-        row.verdict = _verdict([p.significant(cfg.alpha, cfg.rule) for p in row.pairs], d)
-        row.verdict_uncorrected = _verdict([p.significant(cfg.alpha, cfg.rule)
+        row.verdict = verdict([p.significant(cfg.alpha, cfg.rule) for p in row.pairs], d)
+        row.verdict_uncorrected = verdict([p.significant(cfg.alpha, cfg.rule)
                                             for p in row.raw], d)
     protocols = tuple(sorted({p for c in cells.values() for r in c.results
                               if (p := r.protocol_of(kind))}))
@@ -561,9 +554,54 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     reports = tuple(evaluate_claims(params, metrics_root, correction, ("sampled", "full")))
     authors = (evaluate_claims(params, authors_root, correction)[0]
                if Path(authors_root).is_dir() else None)
-    text = render_markdown(*reports, authors)
+    mechanism = mechanism_claims(params, metrics_root, check_correction(
+        params.stats.correction if correction is None else correction))
+    text = render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0])
     written = []
     if out_dir is not None:
         written = [write_text(claims_file("md", out_dir), text),
-                   write_text(claims_file("csv", out_dir), render_csv(*reports, authors))]
+                   write_text(claims_file("csv", out_dir), render_csv(*reports, authors)
+                              + mechanism_csv(mechanism))]
     return text, written, reports
+
+
+def render_mechanism(rows: list[MechanismRow], sampled: Report) -> str:
+    """Section B: the paper's account of why SOLID helps, tested on the breakdown buckets."""
+    n = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
+    raw = {v: sum(1 for r in rows if r.verdict_uncorrected == v) for v in VERDICTS}
+    out = ["## B: the paper's mechanism, sparse interactions (`solid table --table breakdown`)",
+           "", (f"Sampled metrics; {sampled.correction} correction within each family. "
+                f"{n['supported']} supported, {n['contradicted']} contradicted, "
+                f"{n['inconclusive']} inconclusive of {len(rows)} (uncorrected: "
+                f"{raw['supported']} / {raw['contradicted']} / {raw['inconclusive']}). "
+                "B.sparse-more compares two groups of users: its user test is Welch's t-test "
+                "(Mann-Whitney's U with `user_test: wilcoxon`)."), ""]
+    for family, words in MECHANISM.items():
+        out += [f"### {family}: {words}", "",
+                ("| id | compared | metric | SOLID vs DSR | Δ (95% CI) | p seeds | p users | "
+                "verdict | uncorrected |"), "|:---|:---|:---|---:|---:|---:|---:|:---|:---|"]
+        for r in rows:
+            if r.family != family:
+                continue
+            p = r.pair
+            means = "" if r.a_value is None else f"{r.a_value:.4f} vs {r.b_value:.4f}"
+            out.append(f"| {r.id} | {r.detail} | {r.metric} | {means} | {_f(p.diff, '+.4f')} "
+                       f"{ci_text(p)} | {_p(p.p_seeds)} | {_p(p.p_users)} | {r.verdict} | "
+                       f"{r.verdict_uncorrected} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def mechanism_csv(rows: list[MechanismRow]) -> str:
+    """Section B's rows in claims.csv's columns (no paper numbers: the paper has none)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        p, raw = r.pair, r.raw
+        w.writerow(["sampled", r.id, r.family, MECHANISM[r.family], "ours: breakdown buckets",
+                    r.metric, 1, r.detail, "", 1, "", "", "", _f(r.a_value), _f(r.b_value),
+                    p.n_seeds, _f(p.diff, ".6f"), _f(p.ci[0], ".6f"), _f(p.ci[1], ".6f"),
+                    _f(p.p_seeds, ".6g"), _f(p.p_users, ".6g"), _f(raw.p_seeds, ".6g"),
+                    _f(raw.p_users, ".6g"), p.n_users, _f(p.user_diff, ".6f"), r.verdict,
+                    r.verdict_uncorrected, ""])
+    return buf.getvalue()

@@ -9,6 +9,8 @@ For each seed of each model writes, under `reports/metrics/<dataset>/<key>/seed<
   `user`, AUC over that user's candidates, NDCG@10/20, Recall@10/20 (NaN where undefined),
   then `full_NDCG@10` ... `full_MRR`;
 * `run.json` beside them;
+and `test_users.parquet` beside the runs (`--all`): each test user's target item, its training
+popularity and the history's length, which the breakdown table buckets by;
 and copies its training curves to `reports/curves/<dataset>/<key>/seed<s>.csv` (a DVC plot).
 The seeds of a configuration are stacked into one batched model and scored in one pass. Every
 model was selected on valid during training; test is scored here once.
@@ -32,6 +34,7 @@ from solidcli.grid import dataset_runs, find_tagged, study_runs, train_command
 from solidcli.layout import (
     FULL_PREFIX,
     PER_USER,
+    TEST_USERS,
     RunId,
     curves_dir,
     curves_file,
@@ -98,6 +101,7 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
             "variant": spec.variant, "tag": run.tag, "seed": run.seed,
             "lambda": spec.lam if spec.codebook else None,
             "T": spec.clip if spec.variant in ("sml", "scl") else None,
+            "K": spec.n_semantics if spec.variant != "base" else None,
             "data_seed": params.seed, "ties": params.eval.ties,
             "protocol": f"sampled 1+{n_candidates - 1}{label}", "selected_on": selected_on,
             "best_epoch": record.get("best_epoch"),
@@ -186,4 +190,23 @@ def run_all(params: Params, dataset: str, study: str | None = None) -> list[Path
                        run, metrics, record, per_user)
                 _log(run, metrics)
             bar.advance(task)
+        _write_test_users(tmp / TEST_USERS, data)
     return [out, curves]
+
+
+def _write_test_users(path: Path, data: PreparedDataset) -> None:
+    """Each test user's target item, its training popularity (how often it occurs in the
+    users' histories before their valid item: the training interactions) and the length of
+    the history the test scores (the breakdown table's buckets)."""
+    import numpy as np
+    import pandas as pd
+
+    test = data.splits["test"]
+    before_valid = [h for h in data.splits["valid"].histories if len(h)]
+    counts = np.bincount(np.concatenate(before_valid), minlength=data.n_items + 1) \
+        if before_valid else np.zeros(data.n_items + 1, dtype=np.int64)
+    frame = pd.DataFrame({"user": test.users, "target": test.targets,
+                          "target_popularity": counts[test.targets],
+                          "history_length": [len(h) for h in test.histories]})
+    with atomic_file(path) as tmp:
+        frame.to_parquet(tmp, index=False)

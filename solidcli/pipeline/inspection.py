@@ -7,7 +7,6 @@ unknown (shown as -)."""
 
 from __future__ import annotations
 
-from solidcli._io import console
 from solidcli.config import Params
 from solidcli.diagnostics import LABELS, fmt
 from solidcli.errors import SolidError
@@ -34,8 +33,11 @@ def diagnostics_of(params: Params, run: RunId) -> dict:
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         tag: str | None = None) -> list[dict]:
-    """Print, and return, every seed's diagnostics of one configuration."""
+    """Print (to stdout), and return, every seed's diagnostics of one configuration."""
+    from rich.console import Console
     from rich.table import Table
+
+    out = Console()
 
     if variant not in ("sml", "scl", "scl_only"):
         raise SolidError(f"`solid inspect` reads SOLID runs (variant sml, scl or scl_only), "
@@ -44,6 +46,10 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     rows = [{"seed": s, **diagnostics_of(params, config.with_seed(s))} for s in params.seeds]
     names = [n for n in LABELS if any(n in (r[w] or {}) for r in rows for w in ("init", "kept"))]
     for when, title in (("init", "at initialisation"), ("kept", "at the kept epoch")):
+        if all(r[when] is None for r in rows):
+            out.print(f"{config}: {title}: not recorded (trained before diagnostics existed; "
+                      "retrain to record them)")
+            continue
         table = Table(title=f"{config}: {title}")
         table.add_column("seed", justify="right")
         for name in names:
@@ -51,5 +57,5 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         for r in rows:
             values = r[when] or {}
             table.add_row(str(r["seed"]), *(fmt(n, values.get(n)) for n in names))
-        console.print(table)
+        out.print(table)
     return rows

@@ -80,16 +80,28 @@ def _load_features(path: Path, dataset: str, modality: str) -> np.ndarray:
     return table
 
 
+def run_study_k(params: Params) -> list[Path]:
+    """The K study: the study dataset's semantics under every setting of `grid.k_settings`
+    (data/semantics-by-k/<dataset>/<setting>/)."""
+    from solidcli.config import load_overrides
+    from solidcli.grid import k_settings
+
+    return [path for setting, sets in k_settings(params)
+            for path in run(load_overrides(params, list(sets)), params.study.dataset,
+                            by_k=setting)]
+
+
 def run_study_sets(params: Params) -> list[Path]:
     """Table 3: the study dataset's semantics from every set of `study.modalities`."""
     return [path for text in params.study.modalities
             for path in run(params, params.study.dataset, by_modality=text)]
 
 
-def run(params: Params, dataset: str, by_modality: str | None = None) -> list[Path]:
+def run(params: Params, dataset: str, by_modality: str | None = None,
+        by_k: str | None = None) -> list[Path]:
     import pandas as pd
 
-    cfg, out, stem = resolve_semantics(params, dataset, by_modality)
+    cfg, out, stem = resolve_semantics(params, dataset, by_modality, by_k)
     key = modality_key(cfg.modalities)
     tables, sources = _feature_tables(params, dataset, cfg.modalities)
     x = item_matrix(tables)

@@ -60,6 +60,7 @@ from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets,
 from solidcli.layout import RunId, table_file
 from solidcli.metrics import METRIC_NAMES
 from solidcli.pairing import PerUser, pair
+from solidcli.pipeline.study_tables import STUDY_TABLES
 from solidcli.results import (
     KIND_METRICS,
     KINDS,
@@ -726,6 +727,9 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
     values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
     (table<N>-full.* for full ranking; or summary.json). Returns
     the text, the files written and the seeded runs that are missing (as `Planned`)."""
+    if str(table) in STUDY_TABLES:
+        return _study_table(str(table), fmt, params, metrics_root, out_dir, compare, seed,
+                            stats, correction, kind)
     _check(fmt, compare)
     if str(table) == "summary":
         data, missing = summary(params, metrics_root, seed)
@@ -749,3 +753,21 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
             written.append(write_text(table_file(name, f, out_dir),
                                       render(built, f, compare, stats)))
     return text, written, built.missing
+
+
+def _study_table(name: str, fmt: str, params: Params, metrics_root: Path, out_dir: Path | None,
+                 compare, seed, stats, correction, kind) -> tuple[str, list[Path], list[Planned]]:
+    """`--table mechanics | breakdown` (`study_tables`): mean ± sd over `seeds`, sampled
+    metrics, with their own difference and p-value columns."""
+    from solidcli import grid
+    from solidcli.pipeline import study_tables
+
+    given = [flag for flag, on in (("--compare", compare is not None), ("--seed", seed is not None),
+                                   ("--stats", stats), ("--correction", correction != "none"),
+                                   ("--metrics", kind != "sampled")) if on]
+    if given:
+        raise SolidError(f"--table {name} takes no {', '.join(given)} (it shows its own "
+                         "differences and p-values)")
+    text, written, missing = study_tables.run(name, fmt, params, Path(metrics_root), out_dir)
+    return text, written, [replace(grid.find(params, r) or grid.single(r.config), run=r)
+                           for r in missing]

@@ -123,13 +123,14 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
     params = load_overrides(params, list(planned.sets))
     config = planned.run
     dataset, variant, by_modality = config.dataset, config.variant, planned.by_modality
+    by_k = planned.by_k
     timer = Timer()
     with timer("load"):
         data = PreparedDataset.load(dataset)
         mapping, k, semantics_file = None, 0, None
         if variant in ("spg", "sml", "scl"):
             mapping, k, semantics_file = load_item_semantics(params, dataset, data.n_items,
-                                                             by_modality)
+                                                             by_modality, by_k)
         elif variant == "scl_only":  # a codebook of the same size, no semantic ids
             k = params.semantics_cfg(dataset).k
     spec = build_spec(params, data.n_items, config.backbone, config.dsr, variant, k)
@@ -159,7 +160,7 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
                       data_seed=params.seed, device=device, ties=params.eval.ties, label=label,
                       select_on=select_on)
     n_params = sum(p[0].numel() for p in model.parameters())
-    used = _used_params(params, config, by_modality)
+    used = _used_params(params, config, by_modality, by_k)
     items = []
     for m, (res, metacode) in enumerate(zip(results, metacodes, strict=True)):
         run = config.with_seed(res.seed)
@@ -219,7 +220,7 @@ def run_family(params: Params, family: str, dataset: str, workers: int | None = 
     return [path for group in paths for path in group] + [record]
 
 
-def _used_params(params: Params, run: RunId, by_modality) -> dict:
+def _used_params(params: Params, run: RunId, by_modality, by_k=None) -> dict:
     d = params.as_dict()
     used = {
         "protocol": d["protocol"], "seed": d["seed"], "seeds": d["seeds"],
@@ -228,7 +229,8 @@ def _used_params(params: Params, run: RunId, by_modality) -> dict:
         "models": {run.backbone: d["models"][run.backbone]}, "dsr": {run.dsr: d["dsr"][run.dsr]},
     }
     if run.variant != "base":
-        used["semantics"] = to_dict(resolve_semantics(params, run.dataset, by_modality)[0])
+        used["semantics"] = to_dict(resolve_semantics(params, run.dataset, by_modality,
+                                                      by_k)[0])
     if run.variant in ("sml", "scl", "scl_only"):
         used["solid"] = d["solid"]
     return used

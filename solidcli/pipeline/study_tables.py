@@ -1,0 +1,487 @@
+"""`solid table --table mechanics | breakdown | k`: the tables issue 11 asks of SOLID.
+
+* `mechanics` - for each dynamic model of `solid_dsrs`, the study backbone's DSR alone (Table
+  1's run), then full SOLID as the paper writes it (Eq. 12-13) and with each fix of
+  `grid.MECHANICS` added in turn (the runs of studies/dvc.yaml, read from
+  reports/studies/mechanics/metrics). Per row: valid and test UAUC (mean ± sd over the
+  seeds), the paired difference from the DSR of test UAUC and NDCG@10 (mean over seeds, 95%
+  CI, p over seeds / over users; † / ‡ when significant by `stats.rule`), and the kept
+  epoch's diagnostics (`solidcli.diagnostics`), mean over seeds: branch entries inside ±T
+  (initialisation → kept epoch), the branch's sd across users in units of T, codes used of K,
+  the code perplexity, and the items whose code changed during training.
+* `breakdown` - the paper explains SOLID's gain by sparse, heterogeneous interactions. Each
+  Table 1 SOLID model against its DSR alone, on the test users split into quintiles of the
+  target item's training popularity and of the history's length (`test_users.parquet`,
+  written by `solid evaluate --all`): per bucket the users, both models' mean, the difference
+  and its p-values. `breakdown_pairs` is what the claims report tests.
+* `k` - the K study (studies/dvc.yaml): the study model's SML with the semantics of every
+  K of `study.ks` and of the category method, valid and test UAUC and NDCG@10 per setting;
+  the setting with the best mean valid UAUC is chosen (`k_selection`; test never chooses)
+  and, with `--out-dir`, written to semantics-selected.json beside the table.
+
+Markdown and CSV (`--format latex` is the paper tables'); p-values are uncorrected here, the
+claims report corrects them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solidcli.config import Params
+from solidcli.errors import SolidError
+from solidcli.grid import MECHANICS, mechanics, table1
+from solidcli.layout import RunId, study_roots, test_users_file
+from solidcli.pairing import PER_USER_OF, PerUser, pair
+from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
+from solidcli.stats import Paired, compare
+
+STUDY_TABLES = ("mechanics", "breakdown", "k")
+SELECTED = "semantics-selected.json"  # the K study's choice, beside its table
+DELTA_METRICS = ("UAUC", "NDCG@10")
+BUCKETS = 5
+SPLITS_BY = {"popularity": "target_popularity", "length": "history_length"}
+
+
+@dataclass
+class Grid:
+    """A plain table: title, header, rows of text (markdown) and of values (CSV)."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    csv_header: list[str]
+    csv_rows: list[list]
+    notes: list[str]
+    missing: list[RunId]
+
+    def markdown(self) -> str:
+        lines = [f"**{self.title}**", "", "| " + " | ".join(self.header) + " |",
+                 "|" + "|".join("---" for _ in self.header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join([*lines, "", *self.notes]) + "\n"
+
+    def csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.csv_header)
+        w.writerows(["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                     for v in r] for r in self.csv_rows)
+        return buf.getvalue()
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float | None]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def _cell(values: list[float]) -> str:
+    mean, sd = _mean_sd(values)
+    return f"{mean:.4f}" if sd is None else f"{mean:.4f} ± {sd:.4f}"
+
+
+def _p(p: float) -> str:
+    return "-" if math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _delta(pr: Paired, sign: int) -> str:
+    mark = {1: "†", -1: "‡"}.get(sign, "")
+    ci = "" if math.isnan(pr.ci[0]) else f" [{pr.ci[0]:+.4f}, {pr.ci[1]:+.4f}]"
+    return f"{pr.diff:+.4f}{mark}{ci} (p {_p(pr.p_seeds)} / {_p(pr.p_users)})"
+
+
+def _diag(results: list[Result], when: str, name: str) -> float | None:
+    values = [r.diagnostics[when][name] for r in results
+              if r.diagnostics and name in r.diagnostics.get(when, {})]
+    return statistics.fmean(values) if values else None
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _read(root: Path, runs: list[RunId], seeds: list[int], missing: list[RunId]):
+    found, absent = read_results(root, runs, seeds)
+    missing += absent
+    return found
+
+
+def mechanics_table(params: Params, metrics_root: Path) -> Grid:
+    """Issue 11's mechanics table (module docstring)."""
+    s, seeds, cfg = params.study, list(params.seeds), params.stats
+    study_root = study_roots("mechanics")[0]
+    users, missing = PerUser(), []
+    header = ["DSR", "SOLID", "valid UAUC", "test UAUC",
+              *(f"Δ test {m} vs DSR [95% CI] (p seeds / users)" for m in DELTA_METRICS),
+              "branch inside ±T (init → kept)", "branch sd across users (×T)",
+              "codes used / K", "code perplexity", "items whose code changed"]
+    diag_names = ("branch_inside_T", "branch_user_sd", "codes_used", "code_perplexity",
+                  "codes_changed")
+    csv_header = ["dsr", "setting", "n_seeds", "valid_UAUC", "valid_UAUC_sd", "UAUC", "UAUC_sd",
+                  *(f"{m}_{k}" for m in DELTA_METRICS
+                    for k in ("delta", "delta_low", "delta_high", "p_seeds", "p_users", "sig")),
+                  "branch_inside_T_init", *(f"{n}_kept" for n in diag_names), "codes"]
+    rows, csv_rows = [], []
+    labels = {f"mech-{tag}": label for tag, label, _ in MECHANICS}
+    for dsr in params.solid_dsrs:
+        base_run = RunId(s.dataset, s.backbone, dsr, "base")
+        base = _read(metrics_root, [base_run], seeds, missing).get(base_run)
+        planned = mechanics(params, "scl")
+        planned = [p for p in planned if p.run.dsr == dsr]
+        found = _read(study_root, [p.run for p in planned], seeds, missing)
+        entries = [(f"{dsr_name(dsr)} alone (Table 1)", base, None)]
+        entries += [(labels[p.run.tag], found.get(p.run), p.run) for p in planned]
+        for label, results, run in entries:
+            if not results:
+                rows.append([dsr_name(dsr), label, *["not run"] * (len(header) - 2)])
+                csv_rows.append([dsr, label, 0, *[None] * (len(csv_header) - 3)])
+                continue
+            valid = [r.valid["UAUC"] for r in results if r.valid]
+            test = [r.test["UAUC"] for r in results]
+            cells = [_cell(valid) if valid else "-", _cell(test)]
+            deltas, csv_deltas = [], []
+            for m in DELTA_METRICS:
+                if run is None or not base:
+                    deltas.append("")
+                    csv_deltas += [None] * 6
+                    continue
+                pr = pair(results, base, m, users, cfg.user_test)
+                sign = pr.significant(cfg.alpha, cfg.rule)
+                deltas.append(_delta(pr, sign))
+                csv_deltas += [pr.diff, pr.ci[0], pr.ci[1], pr.p_seeds, pr.p_users, sign]
+            diag = {n: _diag(results, "kept", n) for n in diag_names}
+            init = _diag(results, "init", "branch_inside_T")
+            k = _diag(results, "kept", "codes")
+            inside = "-" if diag["branch_inside_T"] is None else (
+                f"{_pct(init)} → {_pct(diag['branch_inside_T'])}")
+            rows.append([dsr_name(dsr), label, *cells, *deltas, inside,
+                         "-" if diag["branch_user_sd"] is None else f"{diag['branch_user_sd']:.3f}",
+                         "-" if diag["codes_used"] is None else f"{diag['codes_used']:.0f} / {k:.0f}",
+                         "-" if diag["code_perplexity"] is None else f"{diag['code_perplexity']:.0f}",
+                         _pct(diag["codes_changed"])])
+            csv_rows.append([dsr, label, len(results), *(_mean_sd(valid) if valid else (None, None)),
+                             *_mean_sd(test), *csv_deltas, init,
+                             *(diag[n] for n in diag_names), k])
+    notes = [(f"{dataset_name(s.dataset)}, {backbone_name(s.backbone)}; mean ± sd over training "
+             f"seeds {', '.join(map(str, seeds))}; each SOLID row adds its fix to the row above. "
+             "Δ: mean over seeds of SOLID − DSR alone on test, 95% t-interval, p of the paired "
+             f"t-test over seeds / of the paired {cfg.user_test} over users (uncorrected); † / ‡: "
+             f"significantly above / below (α = {cfg.alpha}, rule: {cfg.rule}). Diagnostics at "
+             "the kept epoch, mean over seeds (solidcli/diagnostics.py).")]
+    return Grid("Mechanics: SOLID as written, then each fix (issue 11)", header, rows,
+                csv_header, csv_rows, notes, missing)
+
+
+def _buckets(values: np.ndarray, n: int = BUCKETS) -> list[tuple[str, np.ndarray]]:
+    """Quantile buckets of `values` (ties keep together, so there may be fewer than n):
+    (label, boolean mask) each."""
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, n + 1)))
+    out = []
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        last = i == len(edges) - 2
+        mask = (values >= lo) & ((values <= hi) if last else (values < hi))
+        if mask.any():
+            shown = f"{values[mask].min():g}-{values[mask].max():g}"
+            out.append((shown, mask))
+    return out
+
+
+def read_test_users(metrics_root: Path, dataset: str):
+    """The test users' target popularity and history length (`solid evaluate --all`)."""
+    import pandas as pd
+
+    path = test_users_file(dataset, metrics_root)
+    if not path.is_file():
+        raise SolidError(f"missing {path}; run `solid evaluate --dataset {dataset} --all`")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise SolidError(f"corrupt {path}; rebuild it with `solid evaluate --dataset "
+                         f"{dataset} --all`") from None
+    need = ("user", *SPLITS_BY.values())
+    if any(c not in frame.columns for c in need):
+        raise SolidError(f"{path} lacks a column of {', '.join(need)}; rebuild it with "
+                         f"`solid evaluate --dataset {dataset} --all`")
+    return frame
+
+
+@dataclass(frozen=True)
+class BucketPair:
+    """SOLID against its DSR on one bucket of test users, on one metric."""
+
+    dataset: str
+    backbone: str
+    dsr: str
+    split_by: str  # popularity | length
+    bucket: int  # 0 = the least popular target / the shortest history
+    label: str  # the bucket's range
+    users: int
+    solid: float  # mean over seeds of the bucket's mean
+    base: float
+    pair: Paired
+    seed_diff: np.ndarray  # (S,) SOLID - DSR, each seed's bucket mean
+    user_diff: np.ndarray  # (U_bucket,) SOLID - DSR, each user's seed mean (NaN: undefined)
+
+
+def _bucket_values(results: list[Result], users: PerUser, column: str, order: np.ndarray,
+                   mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-seed bucket means (S,) and per-user values (S, U_bucket) of `column`."""
+    rows = []
+    for r in results:
+        frame = users.of(r)
+        if frame is None:
+            raise SolidError(f"{PerUser.path(r)} missing; rebuild it with `solid evaluate "
+                             f"--dataset {r.run.dataset} --all`")
+        if not np.array_equal(frame["user"], order):
+            raise SolidError(f"{PerUser.path(r)} holds other test users than "
+                             "test_users.parquet; rebuild both with `solid evaluate --all`")
+        rows.append(frame[column][mask])
+    values = np.stack(rows)
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(values, axis=1), values
+
+
+def breakdown_pairs(params: Params, metrics_root: Path, metrics: tuple[str, ...] = DELTA_METRICS
+                    ) -> tuple[list[tuple[str, BucketPair]], list[RunId]]:
+    """(metric, BucketPair) for every Table 1 SOLID model vs its DSR alone, every bucket of
+    each split, every metric; and the seeded runs without metrics."""
+    seeds, cfg, users, missing, out = list(params.seeds), params.stats, PerUser(), [], []
+    for dataset in params.datasets:
+        planned = [p.run for p in table1(params, dataset)]
+        solid = [r for r in planned if r.variant == "scl"]
+        if not solid:
+            continue
+        found = _read(metrics_root, planned, seeds, missing)
+        frame = read_test_users(metrics_root, dataset)
+        order = frame["user"].to_numpy()
+        for run in solid:
+            base = RunId(dataset, run.backbone, run.dsr, "base")
+            a, b = found.get(run), found.get(base)
+            if not a or not b:
+                continue
+            by_seed = {r.run.seed: r for r in b}
+            a = [r for r in a if r.run.seed in by_seed]
+            b = [by_seed[r.run.seed] for r in a]
+            for split_by, column in SPLITS_BY.items():
+                for i, (label, mask) in enumerate(_buckets(frame[column].to_numpy())):
+                    for m in metrics:
+                        col = PER_USER_OF[m]
+                        sa, ua = _bucket_values(a, users, col, order, mask)
+                        sb, ub = _bucket_values(b, users, col, order, mask)
+                        pr = compare(m, sa, sb, ua, ub, cfg.user_test)
+                        with np.errstate(invalid="ignore"):
+                            ud = np.nanmean(ua, axis=0) - np.nanmean(ub, axis=0)
+                        out.append((m, BucketPair(dataset, run.backbone, run.dsr, split_by, i,
+                                                  label, int(mask.sum()), float(sa.mean()),
+                                                  float(sb.mean()), pr, sa - sb, ud)))
+    return out, missing
+
+
+def breakdown_table(params: Params, metrics_root: Path) -> Grid:
+    """DSR vs SOLID per bucket of target popularity and of history length (docstring)."""
+    pairs, missing = breakdown_pairs(params, metrics_root)
+    if not pairs:
+        raise SolidError(f"no Table 1 SOLID model and DSR with metrics under {metrics_root}; "
+                         "run the pipeline first (`dvc repro`)")
+    cfg = params.stats
+    header = ["dataset", "SR model", "DSR", "split", "bucket", "users",
+              *(f"{m}: DSR → SOLID, Δ (p seeds / users)" for m in DELTA_METRICS)]
+    grouped: dict[tuple, dict[str, BucketPair]] = {}
+    for m, bp in pairs:
+        grouped.setdefault((bp.dataset, bp.backbone, bp.dsr, bp.split_by, bp.bucket), {})[m] = bp
+    rows, csv_rows = [], []
+    for by_metric in grouped.values():
+        first = next(iter(by_metric.values()))
+        what = "target popularity" if first.split_by == "popularity" else "history length"
+        cells, values = [], []
+        for m in DELTA_METRICS:
+            bp = by_metric[m]
+            sign = bp.pair.significant(cfg.alpha, cfg.rule)
+            mark = {1: "†", -1: "‡"}.get(sign, "")
+            cells.append(f"{bp.base:.4f} → {bp.solid:.4f}, {bp.pair.diff:+.4f}{mark} "
+                         f"({_p(bp.pair.p_seeds)} / {_p(bp.pair.p_users)})")
+            values += [bp.base, bp.solid, bp.pair.diff, bp.pair.p_seeds, bp.pair.p_users, sign]
+        rows.append([dataset_name(first.dataset), backbone_name(first.backbone),
+                     dsr_name(first.dsr), what, f"Q{first.bucket + 1} ({first.label})",
+                     str(first.users), *cells])
+        csv_rows.append([first.dataset, first.backbone, first.dsr, first.split_by,
+                         first.bucket + 1, first.label, first.users, *values])
+    csv_header = ["dataset", "sr_model", "dsr_model", "split", "bucket", "range", "users",
+                  *(f"{m}_{k}" for m in DELTA_METRICS
+                    for k in ("dsr", "solid", "delta", "p_seeds", "p_users", "sig"))]
+    seeds = ", ".join(map(str, params.seeds))
+    notes = [(f"Test users split into quintiles (ties kept together) of the target item's "
+             "training popularity (its interactions before each user's valid item) and of the "
+             "history's length. SOLID = Table 1's Ours row, DSR = the same SR model's APG / "
+             f"DUET alone; means over training seeds {seeds}; Δ = SOLID − DSR; p of the paired "
+             f"t-test over seeds / of the paired {cfg.user_test} over the bucket's users "
+             f"(uncorrected; the claims report applies Holm); † / ‡: α = {cfg.alpha}, rule "
+             f"{cfg.rule}.")]
+    return Grid("Breakdown: DSR vs SOLID by target popularity and history length", header,
+                rows, csv_header, csv_rows, notes, missing)
+
+
+def k_selection(params: Params) -> tuple[dict, dict[str, list[Result]], list[RunId]]:
+    """The K study's choice: the setting (k-means K, or category) whose SML has the best mean
+    valid UAUC over the seeds (test is never read to choose); every setting's results; the
+    seeded runs without metrics."""
+    from solidcli.grid import k_settings, k_study
+
+    root, missing = study_roots("k")[0], []
+    planned = k_study(params)
+    found = _read(root, [p.run for p in planned], list(params.seeds), missing)
+    by_setting = {p.by_k: found[p.run] for p in planned if p.run in found}
+    if not by_setting:
+        raise SolidError(f"no K-study metrics under {root}; run `dvc repro "
+                         "studies/dvc.yaml:k-table` (or `make select-k`)")
+    valid = {s: statistics.fmean(r.valid["UAUC"] for r in results)
+             for s, results in by_setting.items()}
+    best = max(valid, key=lambda s: (valid[s], s))
+    sets = dict(k_settings(params))[best]
+    method = next(x.split("=")[1] for x in sets if ".method=" in x)
+    choice = {"dataset": params.study.dataset, "setting": best, "method": method,
+              "k": int(by_setting[best][0].k) if by_setting[best][0].k else None,
+              "selected_on": "valid UAUC, mean over seeds",
+              "seeds": list(params.seeds),
+              "model": f"{params.study.backbone} + {params.study.dsr}, SML",
+              "valid_UAUC": {s: round(v, 6) for s, v in valid.items()},
+              "complete": not missing}
+    return choice, by_setting, missing
+
+
+def k_table(params: Params, metrics_root: Path) -> tuple[Grid, dict]:
+    """Valid and test UAUC (and NDCG@10) of the study model's SML against K."""
+    choice, by_setting, missing = k_selection(params)
+    header = ["setting", "K", "valid UAUC", "test UAUC", "valid NDCG@10", "test NDCG@10",
+              "chosen"]
+    rows, csv_rows = [], []
+    for setting, results in by_setting.items():
+        k = results[0].k
+        values = [[r.valid[m] for r in results] for m in ("UAUC",)] + [
+            [r.test["UAUC"] for r in results], [r.valid["NDCG@10"] for r in results],
+            [r.test["NDCG@10"] for r in results]]
+        chosen = setting == choice["setting"]
+        rows.append([setting, "-" if k is None else f"{k:.0f}", *(_cell(v) for v in values),
+                     "✓" if chosen else ""])
+        csv_rows.append([setting, k, len(results),
+                         *(x for v in values for x in _mean_sd(v)), int(chosen)])
+    csv_header = ["setting", "K", "n_seeds", *(f"{m}{sd}" for m in (
+        "valid_UAUC", "UAUC", "valid_NDCG@10", "NDCG@10") for sd in ("", "_sd")), "chosen"]
+    s = params.study
+    notes = [(f"{dataset_name(s.dataset)}, {backbone_name(s.backbone)} + {dsr_name(s.dsr)}, "
+              f"SML with params.yaml's SOLID settings; mean ± sd over training seeds "
+              f"{', '.join(map(str, params.seeds))}. Chosen: the best mean valid UAUC "
+              f"({choice['setting']}); test is shown, never used to choose.")]
+    return Grid("K and the semantics method, chosen on valid (issue 11)", header, rows,
+                csv_header, csv_rows, notes, missing), choice
+
+
+def run(name: str, fmt: str, params: Params, metrics_root: Path, out_dir: Path | None
+        ) -> tuple[str, list[Path], list[RunId]]:
+    """One study table as text in `fmt`, the files written to `out_dir`
+    (table-<name>.{md,csv}) and the seeded runs without metrics."""
+    from solidcli._io import write_text
+    from solidcli.layout import table_file
+
+    if fmt not in ("markdown", "csv"):
+        raise SolidError(f"--table {name} is written as markdown or csv, not {fmt}")
+    choice = None
+    if name == "k":
+        grid, choice = k_table(params, metrics_root)
+    else:
+        grid = (mechanics_table if name == "mechanics" else breakdown_table)(params, metrics_root)
+    written = []
+    if out_dir is not None and choice is not None:
+        from solidcli._io import write_json
+
+        written.append(write_json(Path(out_dir) / SELECTED, choice))
+    if out_dir is not None:
+        for f in ("markdown", "csv"):
+            written.append(write_text(table_file(f"-{name}", f, out_dir),
+                                      grid.markdown() if f == "markdown" else grid.csv()))
+    return (grid.markdown() if fmt == "markdown" else grid.csv()), written, grid.missing
+
+
+# ---- the mechanism as claims (the claims report's section B) ------------------------------
+
+MECHANISM = {  # family -> the paper's account, as this test reads it
+    "B.sparse-gain": ("SOLID helps where interactions are sparse (Sec. 1: the DSR's item "
+                      "representations are inaccurate for sparse interactions): it beats its DSR "
+                      "on the test users whose target item is rarest in training (popularity Q1)"),
+    "B.sparse-more": ("... and gains more there than on the most popular targets: "
+                      "Δ(popularity Q1) > Δ(popularity Q5)"),
+}
+
+
+@dataclass
+class MechanismRow:
+    """One mechanism claim for one SOLID model and metric, tested."""
+
+    id: str
+    family: str
+    metric: str
+    detail: str  # the compared quantities, in words
+    raw: Paired
+    a_value: float | None = None  # SOLID's and the DSR's bucket means (B.sparse-gain)
+    b_value: float | None = None
+    pair: Paired | None = None  # corrected within the family
+    verdict: str = "inconclusive"
+    verdict_uncorrected: str = "inconclusive"
+
+
+def _gap(m: str, low: BucketPair, high: BucketPair, test: str) -> Paired:
+    """Δ(low bucket) - Δ(high bucket): paired over seeds, and over users a two-sample test
+    (the buckets hold different users: Welch's t-test, or Mann-Whitney's U for wilcoxon)."""
+    from scipy import stats
+
+    from solidcli.stats import seed_test
+
+    diff, ci, p_seeds = seed_test(low.seed_diff, high.seed_diff)
+    a, b = low.user_diff[~np.isnan(low.user_diff)], high.user_diff[~np.isnan(high.user_diff)]
+    if len(a) < 2 or len(b) < 2:
+        user_diff, p_users = math.nan, math.nan
+    else:
+        user_diff = float(a.mean() - b.mean())
+        res = (stats.mannwhitneyu(a, b) if test == "wilcoxon"
+               else stats.ttest_ind(a, b, equal_var=False))
+        p_users = float(res.pvalue)
+    return Paired(m, len(low.seed_diff), diff, ci, p_seeds, len(a) + len(b), user_diff, p_users)
+
+
+def mechanism_claims(params: Params, metrics_root: Path, correction: str
+                     ) -> list[MechanismRow]:
+    """Section B of the claims report: the breakdown's buckets as the paper's mechanism,
+    Holm-corrected within each family (per kind of test) when `correction` says so."""
+    from solidcli.stats import correct, verdict
+
+    pairs, _ = breakdown_pairs(params, metrics_root)
+    cfg = params.stats
+    pop = {}
+    for m, bp in pairs:
+        if bp.split_by == "popularity":
+            pop.setdefault((bp.dataset, bp.backbone, bp.dsr, m), []).append(bp)
+    rows = []
+    for (dataset, backbone, dsr, m), buckets in pop.items():
+        low, high = buckets[0], buckets[-1]
+        name = f"{dataset}.{backbone}.ours-{dsr}"
+        who = f"{backbone_name(backbone)} + Ours ({dsr_name(dsr)}) vs {dsr_name(dsr)}"
+        rows.append(MechanismRow(f"B.{name}.sparse", "B.sparse-gain", m,
+                                 f"{who}, popularity Q1 ({low.label}, {low.users} users)",
+                                 low.pair, low.solid, low.base))
+        rows.append(MechanismRow(f"B.{name}.sparse-more", "B.sparse-more", m,
+                                 f"{who}, Δ Q1 ({low.label}) − Δ Q5 ({high.label})",
+                                 _gap(m, low, high, cfg.user_test)))
+    for family in MECHANISM:
+        members = [r for r in rows if r.family == family]
+        for r, adjusted in zip(members, correct([r.raw for r in members], correction),
+                               strict=True):
+            r.pair = adjusted
+            r.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
+            r.verdict_uncorrected = verdict([r.raw.significant(cfg.alpha, cfg.rule)], 1)
+    return rows
