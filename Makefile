@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install repro repro-authors test bench clean
+.PHONY: install repro repro-authors mechanics select-k test bench clean
 
 $(BIN)/solid: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ repro-authors: install
 	cd protocols/authors && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f claims
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --table 1 --compare protocols
+
+# Studies outside the default pipeline (studies/dvc.yaml; README "SOLID's mechanics")
+mechanics: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro studies/dvc.yaml:mechanics-table
+	cat reports/studies/mechanics/table-mechanics.md
+
+select-k: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro studies/dvc.yaml:k-table
+	cat reports/studies/k/table-k.md
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -134,3 +134,22 @@ def test_k_study_chooses_on_valid_and_never_reads_test(trained_tiny, monkeypatch
     again = invoke("table", "--table", "k", "--out-dir", str(tmp_path / "again"))
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "again/semantics-selected.json").read_text()) == choice
+
+
+def test_params_holds_the_committed_k_study_choice():
+    """params.yaml's semantics of the study dataset are the K study's choice (on valid), as
+    committed in reports/studies/k/semantics-selected.json (`make select-k`)."""
+    from conftest import REPO
+
+    from solidcli.config import load_params
+
+    path = REPO / "reports/studies/k/semantics-selected.json"
+    if not path.is_file():
+        pytest.skip("the K study has not been run here (make select-k)")
+    choice = json.loads(path.read_text())
+    params = load_params(REPO / "params.yaml")
+    cfg = params.semantics_cfg(choice["dataset"])
+    assert cfg.method == choice["method"], "params.yaml disagrees with the K study's choice"
+    if cfg.method == "kmeans":
+        assert cfg.k == choice["k"], "params.yaml's K is not the K study's choice"
+    assert choice["selected_on"].startswith("valid") and choice["complete"]
