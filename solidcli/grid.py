@@ -68,11 +68,10 @@ MECHANICS = (  # (tag, label, what the row changes from the one above)
      ("solid.straight_through=true", "solid.aux_loss=vq", "solid.dead_codes=reinit")),
     ("warm", "+ one space (SCL from SML, codes at item centroids)",
      ("solid.warm_start=true", "solid.metacode=centroids")),
-    ("k", "+ K chosen on valid (the K study; params.yaml's semantics)", ()),
+    ("k", "+ K chosen on valid (the K study: params.yaml's semantics)", ()),
 )
-# the rows above "k" use the authors' K (550 for Scientific: their padded category vocabulary),
-# from the K study's semantics, so the table means the same whatever K params.yaml chooses
-MECHANICS_K = 550
+# the rows above "k" use `study.paper_k` (550 for Scientific: the authors' padded category
+# vocabulary), from the K study's semantics, so they mean the same whatever K params.yaml chooses
 BRANCH_KEYS = ("solid.branch_scale", "solid.bound")  # the settings an SML run depends on
 
 
@@ -230,14 +229,14 @@ def mechanics(params: Params, variant: str) -> list[Planned]:
     authors' K, then the chosen one)."""
     s = params.study
     settings = dict(k_settings(params))
-    if f"k{MECHANICS_K}" not in settings:
-        raise SolidError(f"the mechanics study needs K = {MECHANICS_K} in study.ks")
+    if f"k{s.paper_k}" not in settings:
+        raise SolidError(f"the mechanics study needs study.paper_k ({s.paper_k}) in study.ks")
     out = []
     for dsr in params.solid_dsrs:
         for tag, _, sets, sml in mechanics_rows():
             if variant == "sml" and tag != sml:
                 continue
-            setting = chosen_setting(params) if tag == "k" else f"k{MECHANICS_K}"
+            setting = chosen_setting(params) if tag == "k" else f"k{s.paper_k}"
             run = RunId(s.dataset, s.backbone, dsr, variant, f"mech-{tag}",
                         STUDIES["mechanics"][variant])
             out.append(_plan(run, settings[setting] + sets, by_k=setting,
