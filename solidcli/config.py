@@ -128,6 +128,7 @@ class StudyCfg:
     Ts: list[float] = positive(dotted=True)
     modalities: list[str]  # Table 3: modality sets such as "id+text", one SML + SCL run each
     ks: list[int] = count()  # the K study: k-means K values tried (and the category method)
+    paper_k: int = count()  # the mechanics study's K before the chosen one (one of ks)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,10 @@ MECHANICS = (  # (tag, label, what the row changes from the one above)
      ("solid.straight_through=true", "solid.aux_loss=vq", "solid.dead_codes=reinit")),
     ("warm", "+ one space (SCL from SML, codes at item centroids)",
      ("solid.warm_start=true", "solid.metacode=centroids")),
+    ("k", "+ K chosen on valid (the K study: params.yaml's semantics)", ()),
 )
+# the rows above "k" use `study.paper_k` (550 for Scientific: the authors' padded category
+# vocabulary), from the K study's semantics, so they mean the same whatever K params.yaml chooses
 BRANCH_KEYS = ("solid.branch_scale", "solid.bound")  # the settings an SML run depends on
 
 
@@ -200,25 +203,44 @@ def mechanics_rows() -> list[tuple[str, str, tuple[str, ...], str]]:
     out, sets, sml = [], LITERAL, None
     for tag, label, changes in MECHANICS:
         sets = _overlay(sets, changes)
-        if sml is None or any(c.split("=")[0] in BRANCH_KEYS for c in changes):
-            sml = tag  # a new branch: a new SML run (the metacode, and SCL's warm start)
+        if sml is None or tag == "k" or any(c.split("=")[0] in BRANCH_KEYS for c in changes):
+            sml = tag  # a new branch or new semantics: a new SML run (the metacode, and
+            # SCL's warm start)
         out.append((tag, label, sets, sml))
     return out
 
 
+def chosen_setting(params: Params) -> str:
+    """The K-study setting params.yaml's semantics of the study dataset are (k<K> or
+    category); an error if the K study does not train it."""
+    cfg = params.semantics_cfg(params.study.dataset)
+    setting = "category" if cfg.method == "category" else f"k{cfg.k}"
+    known = [name for name, _ in k_settings(params)]
+    if setting not in known:
+        raise SolidError(f"the mechanics study needs semantics.{params.study.dataset} "
+                         f"({setting}) among the K study's settings ({', '.join(known)}): "
+                         "add its K to study.ks")
+    return setting
+
+
 def mechanics(params: Params, variant: str) -> list[Planned]:
-    """The study model's SML (one per branch setting) or SCL (one per row) runs of the
-    mechanics table, for every dsr SOLID is applied to."""
+    """The study model's SML (one per branch and semantics) or SCL (one per row) runs of the
+    mechanics table, for every dsr SOLID is applied to, on the K study's semantics (the
+    authors' K, then the chosen one)."""
     s = params.study
+    settings = dict(k_settings(params))
+    if f"k{s.paper_k}" not in settings:
+        raise SolidError(f"the mechanics study needs study.paper_k ({s.paper_k}) in study.ks")
     out = []
     for dsr in params.solid_dsrs:
         for tag, _, sets, sml in mechanics_rows():
             if variant == "sml" and tag != sml:
                 continue
+            setting = chosen_setting(params) if tag == "k" else f"k{s.paper_k}"
             run = RunId(s.dataset, s.backbone, dsr, variant, f"mech-{tag}",
                         STUDIES["mechanics"][variant])
-            out.append(_plan(run, sets, metacode_tag=f"mech-{sml}" if variant == "scl"
-                             else None))
+            out.append(_plan(run, settings[setting] + sets, by_k=setting,
+                             metacode_tag=f"mech-{sml}" if variant == "scl" else None))
     return out
 
 

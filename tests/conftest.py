@@ -55,7 +55,7 @@ def tiny_params(dataset_dir: Path, **changes) -> dict:
     data["dsrs"] = ["none", "duet"]
     data["solid_dsrs"] = ["duet"]
     data["study"].update(dataset="tiny", lambdas=[1.0, 0.1], Ts=[0.1, 0.01],
-                         modalities=["text", "id+image"], ks=[2, 4])
+                         modalities=["text", "id+image"], ks=[2, 4], paper_k=4)
     data["data"] = {"tiny": {"path": str(dataset_dir), "eval_negatives": 9,
                              "category_prefix": "Tiny Things"}}
     data["embed"] = {"tiny": {"text": "file:feat1CLS", "image": "file:feat3CLS", "dim": DIM,

@@ -169,9 +169,11 @@ def test_a_staging_folder_never_reaches_a_table_and_a_save_removes_it(project):
     grid = ["--set", "study.dataset=other", "--set", "dsrs=[duet]"]  # the runs `ready` has
     result = invoke("evaluate", "--all", *grid)
     assert result.exit_code == 0, result.output
-    evaluated = {p.name for p in (project / layout.metrics_dir("tiny")).iterdir()}
+    evaluated = {p.name for p in (project / layout.metrics_dir("tiny")).iterdir()
+                 if p.is_dir()}
     assert evaluated == {"sasrec-duet-base", "sasrec-duet-spg", "sasrec-duet-sml",
                          "sasrec-duet-scl"}
+    assert (project / layout.test_users_file("tiny")).is_file()
     result = invoke("table", *grid)
     assert result.exit_code == 0, result.output
     assert result.stdout.count("| SASRec |") == 2

@@ -75,7 +75,7 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
     assert per_user["AUC"].mean() == pytest.approx(metrics["test"]["UAUC"])
     assert per_user["full_MRR"].mean() == pytest.approx(full["MRR"])
     assert (root / "reports/curves/tiny/sasrec-duet-scl/seed1.csv").is_file()
-    evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir()}
+    evaluated = {p.name for p in (root / "reports/metrics/tiny").iterdir() if p.is_dir()}
     table1 = {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-spg", "sasrec-duet-sml",
               "sasrec-duet-scl", "sasrec-duet-scl_only"}
     sweeps = {"sasrec-duet-sml-T0.1", "sasrec-duet-sml-T0.01", "sasrec-duet-scl-lam1.0-T0.1",

@@ -9,7 +9,8 @@ from solidcli.config import ConfigError, load_params, parse_value
 def test_repository_params_load():
     p = load_params(REPO / "params.yaml")
     assert p.solid.lam == 0.1 and p.solid.T == 0.01
-    assert p.semantics_cfg("scientific").k == 550
+    assert p.semantics_cfg("scientific").k == 32  # the K study's choice on valid
+    assert p.semantics_cfg("arts").k == 3000  # elsewhere about a third of the items
     assert p.train.dim == 32 and p.train.max_len == 50
 
 

@@ -68,7 +68,7 @@ def test_mechanics_table(trained_tiny, monkeypatch):
     csv = invoke("table", "--table", "mechanics", "--format", "csv").stdout
     assert csv.startswith("dsr,setting,n_seeds,valid_UAUC,valid_UAUC_sd,UAUC,UAUC_sd")
     frame = pd.read_csv(pd.io.common.StringIO(csv))
-    assert len(frame) == 1 + len(MECHANICS) and (frame.n_seeds == 2).all()  # both seeds
+    assert len(frame) == 1 + len(MECHANICS) + 1 and (frame.n_seeds == 2).all()  # both seeds
     literal, live = frame.branch_inside_T_kept[1], frame.branch_inside_T_kept[2]
     assert live > 0.9 and literal < 0.5  # the branch is live now
     assert_one_line_error(invoke("table", "--table", "mechanics", "--format", "latex"),

@@ -227,6 +227,8 @@ def test_claims_report_verdicts(evaluated, tmp_path: Path) -> None:
     text, written, (report, full) = claims.run(params, r, out, authors_root=tmp_path / "no")
     assert [p.name for p in written] == ["claims.md", "claims.csv"]
     assert (out / "claims.md").read_text() == text
+    # metrics without test_users.parquet: section B says why it is not run, the rest stands
+    assert "## B: the paper's mechanism" in text and "Not run: missing" in text
     rows = {(row["id"], row["metric"]): row
             for row in csv.DictReader((out / "claims.csv").read_text().splitlines())
             if row["metrics"] == "sampled"}

@@ -554,9 +554,12 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     reports = tuple(evaluate_claims(params, metrics_root, correction, ("sampled", "full")))
     authors = (evaluate_claims(params, authors_root, correction)[0]
                if Path(authors_root).is_dir() else None)
-    mechanism = mechanism_claims(params, metrics_root, check_correction(
-        params.stats.correction if correction is None else correction))
-    text = render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0])
+    try:
+        mechanism, why = mechanism_claims(params, metrics_root, check_correction(
+            params.stats.correction if correction is None else correction)), ""
+    except SolidError as e:  # e.g. evaluated before test_users.parquet existed
+        mechanism, why = [], str(e)
+    text = render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
     written = []
     if out_dir is not None:
         written = [write_text(claims_file("md", out_dir), text),
@@ -565,12 +568,15 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     return text, written, reports
 
 
-def render_mechanism(rows: list[MechanismRow], sampled: Report) -> str:
-    """Section B: the paper's account of why SOLID helps, tested on the breakdown buckets."""
+def render_mechanism(rows: list[MechanismRow], sampled: Report, why: str = "") -> str:
+    """Section B: the paper's account of why SOLID helps, tested on the breakdown buckets
+    (`why`: the reason it could not be tested)."""
+    title = "## B: the paper's mechanism, sparse interactions (`solid table --table breakdown`)"
+    if why:
+        return "\n".join([title, "", f"Not run: {why}", ""])
     n = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
     raw = {v: sum(1 for r in rows if r.verdict_uncorrected == v) for v in VERDICTS}
-    out = ["## B: the paper's mechanism, sparse interactions (`solid table --table breakdown`)",
-           "", (f"Sampled metrics; {sampled.correction} correction within each family. "
+    out = [title, "", (f"Sampled metrics; {sampled.correction} correction within each family. "
                 f"{n['supported']} supported, {n['contradicted']} contradicted, "
                 f"{n['inconclusive']} inconclusive of {len(rows)} (uncorrected: "
                 f"{raw['supported']} / {raw['contradicted']} / {raw['inconclusive']}). "

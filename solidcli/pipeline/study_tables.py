@@ -3,7 +3,8 @@
 * `mechanics` - for each dynamic model of `solid_dsrs`, the study backbone's DSR alone (Table
   1's run), then full SOLID as the paper writes it (Eq. 12-13) and with each fix of
   `grid.MECHANICS` added in turn (the runs of studies/dvc.yaml, read from
-  reports/studies/mechanics/metrics). Per row: valid and test UAUC (mean ± sd over the
+  reports/studies/mechanics/metrics; the authors' K = 550, then the K chosen on valid), and
+  Table 1's SOLID (the defaults: paper-literal at params.yaml's K). Per row: valid and test UAUC (mean ± sd over the
   seeds), the paired difference from the DSR of test UAUC and NDCG@10 (mean over seeds, 95%
   CI, p over seeds / over users; † / ‡ when significant by `stats.rule`), and the kept
   epoch's diagnostics (`solidcli.diagnostics`), mean over seeds: branch entries inside ±T
@@ -135,8 +136,11 @@ def mechanics_table(params: Params, metrics_root: Path) -> Grid:
         planned = mechanics(params, "scl")
         planned = [p for p in planned if p.run.dsr == dsr]
         found = _read(study_root, [p.run for p in planned], seeds, missing)
+        ours = RunId(s.dataset, s.backbone, dsr, "scl")
+        table1_solid = _read(metrics_root, [ours], seeds, missing).get(ours)
         entries = [(f"{dsr_name(dsr)} alone (Table 1)", base, None)]
         entries += [(labels[p.run.tag], found.get(p.run), p.run) for p in planned]
+        entries.append(("Table 1's SOLID: paper-literal at params.yaml's K", table1_solid, ours))
         for label, results, run in entries:
             if not results:
                 rows.append([dsr_name(dsr), label, *["not run"] * (len(header) - 2)])
