@@ -253,8 +253,9 @@ def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, se
         p, name = _dataset(dataset, p)
         run = RunId(name, _pick(backbone, p.backbones, "backbones"),
                     _pick_dsr(dsr, p, variant), variant, tag)
-        found = grid.find(p, grid.find_tagged(p, run))  # a K-study run: its semantics setting
-        planned = grid.single(grid.find_tagged(p, run), modalities, metacode_tag,
+        tagged = grid.find_tagged(p, run)
+        found = grid.find(p, tagged)  # a K-study run: its semantics setting
+        planned = grid.single(tagged, modalities, metacode_tag,
                               found.by_k if found is not None else None)
         _done(stage.run(p, planned, workers, threads))
 

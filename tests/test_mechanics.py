@@ -1,6 +1,7 @@
 """SOLID's mechanics on hand-made tensors (issue 11): the bounded branch, the straight-through
 codebook and its loss terms, dead-code restarts, the warm start, and the diagnostics."""
 
+import dataclasses
 import types
 
 import numpy as np
@@ -158,7 +159,7 @@ def test_every_fix_trains_and_a_group_equals_its_seeds_alone(prepared, dsr):
             members.append(Recommender(spec, item_to_semantic=mapping,
                                        codebook_init=torch.randn(k, spec.dim)))
         model = members[0] if len(seeds) == 1 else Recommender.group(members)
-        cfg = params.train.__class__(**{**params.train.__dict__, "epochs": 2, "min_epochs": 2})
+        cfg = dataclasses.replace(params.train, epochs=2, min_epochs=2)
         return fit(model, data, cfg, lam=spec.lam, seeds=seeds, data_seed=0,
                    device=torch.device("cpu"), ties="conservative", label="t")
 

@@ -15,8 +15,9 @@ from solidcli.layout import RunId
 from solidcli.runs import load_trained, read_record
 
 
-def diagnostics_of(params: Params, run: RunId) -> dict:
-    """{"init": {...} | None, "kept": {...}} of one seeded run."""
+def diagnostics_of(params: Params, run: RunId, probes: dict) -> dict:
+    """{"init": {...} | None, "kept": {...}} of one seeded run (`probes` keeps the valid
+    split, padded, for the next seed)."""
     record = read_record(run, make=train_command(params, run))
     if "diagnostics" in record:
         return record["diagnostics"]
@@ -27,8 +28,10 @@ def diagnostics_of(params: Params, run: RunId) -> dict:
     from solidcli.engine import EvalSet
 
     model, _ = load_trained(run)
-    probe = EvalSet.from_split(PreparedDataset.load(run.dataset), "valid", params.train.max_len)
-    return {"init": None, "kept": kept(model, probe, torch.device("cpu"), None)}
+    if run.dataset not in probes:
+        probes[run.dataset] = EvalSet.from_split(PreparedDataset.load(run.dataset), "valid",
+                                                 params.train.max_len)
+    return {"init": None, "kept": kept(model, probes[run.dataset], torch.device("cpu"), None)}
 
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
@@ -43,7 +46,9 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         raise SolidError(f"`solid inspect` reads SOLID runs (variant sml, scl or scl_only), "
                          f"not {variant}")
     config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
-    rows = [{"seed": s, **diagnostics_of(params, config.with_seed(s))} for s in params.seeds]
+    probes: dict = {}
+    rows = [{"seed": s, **diagnostics_of(params, config.with_seed(s), probes)}
+            for s in params.seeds]
     names = [n for n in LABELS if any(n in (r[w] or {}) for r in rows for w in ("init", "kept"))]
     for when, title in (("init", "at initialisation"), ("kept", "at the kept epoch")):
         if all(r[when] is None for r in rows):

@@ -40,7 +40,8 @@ from solidcli.config import Params
 from solidcli.errors import SolidError
 from solidcli.grid import MECHANICS, mechanics, table1
 from solidcli.layout import RunId, study_roots, test_users_file
-from solidcli.pairing import PER_USER_OF, PerUser, pair
+from solidcli.pairing import PER_USER_OF, PerUser, pair, shared_seeds
+from solidcli.pipeline.table import _p
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
 from solidcli.stats import Paired, compare
 
@@ -85,10 +86,6 @@ def _mean_sd(values: list[float]) -> tuple[float, float | None]:
 def _cell(values: list[float]) -> str:
     mean, sd = _mean_sd(values)
     return f"{mean:.4f}" if sd is None else f"{mean:.4f} ± {sd:.4f}"
-
-
-def _p(p: float) -> str:
-    return "-" if math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def _delta(pr: Paired, sign: int) -> str:
@@ -233,9 +230,9 @@ class BucketPair:
     user_diff: np.ndarray  # (U_bucket,) SOLID - DSR, each user's seed mean (NaN: undefined)
 
 
-def _bucket_values(results: list[Result], users: PerUser, column: str, order: np.ndarray,
-                   mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-seed bucket means (S,) and per-user values (S, U_bucket) of `column`."""
+def _user_values(results: list[Result], users: PerUser, column: str, order: np.ndarray
+                 ) -> np.ndarray:
+    """Every seed's per-user values (S, U) of `column`, users in `order`."""
     rows = []
     for r in results:
         frame = users.of(r)
@@ -245,10 +242,8 @@ def _bucket_values(results: list[Result], users: PerUser, column: str, order: np
         if not np.array_equal(frame["user"], order):
             raise SolidError(f"{PerUser.path(r)} holds other test users than "
                              "test_users.parquet; rebuild both with `solid evaluate --all`")
-        rows.append(frame[column][mask])
-    values = np.stack(rows)
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(values, axis=1), values
+        rows.append(frame[column])
+    return np.stack(rows)
 
 
 def breakdown_pairs(params: Params, metrics_root: Path, metrics: tuple[str, ...] = DELTA_METRICS
@@ -264,20 +259,21 @@ def breakdown_pairs(params: Params, metrics_root: Path, metrics: tuple[str, ...]
         found = _read(metrics_root, planned, seeds, missing)
         frame = read_test_users(metrics_root, dataset)
         order = frame["user"].to_numpy()
+        splits = {by: _buckets(frame[column].to_numpy()) for by, column in SPLITS_BY.items()}
         for run in solid:
             base = RunId(dataset, run.backbone, run.dsr, "base")
-            a, b = found.get(run), found.get(base)
-            if not a or not b:
+            if not found.get(run) or not found.get(base):
                 continue
-            by_seed = {r.run.seed: r for r in b}
-            a = [r for r in a if r.run.seed in by_seed]
-            b = [by_seed[r.run.seed] for r in a]
-            for split_by, column in SPLITS_BY.items():
-                for i, (label, mask) in enumerate(_buckets(frame[column].to_numpy())):
+            pairs = shared_seeds(found[run], found[base])
+            values = {m: [_user_values([x[side] for x in pairs], users, PER_USER_OF[m], order)
+                          for side in (0, 1)] for m in metrics}  # (S, U) each: SOLID, DSR
+            for split_by, buckets in splits.items():
+                for i, (label, mask) in enumerate(buckets):
                     for m in metrics:
-                        col = PER_USER_OF[m]
-                        sa, ua = _bucket_values(a, users, col, order, mask)
-                        sb, ub = _bucket_values(b, users, col, order, mask)
+                        # row-major, as each seed's bucket: the sums run in the same order
+                        ua, ub = (np.ascontiguousarray(v[:, mask]) for v in values[m])
+                        with np.errstate(invalid="ignore"):
+                            sa, sb = np.nanmean(ua, axis=1), np.nanmean(ub, axis=1)
                         pr = compare(m, sa, sb, ua, ub, cfg.user_test)
                         with np.errstate(invalid="ignore"):
                             ud = np.nanmean(ua, axis=0) - np.nanmean(ub, axis=0)
@@ -367,9 +363,8 @@ def k_table(params: Params, metrics_root: Path) -> tuple[Grid, dict]:
     rows, csv_rows = [], []
     for setting, results in by_setting.items():
         k = results[0].k
-        values = [[r.valid[m] for r in results] for m in ("UAUC",)] + [
-            [r.test["UAUC"] for r in results], [r.valid["NDCG@10"] for r in results],
-            [r.test["NDCG@10"] for r in results]]
+        values = [[getattr(r, split)[m] for r in results]
+                  for m in ("UAUC", "NDCG@10") for split in ("valid", "test")]
         chosen = setting == choice["setting"]
         rows.append([setting, "-" if k is None else f"{k:.0f}", *(_cell(v) for v in values),
                      "✓" if chosen else ""])

@@ -60,7 +60,6 @@ from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets,
 from solidcli.layout import RunId, table_file
 from solidcli.metrics import METRIC_NAMES
 from solidcli.pairing import PerUser, pair
-from solidcli.pipeline.study_tables import STUDY_TABLES
 from solidcli.results import (
     KIND_METRICS,
     KINDS,
@@ -727,6 +726,8 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
     values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
     (table<N>-full.* for full ranking; or summary.json). Returns
     the text, the files written and the seeded runs that are missing (as `Planned`)."""
+    from solidcli.pipeline.study_tables import STUDY_TABLES
+
     if str(table) in STUDY_TABLES:
         return _study_table(str(table), fmt, params, metrics_root, out_dir, compare, seed,
                             stats, correction, kind)
