@@ -32,6 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 TABLE1_FAMILIES = ("base", "spg", "sml", "scl")
 CONFIGS = [("sasrec", "duet", "base"), ("sasrec", "duet", "scl")]
 FULL_CONFIGS = [("sasrec", "duet", "scl"), ("din", "duet", "scl")]  # DIN: target-dependent
+# issue 12: an epoch under each `train.loss` (RecBole's SASRec: 7.1 s per CE epoch, one thread)
+LOSS_CONFIGS = [("sasrec", "none", "base"), ("sasrec", "duet", "scl"), ("din", "none", "base")]
+LOSSES = ("bce", "ce", "sampled-ce")
 
 
 def _prepare(workdir: Path) -> None:
@@ -98,6 +101,26 @@ def bench_group(backbone: str, dsr: str, variant: str, seeds: list[int], epochs:
         "together_vs_one_seed": {"train": together[0] / one[0], "valid": together[1] / one[1]},
         "speedup_vs_one_after_another": (sum(one_after_another) / sum(together)),
     }
+
+
+def bench_losses(backbone: str, dsr: str, variant: str, epochs: int) -> dict:
+    """Seconds per training epoch of one seed under each `train.loss` (validation apart)."""
+    import torch
+
+    from solidcli.config import load_params
+    from solidcli.engine import fit
+
+    params = load_params(REPO / "params.yaml")
+    out = {"config": f"{backbone}/{dsr}/{variant}"}
+    for loss in LOSSES:
+        cfg = dataclasses.replace(params.train, epochs=epochs, patience=epochs,
+                                  min_epochs=epochs, loss=loss)
+        _, data, spec, model = _untrained(backbone, dsr, variant, [0])
+        res = fit(model, data, cfg, lam=spec.lam, seeds=[0], data_seed=0,
+                  device=torch.device("cpu"), ties="conservative", label=f"bench {loss}")[0]
+        rows = res.curves[1:] or res.curves  # the first epoch pays one-off costs
+        out[loss] = min(r["train_seconds"] for r in rows)
+    return out
 
 
 def bench_full_ranking(backbone: str, dsr: str, variant: str, seeds: list[int]) -> dict:
@@ -174,6 +197,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3, help="epochs per measurement (the "
                     "first is not counted)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds in the group")
+    ap.add_argument("--losses-only", action="store_true", help="only the epoch time of each "
+                    "train.loss (issue 12)")
     args = ap.parse_args()
     import torch
 
@@ -185,10 +210,16 @@ def main() -> None:
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         _prepare(Path(tmp))
+        losses = [bench_losses(*c, args.epochs) for c in LOSS_CONFIGS]
+        if args.losses_only:
+            os.chdir(cwd)
+            _print_losses(losses)
+            return
         groups = [bench_group(*c, seeds, args.epochs) for c in CONFIGS]
         full = [bench_full_ranking(*c, seeds) for c in FULL_CONFIGS]
         os.chdir(cwd)
-    figures = {"groups": groups, "full_ranking": full, "pipeline_stages": stage_times(REPO)}
+    figures = {"groups": groups, "full_ranking": full, "losses": losses,
+               "pipeline_stages": stage_times(REPO)}
     if args.repro:
         figures["fresh_repro"] = bench_repro()
     print(json.dumps(figures, indent=2))
@@ -205,6 +236,7 @@ def main() -> None:
         print(f"{f['config']}, {f['seeds']} seeds: scoring {f['users']} test users on 1 + 99 "
               f"candidates {f['sampled_s']:.1f} s, against all {f['items']} items (full "
               f"ranking, the sampled scores from the same pass) {f['full_s']:.1f} s")
+    _print_losses(losses)
     for name, stages in (("last dvc repro here", figures["pipeline_stages"]),
                          *((("fresh dvc repro", figures["fresh_repro"]["stages"]),)
                            if args.repro else ())):
@@ -223,6 +255,13 @@ def main() -> None:
     if args.repro:
         print(f"fresh dvc repro: {figures['fresh_repro']['dvc_repro_seconds'] / 60:.1f} min   "
               "[target <= 30 min]")
+
+
+def _print_losses(losses: list[dict]) -> None:
+    for row in losses:
+        print(f"{row['config']}, one seed, training epoch: " + ", ".join(
+            f"{loss} {row[loss]:.2f} s" for loss in LOSSES)
+            + "   [ce target < 1.5 s; RecBole's SASRec 7.1 s]")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,19 @@ class TrainCfg:
     min_epochs: int = count()  # ... but never before this many (lets a run leave a plateau)
     min_delta: float = non_negative()  # a valid UAUC must beat the best by more than this
     negatives: int = count()  # sampled negatives per training positive, redrawn every epoch
+    loss: Literal["bce", "ce", "sampled-ce"]  # bce: the paper's (1 positive + `negatives`)
+    # | ce: softmax over every item (next-item) | sampled-ce: softmax over 1 + sampled_negatives
+    loss_by_backbone: dict[str, Literal["bce", "ce", "sampled-ce"]]  # exceptions to `loss`
+    sampled_negatives: int = count()  # negatives per positive of sampled-ce
+
+    def loss_for(self, backbone: str) -> str:
+        """The objective `backbone` trains with: its `loss_by_backbone` entry, else `loss`."""
+        return self.loss_by_backbone.get(backbone, self.loss)
+
+    def negatives_for(self, backbone: str) -> int:
+        """Negatives drawn per training positive (none for ce: every item is scored)."""
+        return {"bce": self.negatives, "sampled-ce": self.sampled_negatives,
+                "ce": 0}[self.loss_for(backbone)]
     dim: int = count()
     max_len: int = count()  # most recent items of a history fed to the model
 
@@ -354,6 +367,10 @@ def _check_across(p: Params) -> None:
                                ("study.dsr", p.study.dsr, ("apg", "duet"))):
         if name not in known:
             raise ConfigError(f"'{where}' is '{name}' (choose from {', '.join(known)})")
+    for name in p.train.loss_by_backbone:
+        if name not in BACKBONES:
+            raise ConfigError(f"'train.loss_by_backbone' has '{name}' (choose from "
+                              f"{', '.join(BACKBONES)})")
     for name in BACKBONES:
         cfg = getattr(p.models, name)
         if isinstance(cfg, TransformerCfg) and p.train.dim % cfg.heads:

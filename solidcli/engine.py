@@ -8,8 +8,9 @@ The batches' lengths and order come from the data seed and the epoch, the same f
 member, so all members step through batches of one shape (no padding between members).
 
 Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives` sampled
-negatives per training pair, negatives redrawn every epoch, plus lambda times the model's
-auxiliary loss (SCL's codebook MSE, Eq. 13); with `solid.dead_codes: reinit` unused codes
+negatives per training pair, negatives redrawn every epoch (`train.loss: bce`; `sampled-ce` is
+softmax cross-entropy over those candidates, `ce` over every item with no negatives drawn:
+`solidcli.losses`; `train.loss_by_backbone` sets it per backbone), plus lambda times the model's auxiliary loss (SCL's codebook MSE, Eq. 13); with `solid.dead_codes: reinit` unused codes
 restart after every epoch (`models.codebook`). The group's loss is the sum of the members'
 losses, so each member's gradient is its own. After every epoch all members are scored on the
 valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
@@ -38,6 +39,7 @@ from solidcli.data.batching import length_batches, pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 from solidcli.errors import SolidError
+from solidcli.losses import bce, softmax_ce
 from solidcli.metrics import FULL_METRIC_NAMES, evaluate_scores, full_ranking_metrics
 from solidcli.models.ensemble import keep_members, member_state
 
@@ -152,10 +154,13 @@ class _Batches:
         cands, batches = [], []
         for seed in seeds:
             rng = np.random.default_rng([seed, epoch])
-            negs = sample_negatives(rng, users, negatives, index)
-            cands.append(np.concatenate([targets[:, None], negs], axis=1))
+            if negatives:
+                negs = sample_negatives(rng, users, negatives, index)
+                cands.append(np.concatenate([targets[:, None], negs], axis=1))
+            else:  # loss ce: the target alone (every item is scored)
+                cands.append(targets[:, None])
             batches.append(length_batches(lengths, batch_size, rng, order))
-        self.cands = np.stack(cands)  # (S, N, 1 + negatives)
+        self.cands = np.stack(cands)  # (S, N, 1 + negatives), the target first
         self.rows = [np.stack(step) for step in zip(*batches, strict=True)]  # each (S, B)
 
 
@@ -172,7 +177,9 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
         raise ValueError(f"{len(seeds)} seeds for a group of {model.members} members")
     if select_on not in ("valid", "test"):
         raise ValueError(f"select_on must be valid or test, not {select_on}")
-    epochs, batch_size, negatives = cfg.epochs, cfg.batch_size, cfg.negatives
+    epochs, batch_size = cfg.epochs, cfg.batch_size
+    loss_kind = cfg.loss_for(model.spec.backbone)
+    negatives = cfg.negatives_for(model.spec.backbone)
     train = data.splits["train"]
     users, histories, targets = train.users, train.histories, train.targets
     if select_on == "test":
@@ -184,8 +191,6 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
     index = InteractionIndex.from_splits(
         ((s.users, s.histories, s.targets) for s in data.splits.values()), data.n_items)
     valid = EvalSet.from_split(data, select_on, cfg.max_len)
-    labels = torch.zeros(1, 1, 1 + negatives, device=device)
-    labels[..., 0] = 1.0
     params = [p for p in model.parameters() if p.requires_grad]
     # the fused kernel is the same update in one pass (CPU and CUDA)
     optim = torch.optim.Adam(params, lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
@@ -208,10 +213,14 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
             for rows in epoch_data.rows:
                 rows_t = torch.from_numpy(rows).to(device)
                 width = int(lengths[rows].max())
-                logits, aux = model(hist_t[rows_t, :width], lengths_t[rows_t],
-                                    cands_t[members, rows_t])
-                loss = nn.functional.binary_cross_entropy_with_logits(
-                    logits, labels.expand_as(logits), reduction="none").mean(dim=(1, 2))
+                step_hist, step_lengths = hist_t[rows_t, :width], lengths_t[rows_t]
+                cands = cands_t[members, rows_t]  # (S, B, 1 + negatives), the target first
+                if loss_kind == "ce":  # every item but padding; the target's class is id - 1
+                    logits, aux = model.item_logits(step_hist, step_lengths, first=1)
+                    loss = softmax_ce(logits, cands[..., 0] - 1)
+                else:
+                    logits, aux = model(step_hist, step_lengths, cands)
+                    loss = bce(logits) if loss_kind == "bce" else softmax_ce(logits)
                 full = loss + lam * aux if lam else loss
                 optim.zero_grad(set_to_none=True)
                 full.sum().backward()

@@ -13,7 +13,7 @@ W [h, t, h - t, h * t] = (W_h + W_d) h + (W_t - W_d) t + W_p (h * t),
 so the history and target parts are projected once and only the product term is formed per
 (candidate, position); candidates are processed in chunks to bound memory.
 
-Scoring every item (full ranking, eval only) folds the target part into that product:
+Scoring every item (full ranking, and training under `train.loss: ce`) folds the target part into that product:
 [h, t, h - t, h * t] W + b = t (diag(h) W_p + W_t - W_d) + ((W_h + W_d) h + b), one matrix per
 history position, so all items meet all positions of a batch in one matrix product
 (`pool_items`). It gives `forward`'s numbers up to rounding.
@@ -67,10 +67,11 @@ class DIN(nn.Module):
         return torch.cat([t, torch.cat(pooled, dim=2)], dim=-1)
 
     def context(self, seq: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """What `pool_items` needs of a batch of histories, seq (S, B, L, D) in eval mode: the
-        transformed items h, one (D + 1, H) matrix per position (the folded unit's first
-        layer, its last row the history part and the bias) and the padding mask."""
-        h = torch.tanh(self.seq_transform(seq))  # (S, B, L, D); eval: no dropout
+        """What `pool_items` needs of a batch of histories, seq (S, B, L, D): the transformed
+        items h (with `forward`'s dropout in training), one (D + 1, H) matrix per position (the
+        folded unit's first layer, its last row the history part and the bias) and the
+        padding mask."""
+        h = self.dropout(torch.tanh(self.seq_transform(seq)))  # (S, B, L, D)
         w_h, w_t, w_d, w_p = self.unit_in.weight.split(self.dim, dim=1)  # each (S, D, H)
         s, _b, width, d = h.shape
         rows = h[..., :, None] * w_p[:, None, None] + (w_t - w_d)[:, None, None]  # (S,B,L,D,H)
@@ -83,7 +84,7 @@ class DIN(nn.Module):
     def pool_items(self, context: tuple[torch.Tensor, ...], targets: torch.Tensor
                    ) -> torch.Tensor:
         """The state (S, B, C, 2D) of every history of `context` against the item embeddings
-        targets (S, C, D): `forward`'s state for those candidates (eval mode)."""
+        targets (S, C, D): `forward`'s state for those candidates."""
         h, folded, valid = context
         s, b, width, _d = h.shape
         hidden = folded.shape[-1] // (b * width)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from solidcli.models.codebook import SemanticCodebook, aux_loss
 from solidcli.models.ensemble import MLP, Dropout, Embedding, MemberRNG, stack
@@ -201,29 +202,46 @@ class Recommender(nn.Module):
         params, aux = self.dynamic_params(hist, item_seq, lengths)
         return self.layers(state, params), aux
 
-    def _every_item(self, out: torch.Tensor) -> torch.Tensor:
-        """Logits (S, B, N + 1) of the layers' outputs `out` (S, B, D) against every item."""
-        table = self.target(self.items.weight)  # (S, N + 1, D)
+    def _every_item(self, out: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """Logits (S, B, N + 1 - first) of the layers' outputs `out` (S, B, D) against every
+        item from id `first` on."""
+        table = self.target(self.items.weight[:, first:])  # (S, N + 1 - first, D)
         return torch.bmm(out, table.transpose(1, 2))
 
     def score_items(self, hist: torch.Tensor, lengths: torch.Tensor,
                     chunk: int = 256) -> torch.Tensor:
         """Logits (S, B, N + 1) of every item (column 0 is the padding id: callers mask it)
-        for each history, in eval mode: the numbers `forward` gives for any candidates. The
-        history is encoded once; DIN, whose state depends on the target, scores the items
-        `chunk` at a time."""
+        for each history, in eval mode: the numbers `forward` gives for any candidates."""
+        return self.item_logits(hist, lengths, chunk=chunk)[0]
+
+    def item_logits(self, hist: torch.Tensor, lengths: torch.Tensor, first: int = 0,
+                    chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (S, B, N + 1 - first) of every item from id `first` on for each history, and
+        the auxiliary loss (S,): full ranking (eval) and `train.loss: ce` (training). The
+        history is encoded once and meets the item table in one product. DIN, whose state
+        depends on the target, pools the history for every item, `chunk` items at a time; in
+        training each chunk is recomputed in the backward pass (`torch.utils.checkpoint`)
+        instead of keeping its (S, B, chunk, L, H) activations."""
         s = self.members
         hist, lengths = self._per_member(hist, lengths)
-        if self.target is not None:
-            return self._every_item(self._layers_out(hist, self.items(hist), lengths, None)[0])
         item_seq = self.items(hist)
-        params, _ = self.dynamic_params(hist, item_seq, lengths)
+        if self.target is not None:
+            out, aux = self._layers_out(hist, item_seq, lengths, None)
+            return self._every_item(out, first), aux
+        params, aux = self.dynamic_params(hist, item_seq, lengths)
         context = self.backbone.context(item_seq, lengths)
         n = self.items.weight.shape[1]
+
+        def columns(targets: torch.Tensor, *context: torch.Tensor) -> torch.Tensor:
+            state = self.backbone.pool_items(context, targets)  # (S, B, c, 2D)
+            return self.layers(state, params).squeeze(-1)
+
         cols = []
-        for lo in range(0, n, chunk):
+        for lo in range(first, n, chunk):
             ids = torch.arange(lo, min(n, lo + chunk), device=hist.device)
             targets = self.items(ids.expand(s, -1), padding=False)  # (S, c, D)
-            state = self.backbone.pool_items(context, targets)  # (S, B, c, 2D)
-            cols.append(self.layers(state, params).squeeze(-1))
-        return torch.cat(cols, dim=2)
+            if torch.is_grad_enabled():
+                cols.append(checkpoint(columns, targets, *context, use_reentrant=False))
+            else:
+                cols.append(columns(targets, *context))
+        return torch.cat(cols, dim=2), aux
