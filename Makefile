@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install repro repro-authors mechanics select-k test bench clean
+.PHONY: install repro repro-authors repro-ce mechanics select-k test bench clean
 
 $(BIN)/solid: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,21 @@ repro: install
 
 # Table 1 under the authors' code's protocol (protocols/authors, a DVC project of its own)
 # (then the top-level claims stage again, for its authors'-protocol column: DVC cannot track
-# files inside the nested project, so it is forced)
+# files inside the nested project, so it is forced, alone: `-s`, or -f would rerun every stage
+# upstream of it)
 repro-authors: install
 	cd protocols/authors && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f claims
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f -s claims
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --table 1 --compare protocols
+
+# Table 1 trained with softmax cross-entropy over every item (protocols/ce, README "Training
+# objectives"), then the top-level table and claims stages again, alone, for Table 1's (CE)
+# reference rows and the claims' section C
+repro-ce: install
+	cd protocols/ce && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f -s table
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f -s claims
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --table 1 --compare losses
 
 # Studies outside the default pipeline (studies/dvc.yaml; README "SOLID's mechanics")
 mechanics: install

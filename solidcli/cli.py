@@ -378,6 +378,9 @@ def inspect(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOp
 
 MetricsOpt = Annotated[Path, typer.Option("--metrics", help="Folder of metrics files "
                                           "(reports/metrics/<dataset>/<run key>/seed<s>/).")]
+# `table` spells it --metrics-dir: its --metrics chooses sampled or full-ranking metrics
+MetricsDirOpt = Annotated[Path, typer.Option("--metrics-dir", help="Folder of metrics files "
+                                             "(reports/metrics/<dataset>/<run key>/seed<s>/).")]
 OneSeedOpt = Annotated[int | None, typer.Option(
     "--seed", help="Show this training seed's values instead of the mean +- sd over `seeds`.",
     show_default=False)]
@@ -409,8 +412,10 @@ def table(
     compare: Annotated[str, typer.Option(
         "--compare", help="paper: show the paper's value and ours - paper; protocols (Table 1): "
         "ours under the paper's protocol / under the authors' code's protocol "
-        "(protocols/authors) / the paper's number; none: ours only.")] = "none",
-    metrics: MetricsOpt = METRICS_ROOT,
+        "(protocols/authors) / the paper's number; losses (Table 1): trained with the paper's "
+        "BCE / with softmax cross-entropy over every item (protocols/ce); none: ours only.")]
+    = "none",
+    metrics: MetricsDirOpt = METRICS_ROOT,
     out_dir: Annotated[Path | None, typer.Option(
         "--out-dir", help="Also write table<N>.{md,tex,csv} (or summary.json) into this "
         "folder.", show_default=False)] = None,
@@ -432,9 +437,9 @@ def table(
     with _guard():
         from solidcli.pipeline import table as stage
 
-        if compare not in ("none", "paper", "protocols"):
+        if compare not in ("none", "paper", "protocols", "losses"):
             raise SolidError(f"unknown --compare '{compare}' (choose from paper, protocols, "
-                             "none)")
+                             "losses, none)")
         text, written, missing = stage.run(number, fmt, _params(params, set_), metrics,
                                            out_dir, compare=None if compare == "none"
                                            else compare, seed=seed, stats=stats,

@@ -9,10 +9,11 @@ member, so all members step through batches of one shape (no padding between mem
 
 Training (paper Sec. 4.1): Adam, binary cross-entropy on 1 positive + `negatives` sampled
 negatives per training pair, negatives redrawn every epoch (`train.loss: bce`; `sampled-ce` is
-softmax cross-entropy over those candidates, `ce` over every item with no negatives drawn:
-`solidcli.losses`; `train.loss_by_backbone` sets it per backbone), plus lambda times the model's auxiliary loss (SCL's codebook MSE, Eq. 13); with `solid.dead_codes: reinit` unused codes
-restart after every epoch (`models.codebook`). The group's loss is the sum of the members'
-losses, so each member's gradient is its own. After every epoch all members are scored on the
+softmax cross-entropy over the positive and `sampled_negatives` negatives, `ce` over every
+item with no negatives drawn: `solidcli.losses`; `train.loss_by_backbone` sets it per
+backbone), plus lambda times the model's auxiliary loss (SCL's codebook MSE, Eq. 13); with
+`solid.dead_codes: reinit` unused codes restart after every epoch (`models.codebook`). The
+group's loss is the sum of the members' losses, so each member's gradient is its own. After every epoch all members are scored on the
 valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
 own after `patience` epochs without an improvement larger than `min_delta`, once `min_epochs`
 have run. The kept epoch is the best one, even when it beat the previous best by less than

@@ -109,7 +109,7 @@ def test_ce_training_in_the_engine(prepared):
 
 
 def test_sampled_ce_trains_on_the_sampled_candidates(prepared):
-    params, data, mapping, k = prepared
+    params, data, mapping, _ = prepared
     spec = build_spec(params, data.n_items, "din", "duet", "base", 0)
     torch.manual_seed(0)
     model = Recommender(spec, item_to_semantic=mapping)

@@ -29,6 +29,13 @@ OFFSETS = {0: 0.0, 1: 0.01, 2: 0.03}  # seed -> offset of all its metrics
 SEEDS = tuple(OFFSETS)
 
 
+@pytest.fixture(autouse=True)
+def _outside_the_repository(tmp_path: Path, monkeypatch) -> None:
+    """Tables and claims read protocols/{authors,ce} relative to the working directory: run
+    where there are none, so the repository's committed results never reach a test."""
+    monkeypatch.chdir(tmp_path)
+
+
 def metrics(base: float) -> dict[str, float]:
     """Six test metrics: base, base+0.01, ... so every cell is predictable."""
     return {m: round(base + 0.01 * i, 6) for i, m in enumerate(METRIC_NAMES)}

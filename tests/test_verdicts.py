@@ -28,6 +28,13 @@ USERS = 400
 
 # ---- the statistics against scipy ----------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _outside_the_repository(tmp_path: Path, monkeypatch) -> None:
+    """Tables and claims read protocols/{authors,ce} relative to the working directory: run
+    where there are none, so the repository's committed results never reach a test."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_seed_test_matches_scipy_and_a_hand_t_interval() -> None:
     a = np.array([0.710, 0.722, 0.705, 0.731, 0.718])
     b = a - np.array([0.020, 0.023, 0.018, 0.021, 0.019])  # always about 0.02 better
@@ -336,3 +343,49 @@ def test_the_authors_protocol_beside_ours(evaluated, tmp_path: Path) -> None:
     assert verdicts[("authors", key, "UAUC")] == "inconclusive"
     assert verdicts[("authors", "T1.scientific.bert4rec.ours-duet>duet", "UAUC")] == "not run"
     assert "| **supported** | " in text and "| inconclusive |" in text
+
+
+def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
+    """Issue 12: Table 1's reference rows `<SR> (CE)`, `--compare losses` and claims section C
+    read the same runs trained under `train.loss: ce` (here: SASRec's DUET trained under ce
+    as high as Ours (DUET), BERT4Rec not trained under ce)."""
+    params, r = evaluated
+    ce = tmp_path / "ce"
+    write_evaluated(ce, _run("sasrec", "none", "base"), 0.62, salt=7)
+    write_evaluated(ce, _run("sasrec", "duet", "base"), 0.70, salt=8)
+    write_evaluated(ce, _run("sasrec", "duet", "scl"), 0.64, salt=9)
+    md, _, _ = table.run(1, "markdown", params, r, None, ce_root=ce)
+    lines = md.splitlines()
+    ref = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE) | DUET"))
+    assert lines[ref - 1].startswith("| SASRec (CE) | - |")  # after SASRec's own rows
+    assert lines[ref - 2].startswith("| SASRec | Ours (DUET)")
+    assert re.search(r"\| \*\*0\.69\d\d\*\* ± 0\.\d{4} \|", lines[ref]), lines[ref]  # bold: best
+    assert "Ours (DUET) | 0.65" in lines[ref - 2]  # no longer the block's best
+    assert "BERT4Rec (CE)" not in md and "(CE): the baselines trained with softmax" in md
+    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce_root=ce)
+    line = next(x for x in md.splitlines() if x.startswith("| SASRec | Ours (DUET)"))
+    # bce (bold, above DUET) / ce: below the ce-trained DUET (‡), not bold there
+    assert re.search(r"\| \*\*0\.65\d\d\*\* ± 0\.\d{4}† / 0\.63\d\d ± 0\.\d{4}‡ \|", line), line
+    assert "(CE)" not in md and "| BERT4Rec | DUET |" in md and "/ not run |" in md
+    rows = list(csv.reader(table.run(1, "csv", params, r, None, compare="losses",
+                                     ce_root=ce)[0].splitlines()))
+    assert rows[0][4:9] == ["AUC", "AUC_sd", "AUC_ce", "AUC_ce_sd", "AUC_ce_sig"]
+    assert "BCE & CE & $\\Delta$" in table.run(1, "latex", params, r, None, compare="losses",
+                                               ce_root=ce)[0]
+    with pytest.raises(SolidError, match="--compare losses is Table 1's"):
+        table.run(2, "markdown", params, r, None, compare="losses", ce_root=ce)
+    with pytest.raises(SolidError, match="make repro-ce"):
+        table.run(1, "markdown", params, r, None, compare="losses", ce_root=tmp_path / "none")
+    text, _, _ = claims.run(params, r, tmp_path / "out", authors_root=tmp_path / "no",
+                            ce_root=ce)
+    section = text[text.index("## C: SOLID beats the best baseline"):]
+    # SASRec: the best baseline on valid is DUET under ce (0.70) > Ours (DUET) under bce (0.66,
+    # the better of SOLID's two objectives on valid): contradicted; BERT4Rec: no ce runs
+    assert "SASRec Ours (DUET) [bce] vs SASRec DUET [ce] | UAUC" in section
+    assert "BERT4Rec" not in section
+    verdicts = {(row["id"], row["metric"]): row["verdict"] for row in
+                csv.DictReader((tmp_path / "out" / "claims.csv").read_text().splitlines())}
+    assert verdicts[("C.scientific.sasrec.ours-duet>best", "UAUC")] == "contradicted"
+    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
+                            ce_root=tmp_path / "none")
+    assert "Not run: no ce-trained Table 1" in text

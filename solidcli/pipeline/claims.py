@@ -29,6 +29,13 @@ the verdicts without correction. The claims and their words:
   below every other T (at lambda = `solid.lambda`); Figure 5: (lambda 0.1, T 0.01) is the best
   cell of the grid on UAUC, NDCG@10 and Recall@10.
 
+Section C (issue 12) asks what a referee asks of Table 1: does SOLID beat the best baseline
+trained either way, the paper's BCE or softmax cross-entropy over every item (`protocols/ce`,
+the same seeds, data and candidates)? Per SR model trained both ways and per DSR, SOLID is
+Ours (DSR) under the objective with the higher mean valid UAUC, the baseline is the best of
+"-", APG and DUET under either objective by mean valid UAUC; the test metrics then decide, with
+the same tests, Holm over the section.
+
 The paper ran Tables 2-5 on Arts with SASRec + DUET; each such row says so and is tested on
 the study model we ran (`study`). A claim whose runs the params do not define (a lambda, T or
 modality set not in `study`), or whose runs are not evaluated, is listed as not run with the
@@ -55,6 +62,7 @@ from solidcli.pairing import PerUser, pair
 from solidcli.pipeline.study_tables import MECHANISM, MechanismRow, mechanism_claims
 from solidcli.pipeline.table import (
     AUTHORS_METRICS,
+    CE_METRICS,
     PAPER_DSR,
     Cell,
     _p,
@@ -543,8 +551,8 @@ def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> 
 
 
 def run(params: Params, metrics_root: Path, out_dir: Path | None,
-        correction: str | None = None, authors_root: Path = AUTHORS_METRICS
-        ) -> tuple[str, list[Path], tuple[Report, Report]]:
+        correction: str | None = None, authors_root: Path = AUTHORS_METRICS,
+        ce_root: Path = CE_METRICS) -> tuple[str, list[Path], tuple[Report, Report]]:
     """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
     runs under the authors' protocol in `authors_root` when it exists) as markdown; with
     `out_dir`, also claims.md and claims.csv there."""
@@ -559,12 +567,15 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
             params.stats.correction if correction is None else correction)), ""
     except SolidError as e:  # e.g. evaluated before test_users.parquet existed
         mechanism, why = [], str(e)
-    text = render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
+    corr = check_correction(params.stats.correction if correction is None else correction)
+    either = best_baseline_claims(params, Path(metrics_root), Path(ce_root), corr)
+    text = (render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
+            + render_either(either, corr, Path(ce_root)))
     written = []
     if out_dir is not None:
         written = [write_text(claims_file("md", out_dir), text),
                    write_text(claims_file("csv", out_dir), render_csv(*reports, authors)
-                              + mechanism_csv(mechanism))]
+                              + mechanism_csv(mechanism) + either_csv(either))]
     return text, written, reports
 
 
@@ -574,13 +585,8 @@ def render_mechanism(rows: list[MechanismRow], sampled: Report, why: str = "") -
     title = "## B: the paper's mechanism, sparse interactions (`solid table --table breakdown`)"
     if why:
         return "\n".join([title, "", f"Not run: {why}", ""])
-    n = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
-    raw = {v: sum(1 for r in rows if r.verdict_uncorrected == v) for v in VERDICTS}
     out = [title, "", (f"Sampled metrics; {sampled.correction} correction within each family. "
-                f"{n['supported']} supported, {n['contradicted']} contradicted, "
-                f"{n['inconclusive']} inconclusive of {len(rows)} (uncorrected: "
-                f"{raw['supported']} / {raw['contradicted']} / {raw['inconclusive']}). "
-                "B.sparse-more compares two groups of users: its user test is Welch's t-test "
+                f"{_tally(rows)}. B.sparse-more compares two groups of users: its user test is Welch's t-test "
                 "(Mann-Whitney's U with `user_test: wilcoxon`)."), ""]
     for family, words in MECHANISM.items():
         out += [f"### {family}: {words}", "",
@@ -589,25 +595,147 @@ def render_mechanism(rows: list[MechanismRow], sampled: Report, why: str = "") -
         for r in rows:
             if r.family != family:
                 continue
-            p = r.pair
-            means = "" if r.a_value is None else f"{r.a_value:.4f} vs {r.b_value:.4f}"
-            out.append(f"| {r.id} | {r.detail} | {r.metric} | {means} | {_f(p.diff, '+.4f')} "
-                       f"{ci_text(p)} | {_p(p.p_seeds)} | {_p(p.p_users)} | {r.verdict} | "
-                       f"{r.verdict_uncorrected} |")
+            out.append(_tested_md(r.id, r.detail, r.metric, r.a_value, r.b_value, r.pair,
+                                  r.verdict, r.verdict_uncorrected))
         out.append("")
     return "\n".join(out)
 
 
 def mechanism_csv(rows: list[MechanismRow]) -> str:
     """Section B's rows in claims.csv's columns (no paper numbers: the paper has none)."""
+    return _tested_csv([(r.id, r.family, MECHANISM[r.family], "ours: breakdown buckets",
+                         r.metric, r.detail, "", r.a_value, r.b_value, r.pair, r.raw,
+                         r.verdict, r.verdict_uncorrected) for r in rows])
+
+
+def _tally(rows: list) -> str:
+    """`a supported, b contradicted, c inconclusive of n (uncorrected: x / y / z)`."""
+    n = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
+    raw = {v: sum(1 for r in rows if r.verdict_uncorrected == v) for v in VERDICTS}
+    return (f"{n['supported']} supported, {n['contradicted']} contradicted, "
+            f"{n['inconclusive']} inconclusive of {len(rows)} (uncorrected: "
+            f"{raw['supported']} / {raw['contradicted']} / {raw['inconclusive']})")
+
+
+def _tested_md(cid: str, compared: str, metric: str, a: float | None, b: float | None,
+               p: Paired, verdict_: str, uncorrected: str) -> str:
+    """A markdown row of sections B and C: the two means, Δ with its CI, p-values, verdicts."""
+    means = "" if a is None else f"{a:.4f} vs {b:.4f}"
+    return (f"| {cid} | {compared} | {metric} | {means} | {_f(p.diff, '+.4f')}{ci_text(p)} | "
+            f"{_p(p.p_seeds)} | {_p(p.p_users)} | {verdict_} | {uncorrected} |")
+
+
+def _tested_csv(rows: list[tuple]) -> str:
+    """Rows of sections B and C in claims.csv's columns (no paper numbers: the paper has none):
+    each (id, family, words, where, metric, a, b, a_value, b_value, pair, raw pair, verdict,
+    uncorrected verdict)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    for r in rows:
-        p, raw = r.pair, r.raw
-        w.writerow(["sampled", r.id, r.family, MECHANISM[r.family], "ours: breakdown buckets",
-                    r.metric, 1, r.detail, "", 1, "", "", "", _f(r.a_value), _f(r.b_value),
-                    p.n_seeds, _f(p.diff, ".6f"), _f(p.ci[0], ".6f"), _f(p.ci[1], ".6f"),
-                    _f(p.p_seeds, ".6g"), _f(p.p_users, ".6g"), _f(raw.p_seeds, ".6g"),
-                    _f(raw.p_users, ".6g"), p.n_users, _f(p.user_diff, ".6f"), r.verdict,
-                    r.verdict_uncorrected, ""])
+    for cid, family, words, where, metric, a, b, av, bv, p, raw, v, vu in rows:
+        w.writerow(["sampled", cid, family, words, where, metric, 1, a, b, 1, "", "", "",
+                    _f(av), _f(bv), p.n_seeds, _f(p.diff, ".6f"), _f(p.ci[0], ".6f"),
+                    _f(p.ci[1], ".6f"), _f(p.p_seeds, ".6g"), _f(p.p_users, ".6g"),
+                    _f(raw.p_seeds, ".6g"), _f(raw.p_users, ".6g"), p.n_users,
+                    _f(p.user_diff, ".6f"), v, vu, ""])
     return buf.getvalue()
+
+
+# ---- section C: the best baseline trained either way (issue 12) ------------------------------
+
+EITHER_FAMILY = "C.best-baseline"
+EITHER_WORDS = ("SOLID beats the best baseline trained either way (the paper's BCE or softmax "
+                "cross-entropy over every item; each side's objective and the baseline chosen "
+                "on valid)")
+
+
+@dataclass
+class EitherRow:
+    """SOLID against the best baseline of one SR model, on one metric."""
+
+    id: str
+    a: str  # e.g. "SASRec Ours (DUET) [bce]"
+    b: str  # e.g. "SASRec DUET [ce]"
+    metric: str
+    a_value: float
+    b_value: float
+    raw: Paired
+    pair: Paired | None = None
+    verdict: str = "not run"
+    verdict_uncorrected: str = "not run"
+
+
+def _valid_uauc(results: list[Result]) -> float:
+    return sum(r.valid["UAUC"] for r in results) / len(results) if all(
+        r.valid for r in results) else -math.inf
+
+
+def _sides(complete: list, backbone: str, variant: str, dsr: str | None = None) -> list:
+    """The (objective, run, results) of `complete` with this backbone, variant (and dsr)."""
+    return [(obj, run, res) for obj, run, res in complete if run.backbone == backbone
+            and run.variant == variant and (dsr is None or run.dsr == dsr)]
+
+
+def best_baseline_claims(params: Params, metrics_root: Path, ce_root: Path,
+                         correction: str) -> list[EitherRow]:
+    """Section C's rows (none when `ce_root` does not exist): per dataset, SR model trained
+    under both objectives, SOLID's DSR and metric."""
+    if not ce_root.is_dir():
+        return []
+    cfg, seeds, users, rows = params.stats, list(params.seeds), PerUser(), []
+    for dataset in params.datasets:
+        runs = [p.run for p in table1(params, dataset)]
+        found = {obj: read_results(root, runs, seeds)[0]
+                 for obj, root in (("bce", metrics_root), ("ce", ce_root))}
+        complete = [(obj, run, res) for obj, by_run in found.items()
+                    for run, res in by_run.items() if len(res) == len(seeds)]
+        for backbone in params.backbones:
+            baselines = _sides(complete, backbone, "base")
+            if not any(obj == "ce" for obj, _, _ in baselines):
+                continue  # this SR model is not trained under ce
+            b_obj, b_run, b_res = max(baselines, key=lambda s: _valid_uauc(s[2]))
+            bb = backbone_name(backbone)
+            b_label = (f"{bb} {'-' if b_run.dsr == 'none' else dsr_name(b_run.dsr)} "
+                       f"[{b_obj}]")
+            for dsr in params.solid_dsrs:
+                solids = _sides(complete, backbone, "scl", dsr)
+                if not solids:
+                    continue
+                a_obj, _, a_res = max(solids, key=lambda s: _valid_uauc(s[2]))
+                for m in METRIC_NAMES:
+                    raw = pair(a_res, b_res, m, users, cfg.user_test, "sampled")
+                    rows.append(EitherRow(
+                        f"C.{dataset}.{backbone}.ours-{dsr}>best", f"{bb} Ours "
+                        f"({dsr_name(dsr)}) [{a_obj}]", b_label, m,
+                        sum(r.test[m] for r in a_res) / len(a_res),
+                        sum(r.test[m] for r in b_res) / len(b_res), raw))
+    for row, adjusted in zip(rows, correct([r.raw for r in rows], correction), strict=True):
+        row.pair = adjusted
+        row.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
+        row.verdict_uncorrected = verdict([row.raw.significant(cfg.alpha, cfg.rule)], 1)
+    return rows
+
+
+def render_either(rows: list[EitherRow], correction: str, ce_root: Path) -> str:
+    """Section C of the report."""
+    title = f"## C: {EITHER_WORDS}"
+    if not rows:
+        why = f"Not run: no ce-trained Table 1 under {ce_root} (`make repro-ce`)."
+        return f"{title}\n\n{why}\n"
+    out = [title, "", (f"Sampled metrics, test split; {correction} correction over the "
+                       f"section. {_tally(rows)}. [bce]: trained with the paper's BCE on 4 "
+                       "sampled negatives; [ce]: softmax cross-entropy over every item "
+                       "(protocols/ce)."), "",
+           ("| id | SOLID vs best baseline | metric | means | Δ (95% CI) | p seeds | p users | "
+            "verdict | uncorrected |"), "|:---|:---|:---|---:|---:|---:|---:|:---|:---|"]
+    for r in rows:
+        out.append(_tested_md(r.id, f"{r.a} vs {r.b}", r.metric, r.a_value, r.b_value, r.pair,
+                              r.verdict, r.verdict_uncorrected))
+    out.append("")
+    return "\n".join(out)
+
+
+def either_csv(rows: list[EitherRow]) -> str:
+    """Section C's rows in claims.csv's columns."""
+    return _tested_csv([(r.id, EITHER_FAMILY, EITHER_WORDS, "Table 1, both objectives",
+                         r.metric, r.a, r.b, r.a_value, r.b_value, r.pair, r.raw, r.verdict,
+                         r.verdict_uncorrected) for r in rows])

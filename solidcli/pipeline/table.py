@@ -82,8 +82,10 @@ PAPER_SETUP = "paper: Arts, SASRec + DUET"  # Tables 2-5 of the paper
 TABLE3_MODALITIES = ("id", "image", "text")  # the paper's column order
 BUILT = ("1", "2", "3", "4", "5", "summary")
 FORMATS = ("markdown", "latex", "csv")
-COMPARE = ("paper", "protocols")
+COMPARE = ("paper", "protocols", "losses")
 AUTHORS_METRICS = Path("protocols/authors/reports/metrics")  # `--compare protocols` reads it
+CE_METRICS = Path("protocols/ce/reports/metrics")  # Table 1 under `train.loss: ce` (issue 12)
+REFERENCE_SUFFIX = " (CE)"  # Table 1's reference rows: the baselines trained under ce
 SUMMARY_METRICS = ("UAUC", "NDCG@10")
 
 
@@ -155,6 +157,9 @@ class Row:
     pairs: dict[str, Paired] = field(default_factory=dict)  # metric -> ours vs baseline
     best: frozenset[str] = frozenset()  # metrics whose mean is the block's best
     other: Cell | None = None  # `--compare protocols`: the same run under the authors' protocol
+    # (`--compare losses`: under train.loss ce, whose own row, with its marks, is `other_row`)
+    run: RunId | None = None  # Table 1: the configuration the row shows (None: a reference row)
+    other_row: Row | None = None
 
 
 @dataclass
@@ -266,22 +271,42 @@ class _Reader:
 
 
 def _table1(params: Params, metrics_root: Path, seed: int | None,
-            kind: str = "sampled") -> Table:
+            kind: str = "sampled", reference_root: Path | None = None) -> Table:
+    """Table 1; with `reference_root` (the metrics of `protocols/ce`) each SR model also gets
+    reference rows `<SR model> (CE)`: its baselines trained under `train.loss: ce` (same
+    seeds, data, candidates and selection on valid), in its block for the bold best mean."""
     paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed, kind), []
+    references = 0
     for dataset in params.datasets:
         planned = table1(params, dataset)
         found = reader.read(planned)
+        ref = (read_cells(reference_root, planned, reader.seeds, kind)[0]
+               if reference_root is not None and reference_root.is_dir() else {})
         ds = dataset_name(dataset)
         bases = {(q.run.backbone, q.run.dsr): q.run for q in planned if q.run.variant == "base"}
-        for p in planned:
+        for i, p in enumerate(planned):
             bb = backbone_name(p.run.backbone)
             row = (p.run.dsr, p.run.variant)
             paper_dsr, label = PAPER_DSR[row], TABLE1_LABELS[row]
             base = bases.get((p.run.backbone, p.run.dsr)) if p.run.variant != "base" else None
             rows.append(Row((bb, label), (bb, paper_dsr), found.get(p.run),
                             _paper_row(paper, (ds, bb, paper_dsr)), group=ds,
-                            block=f"{ds}/{bb}", baseline=found.get(base) if base else None))
-    return reader.table(title="overall comparison",
+                            block=f"{ds}/{bb}", baseline=found.get(base) if base else None,
+                            run=p.run))
+            last = i + 1 == len(planned) or planned[i + 1].run.backbone != p.run.backbone
+            if last:  # the backbone's reference rows after its own
+                for q in planned:
+                    if q.run.backbone == p.run.backbone and q.run.variant == "base" \
+                            and q.run in ref:
+                        name = bb + REFERENCE_SUFFIX
+                        rows.append(Row((name, TABLE1_LABELS[(q.run.dsr, "base")]),
+                                        (name, PAPER_DSR[(q.run.dsr, "base")]), ref[q.run],
+                                        dict.fromkeys(METRIC_NAMES), group=ds,
+                                        block=f"{ds}/{bb}"))
+                        references += 1
+    note = (f"{REFERENCE_SUFFIX.strip()}: the baselines trained with softmax cross-entropy "
+            "over every item (train.loss: ce, protocols/ce), a reference" if references else "")
+    return reader.table(title="overall comparison", setup=note,
                         columns=(Col("sr_model", "SR model", "SR model"),
                                  Col("dsr_model", "DSR model", "DSR model")),
                         rows=rows, group=Col("dataset", "Dataset", "Dataset"),
@@ -364,7 +389,8 @@ def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | No
 
 
 def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None,
-          correction: str = "none", kind: str = "sampled") -> Table:
+          correction: str = "none", kind: str = "sampled",
+          reference_root: Path | None = None) -> Table:
     """Table `number` (1 to 5) from the metrics files under `metrics_root`: mean ± sd over
     `params.seeds`, or the values of training seed `seed`; bold and marks as `judge` sets
     them."""
@@ -376,7 +402,7 @@ def build(number: int | str, params: Params, metrics_root: Path, seed: int | Non
         raise SolidError(f"unknown metrics '{kind}' (choose from {', '.join(KINDS)})")
     n = int(number)
     if n == 1:
-        t = _table1(params, metrics_root, seed, kind)
+        t = _table1(params, metrics_root, seed, kind, reference_root)
     elif n == 2:
         t = _table2(params, metrics_root, seed, kind)
     elif n == 3:
@@ -395,8 +421,25 @@ def attach_protocol(t: Table, params: Params, root: Path, seed: int | None,
                          "protocols/authors && dvc repro`")
     planned = [p for d in params.datasets for p in table1(params, d)]
     cells, _ = read_cells(root, planned, seeds_of(params, seed), kind)
-    for r, p in zip(t.rows, planned, strict=True):  # Table 1's rows are in this order
-        r.other = cells.get(p.run)
+    for r in t.rows:
+        r.other = cells.get(r.run) if r.run is not None else None
+    return t
+
+
+def attach_losses(t: Table, params: Params, root: Path, seed: int | None,
+                  correction: str = "none", kind: str = "sampled") -> Table:
+    """Give every Table 1 row the same configuration trained under `train.loss: ce` (`root`:
+    the metrics of `protocols/ce`), with that table's own bold and marks (SOLID vs its DSR,
+    both under ce); a run it lacks (DIN: not trained under ce) shows as not run."""
+    if not root.is_dir():
+        raise SolidError(f"no metrics of the ce-trained Table 1 under {root}; run them with "
+                         "`make repro-ce` (cd protocols/ce && dvc repro)")
+    other = build("1", params, root, seed, correction, kind)
+    by_run = {r.run: r for r in other.rows if r.run is not None}
+    for r in t.rows:
+        o = by_run.get(r.run)
+        r.other_row = o if o is not None and o.ours is not None else None
+        r.other = None if r.other_row is None else r.other_row.ours
     return t
 
 
@@ -553,6 +596,11 @@ def _caption(t: Table, compare: str | None, group: str = "", stats: bool = False
         parts.append("cells: ours under the paper's protocol / ours under the authors' code's "
                      "protocol (TEST-SELECTED: checkpoint chosen on test; "
                      f"{seeds_note(t.seeds, t.one_seed)}) / the paper's number")
+    elif compare == "losses":
+        parts.append("cells: trained with the paper's BCE on 4 sampled negatives / trained "
+                     "with softmax cross-entropy over every item (train.loss: ce, "
+                     "protocols/ce; the same seeds, candidates and selection on valid; its "
+                     "bold and marks: the same tests among the ce-trained runs)")
     head = f"Table {t.number}: {t.title}" + (f", {group}" if group else "")
     return f"{head} ({'; '.join(parts)})"
 
@@ -596,7 +644,7 @@ def _csv(t: Table, compare: str | None, stats: bool = False) -> str:
     head = ([t.group.csv] if t.group else []) + [c.csv for c in t.columns]
     head += ["n_seeds"] if spread else []
     extra = {"paper": ("paper", "diff"), "protocols": ("authors", "authors_sd", "paper"),
-             None: ()}[compare]
+             "losses": ("ce", "ce_sd", "ce_sig"), None: ()}[compare]
     for m in t.metrics:
         head += [m] + ([f"{m}_sd"] if spread else []) + [f"{m}_{c}" for c in extra]
         head += [f"{m}_{c}" for c in STATS_COLUMNS] if stats else []
@@ -616,6 +664,9 @@ def _csv(t: Table, compare: str | None, stats: bool = False) -> str:
             elif compare == "protocols":
                 cells += [_num(_mean(r.other, m)),
                           _num(r.other.sd[m] if r.other else None), _num(r.paper[m])]
+            elif compare == "losses":
+                cells += [_num(_mean(r.other, m)), _num(r.other.sd[m] if r.other else None),
+                          str(t.sign(r.other_row, m)) if r.other_row else ""]
             if stats:
                 cells += _stats_cells(t, r, m)
         writer.writerow(cells)
@@ -628,9 +679,15 @@ def _md_text(s: str | bool) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _other_text(t: Table, r: Row, m: str, pm: str) -> str:
-    """The authors'-protocol cell of `--compare protocols`: mean pm sd, or not run."""
-    return "not run" if r.other is None else _mean_sd(r.other, m, pm)
+def _other_text(t: Table, r: Row, m: str, pm: str, fmt: str = "markdown") -> str:
+    """The authors'-protocol cell of `--compare protocols` (mean pm sd), or the ce-trained
+    cell of `--compare losses` (with its bold and marks among the ce-trained runs); or not
+    run."""
+    if r.other is None:
+        return "not run"
+    if r.other_row is not None:
+        return _ours(t, r.other_row, m, fmt)
+    return _mean_sd(r.other, m, pm)
 
 
 def _markdown(t: Table, compare: str | None, stats: bool = False) -> str:
@@ -654,6 +711,8 @@ def _markdown(t: Table, compare: str | None, stats: bool = False) -> str:
                     paper = r.paper[m]
                     cell += (f" / {_other_text(t, r, m, '±')} / "
                              f"{_num(paper) if paper is not None else 'missing'}")
+                elif compare == "losses":
+                    cell += f" / {_other_text(t, r, m, '±')}"
                 cells.append(cell)
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -689,7 +748,8 @@ def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
             f"\\multicolumn{{3}}{{c}}{{{_tex_text(m)}}}" for m in t.metrics) + " \\\\")
         out.append(" ".join(f"\\cmidrule(lr){{{nlab + 1 + 3 * i}-{nlab + 3 + 3 * i}}}"
                             for i in range(len(t.metrics))))
-        sub = "Ours & Paper & $\\Delta$" if compare == "paper" else "Paper prot. & Authors' & Paper"
+        sub = {"paper": "Ours & Paper & $\\Delta$", "protocols": "Paper prot. & Authors' & Paper",
+               "losses": "BCE & CE & $\\Delta$"}[compare]
         out.append(labels + " & " + " & ".join([sub] * len(t.metrics)) + " \\\\")
     else:
         out.append(labels + " & " + " & ".join(_tex_text(m) for m in t.metrics) + " \\\\")
@@ -707,6 +767,10 @@ def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
                 elif compare == "protocols":
                     other = _other_text(t, r, m, "$\\pm$")
                     cells += ["--" if other == "not run" else other, _tex_num(_num(r.paper[m]))]
+                elif compare == "losses":
+                    other = _other_text(t, r, m, "$\\pm$", "latex")
+                    cells += ["--" if other == "not run" else other,
+                              _tex_num(_diff(_mean(r.other, m), _mean(r.ours, m)))]
             out.append(" & ".join(cells) + " \\\\")
     out.append("\\bottomrule")
     notes = [seeds_note(t.seeds, t.one_seed, "$\\pm$")] + [
@@ -721,7 +785,8 @@ def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
 def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         out_dir: Path | None, compare: str | None = None, seed: int | None = None,
         stats: bool = False, correction: str = "none", kind: str = "sampled",
-        authors_root: Path = AUTHORS_METRICS) -> tuple[str, list[Path], list[Planned]]:
+        authors_root: Path = AUTHORS_METRICS, ce_root: Path = CE_METRICS
+        ) -> tuple[str, list[Path], list[Planned]]:
     """Table `table` in `fmt` (mean ± sd over `params.seeds`, or training seed `seed`'s
     values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
     (table<N>-full.* for full ranking; or summary.json). Returns
@@ -743,9 +808,16 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
     if compare == "protocols" and str(table) != "1":
         raise SolidError("--compare protocols is Table 1's (the authors' protocol ran Table 1 "
                          "only: protocols/authors)")
-    built = build(table, params, metrics_root, seed, correction, kind)
+    if compare == "losses" and str(table) != "1":
+        raise SolidError("--compare losses is Table 1's (the ce-trained grid is Table 1's: "
+                         "protocols/ce)")
+    same = Path(metrics_root).resolve() == Path(ce_root).resolve()  # the ce grid itself
+    reference = None if compare == "losses" or same else Path(ce_root)
+    built = build(table, params, metrics_root, seed, correction, kind, reference)
     if compare == "protocols":
         attach_protocol(built, params, Path(authors_root), seed, kind)
+    elif compare == "losses":
+        attach_losses(built, params, Path(ce_root), seed, correction, kind)
     text = render(built, fmt, compare, stats)
     written = []
     if out_dir is not None:
