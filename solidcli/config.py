@@ -84,6 +84,8 @@ class TrainCfg:
     # | ce: softmax over every item (next-item) | sampled-ce: softmax over 1 + sampled_negatives
     loss_by_backbone: dict[str, Literal["bce", "ce", "sampled-ce"]]  # exceptions to `loss`
     sampled_negatives: int = count()  # negatives per positive of sampled-ce
+    dim: int = count()
+    max_len: int = count()  # most recent items of a history fed to the model
 
     def loss_for(self, backbone: str) -> str:
         """The objective `backbone` trains with: its `loss_by_backbone` entry, else `loss`."""
@@ -93,8 +95,6 @@ class TrainCfg:
         """Negatives drawn per training positive (none for ce: every item is scored)."""
         return {"bce": self.negatives, "sampled-ce": self.sampled_negatives,
                 "ce": 0}[self.loss_for(backbone)]
-    dim: int = count()
-    max_len: int = count()  # most recent items of a history fed to the model
 
 
 # `models.<backbone>`: one section per registered backbone, each checked by its config class

@@ -42,7 +42,8 @@ def test_bce_equals_a_hand_computation():
 
 @pytest.mark.parametrize(("backbone", "dsr", "variant"), COMBOS,
                          ids=["-".join(c) for c in COMBOS])
-def test_all_item_logits_with_gradients_equal_the_sampled_ones(backbone, dsr, variant):
+def test_all_item_logits_with_gradients_equal_the_sampled_ones(backbone, dsr, variant,
+                                                               monkeypatch):
     """The training path of `ce` (gradients on; DIN's chunks checkpointed) gives the sampled
     candidates' numbers, and its gradient is the plain (not recomputed) one's."""
     model = build(dsr, variant, backbone).eval()  # eval: no dropout, so the paths compare
@@ -58,14 +59,9 @@ def test_all_item_logits_with_gradients_equal_the_sampled_ones(backbone, dsr, va
     assert grads and "items.weight" in grads
     if backbone == "din":  # the recomputed chunks' gradient is the stored graph's
         model.zero_grad()
-        import solidcli.models.recommender as rec
-
-        plain = rec.checkpoint
-        rec.checkpoint = lambda fn, *args, use_reentrant: fn(*args)
-        try:
-            every2, _ = model.item_logits(hist, lengths, first=1, chunk=4)
-        finally:
-            rec.checkpoint = plain
+        monkeypatch.setattr("solidcli.models.recommender.checkpoint",
+                            lambda fn, *args, use_reentrant: fn(*args))
+        every2, _ = model.item_logits(hist, lengths, first=1, chunk=4)
         softmax_ce(every2, target).sum().backward()
         for name, grad in grads.items():
             assert torch.allclose(model.get_parameter(name).grad, grad, atol=1e-6), name

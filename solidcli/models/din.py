@@ -13,8 +13,8 @@ W [h, t, h - t, h * t] = (W_h + W_d) h + (W_t - W_d) t + W_p (h * t),
 so the history and target parts are projected once and only the product term is formed per
 (candidate, position); candidates are processed in chunks to bound memory.
 
-Scoring every item (full ranking, and training under `train.loss: ce`) folds the target part into that product:
-[h, t, h - t, h * t] W + b = t (diag(h) W_p + W_t - W_d) + ((W_h + W_d) h + b), one matrix per
+Scoring every item (full ranking, and training under `train.loss: ce`) folds the target part
+into that product: [h, t, h - t, h * t] W + b = t (diag(h) W_p + W_t - W_d) + ((W_h + W_d) h + b), one matrix per
 history position, so all items meet all positions of a batch in one matrix product
 (`pool_items`). It gives `forward`'s numbers up to rounding.
 """

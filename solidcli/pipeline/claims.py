@@ -49,17 +49,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from solidcli._io import write_text
 from solidcli.config import Params, modality_key
 from solidcli.errors import SolidError
-from solidcli.grid import Planned, lambda_t_sweep, modality_sets, table1, table2
+from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets, table1, table2
 from solidcli.layout import RunId, claims_file
 from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
 from solidcli.pairing import PerUser, pair
-from solidcli.pipeline.study_tables import MECHANISM, MechanismRow, mechanism_claims
+from solidcli.pipeline.study_tables import MECHANISM, MechanismRow, judge_rows, mechanism_claims
 from solidcli.pipeline.table import (
     AUTHORS_METRICS,
     CE_METRICS,
@@ -144,8 +145,7 @@ def _table1_side(planned: dict, paper: list, dataset: str, backbone: str, dsr: s
     if p is None:
         return None
     bb = backbone_name(backbone)
-    label = {"base": dsr_name(dsr) if dsr != "none" else "-",
-             "scl": f"Ours ({dsr_name(dsr)})"}[variant]
+    label = TABLE1_LABELS[(dsr, variant)]
     return Side(p, f"{bb} {label}",
                 _paper_row(paper, (dataset_name(dataset), bb, PAPER_DSR[(dsr, variant)])))
 
@@ -648,24 +648,9 @@ EITHER_WORDS = ("SOLID beats the best baseline trained either way (the paper's B
                 "on valid)")
 
 
-@dataclass
-class EitherRow:
-    """SOLID against the best baseline of one SR model, on one metric."""
-
-    id: str
-    a: str  # e.g. "SASRec Ours (DUET) [bce]"
-    b: str  # e.g. "SASRec DUET [ce]"
-    metric: str
-    a_value: float
-    b_value: float
-    raw: Paired
-    pair: Paired | None = None
-    verdict: str = "not run"
-    verdict_uncorrected: str = "not run"
-
-
 def _valid_uauc(results: list[Result]) -> float:
-    return sum(r.valid["UAUC"] for r in results) / len(results) if all(
+    """The mean valid UAUC over seeds (selection), or -inf without valid metrics."""
+    return statistics.fmean(r.valid["UAUC"] for r in results) if all(
         r.valid for r in results) else -math.inf
 
 
@@ -676,12 +661,12 @@ def _sides(complete: list, backbone: str, variant: str, dsr: str | None = None) 
 
 
 def best_baseline_claims(params: Params, metrics_root: Path, ce_root: Path,
-                         correction: str) -> list[EitherRow]:
+                         correction: str) -> list[MechanismRow]:
     """Section C's rows (none when `ce_root` does not exist): per dataset, SR model trained
     under both objectives, SOLID's DSR and metric."""
     if not ce_root.is_dir():
         return []
-    cfg, seeds, users, rows = params.stats, list(params.seeds), PerUser(), []
+    seeds, users, rows = list(params.seeds), PerUser(), []
     for dataset in params.datasets:
         runs = [p.run for p in table1(params, dataset)]
         found = {obj: read_results(root, runs, seeds)[0]
@@ -692,30 +677,29 @@ def best_baseline_claims(params: Params, metrics_root: Path, ce_root: Path,
             baselines = _sides(complete, backbone, "base")
             if not any(obj == "ce" for obj, _, _ in baselines):
                 continue  # this SR model is not trained under ce
-            b_obj, b_run, b_res = max(baselines, key=lambda s: _valid_uauc(s[2]))
-            bb = backbone_name(backbone)
-            b_label = (f"{bb} {'-' if b_run.dsr == 'none' else dsr_name(b_run.dsr)} "
-                       f"[{b_obj}]")
+            b = max(baselines, key=lambda s: _valid_uauc(s[2]))
             for dsr in params.solid_dsrs:
                 solids = _sides(complete, backbone, "scl", dsr)
                 if not solids:
                     continue
-                a_obj, _, a_res = max(solids, key=lambda s: _valid_uauc(s[2]))
+                a = max(solids, key=lambda s: _valid_uauc(s[2]))
+                means = [Cell.of(side[2]).mean for side in (a, b)]
                 for m in METRIC_NAMES:
-                    raw = pair(a_res, b_res, m, users, cfg.user_test, "sampled")
-                    rows.append(EitherRow(
-                        f"C.{dataset}.{backbone}.ours-{dsr}>best", f"{bb} Ours "
-                        f"({dsr_name(dsr)}) [{a_obj}]", b_label, m,
-                        sum(r.test[m] for r in a_res) / len(a_res),
-                        sum(r.test[m] for r in b_res) / len(b_res), raw))
-    for row, adjusted in zip(rows, correct([r.raw for r in rows], correction), strict=True):
-        row.pair = adjusted
-        row.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
-        row.verdict_uncorrected = verdict([row.raw.significant(cfg.alpha, cfg.rule)], 1)
-    return rows
+                    rows.append(MechanismRow(
+                        f"C.{dataset}.{backbone}.ours-{dsr}>best", EITHER_FAMILY, m,
+                        _either_label(a), pair(a[2], b[2], m, users, params.stats.user_test,
+                                               "sampled"),
+                        means[0][m], means[1][m], rival=_either_label(b)))
+    return judge_rows(rows, params.stats, correction)
 
 
-def render_either(rows: list[EitherRow], correction: str, ce_root: Path) -> str:
+def _either_label(side: tuple) -> str:
+    """`SASRec Ours (DUET) [bce]`: a side of section C, with the objective it trained with."""
+    obj, run, _ = side
+    return f"{backbone_name(run.backbone)} {TABLE1_LABELS[(run.dsr, run.variant)]} [{obj}]"
+
+
+def render_either(rows: list[MechanismRow], correction: str, ce_root: Path) -> str:
     """Section C of the report."""
     title = f"## C: {EITHER_WORDS}"
     if not rows:
@@ -728,14 +712,14 @@ def render_either(rows: list[EitherRow], correction: str, ce_root: Path) -> str:
            ("| id | SOLID vs best baseline | metric | means | Δ (95% CI) | p seeds | p users | "
             "verdict | uncorrected |"), "|:---|:---|:---|---:|---:|---:|---:|:---|:---|"]
     for r in rows:
-        out.append(_tested_md(r.id, f"{r.a} vs {r.b}", r.metric, r.a_value, r.b_value, r.pair,
-                              r.verdict, r.verdict_uncorrected))
+        out.append(_tested_md(r.id, f"{r.detail} vs {r.rival}", r.metric, r.a_value,
+                              r.b_value, r.pair, r.verdict, r.verdict_uncorrected))
     out.append("")
     return "\n".join(out)
 
 
-def either_csv(rows: list[EitherRow]) -> str:
+def either_csv(rows: list[MechanismRow]) -> str:
     """Section C's rows in claims.csv's columns."""
     return _tested_csv([(r.id, EITHER_FAMILY, EITHER_WORDS, "Table 1, both objectives",
-                         r.metric, r.a, r.b, r.a_value, r.b_value, r.pair, r.raw, r.verdict,
-                         r.verdict_uncorrected) for r in rows])
+                         r.metric, r.detail, r.rival, r.a_value, r.b_value, r.pair, r.raw,
+                         r.verdict, r.verdict_uncorrected) for r in rows])

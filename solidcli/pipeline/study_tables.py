@@ -420,18 +420,35 @@ MECHANISM = {  # family -> the paper's account, as this test reads it
 
 @dataclass
 class MechanismRow:
-    """One mechanism claim for one SOLID model and metric, tested."""
+    """One one-sided claim (a above b) for one metric, tested: a mechanism claim of section B
+    or a best-baseline claim of section C (`claims`)."""
 
     id: str
     family: str
     metric: str
-    detail: str  # the compared quantities, in words
+    detail: str  # the compared quantities, in words (section C: a's label)
     raw: Paired
     a_value: float | None = None  # SOLID's and the DSR's bucket means (B.sparse-gain)
     b_value: float | None = None
     pair: Paired | None = None  # corrected within the family
     verdict: str = "inconclusive"
     verdict_uncorrected: str = "inconclusive"
+    rival: str = ""  # section C: b's label (CSV column `rival`)
+
+
+def judge_rows(rows: list[MechanismRow], cfg, correction: str) -> list[MechanismRow]:
+    """Correct each family's p-values together (`correction`) and give every row its verdicts
+    (`cfg`: params.yaml `stats`)."""
+    from solidcli.stats import correct, verdict
+
+    for family in dict.fromkeys(r.family for r in rows):
+        members = [r for r in rows if r.family == family]
+        for r, adjusted in zip(members, correct([r.raw for r in members], correction),
+                               strict=True):
+            r.pair = adjusted
+            r.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
+            r.verdict_uncorrected = verdict([r.raw.significant(cfg.alpha, cfg.rule)], 1)
+    return rows
 
 
 def _gap(m: str, low: BucketPair, high: BucketPair, test: str) -> Paired:
@@ -457,8 +474,6 @@ def mechanism_claims(params: Params, metrics_root: Path, correction: str
                      ) -> list[MechanismRow]:
     """Section B of the claims report: the breakdown's buckets as the paper's mechanism,
     Holm-corrected within each family (per kind of test) when `correction` says so."""
-    from solidcli.stats import correct, verdict
-
     pairs, _ = breakdown_pairs(params, metrics_root)
     cfg = params.stats
     pop = {}
@@ -476,11 +491,4 @@ def mechanism_claims(params: Params, metrics_root: Path, correction: str
         rows.append(MechanismRow(f"B.{name}.sparse-more", "B.sparse-more", m,
                                  f"{who}, Δ Q1 ({low.label}) − Δ Q5 ({high.label})",
                                  _gap(m, low, high, cfg.user_test)))
-    for family in MECHANISM:
-        members = [r for r in rows if r.family == family]
-        for r, adjusted in zip(members, correct([r.raw for r in members], correction),
-                               strict=True):
-            r.pair = adjusted
-            r.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
-            r.verdict_uncorrected = verdict([r.raw.significant(cfg.alpha, cfg.rule)], 1)
-    return rows
+    return judge_rows(rows, cfg, correction)

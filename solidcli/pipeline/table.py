@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import statistics
@@ -284,26 +285,22 @@ def _table1(params: Params, metrics_root: Path, seed: int | None,
                if reference_root is not None and reference_root.is_dir() else {})
         ds = dataset_name(dataset)
         bases = {(q.run.backbone, q.run.dsr): q.run for q in planned if q.run.variant == "base"}
-        for i, p in enumerate(planned):
-            bb = backbone_name(p.run.backbone)
-            row = (p.run.dsr, p.run.variant)
-            paper_dsr, label = PAPER_DSR[row], TABLE1_LABELS[row]
-            base = bases.get((p.run.backbone, p.run.dsr)) if p.run.variant != "base" else None
-            rows.append(Row((bb, label), (bb, paper_dsr), found.get(p.run),
-                            _paper_row(paper, (ds, bb, paper_dsr)), group=ds,
-                            block=f"{ds}/{bb}", baseline=found.get(base) if base else None,
-                            run=p.run))
-            last = i + 1 == len(planned) or planned[i + 1].run.backbone != p.run.backbone
-            if last:  # the backbone's reference rows after its own
-                for q in planned:
-                    if q.run.backbone == p.run.backbone and q.run.variant == "base" \
-                            and q.run in ref:
-                        name = bb + REFERENCE_SUFFIX
-                        rows.append(Row((name, TABLE1_LABELS[(q.run.dsr, "base")]),
-                                        (name, PAPER_DSR[(q.run.dsr, "base")]), ref[q.run],
-                                        dict.fromkeys(METRIC_NAMES), group=ds,
-                                        block=f"{ds}/{bb}"))
-                        references += 1
+        for backbone, group in itertools.groupby(planned, key=lambda q: q.run.backbone):
+            bb, block = backbone_name(backbone), f"{ds}/{backbone_name(backbone)}"
+            group = list(group)
+            for p in group:
+                row = (p.run.dsr, p.run.variant)
+                base = bases.get((backbone, p.run.dsr)) if p.run.variant != "base" else None
+                rows.append(Row((bb, TABLE1_LABELS[row]), (bb, PAPER_DSR[row]),
+                                found.get(p.run), _paper_row(paper, (ds, bb, PAPER_DSR[row])),
+                                group=ds, block=block,
+                                baseline=found.get(base) if base else None, run=p.run))
+            name = bb + REFERENCE_SUFFIX  # the backbone's reference rows after its own
+            refs = [q.run for q in group if q.run.variant == "base" and q.run in ref]
+            rows += [Row((name, TABLE1_LABELS[(r.dsr, "base")]), (name, PAPER_DSR[(r.dsr, "base")]),
+                         ref[r], dict.fromkeys(METRIC_NAMES), group=ds, block=block)
+                     for r in refs]
+            references += len(refs)
     note = (f"{REFERENCE_SUFFIX.strip()}: the baselines trained with softmax cross-entropy "
             "over every item (train.loss: ce, protocols/ce), a reference" if references else "")
     return reader.table(title="overall comparison", setup=note,
