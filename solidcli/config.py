@@ -119,7 +119,7 @@ class ApgCfg(DuetCfg):
 
 @dataclass(frozen=True)
 class NoneCfg:
-    layers: int = count()  # static layers of the plain head
+    layers: int = count(lo=0)  # static layers of the plain head (0: the state is the output)
 
 
 @dataclass(frozen=True)

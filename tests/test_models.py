@@ -3,6 +3,8 @@
 Every model carries the member axis (S models at once); these build one-member models (S = 1)
 and feed inputs without the axis, which the Recommender shares across its members."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -13,9 +15,11 @@ from solidcli.models.recommender import Recommender
 from solidcli.models.spec import ModelSpec
 
 N_ITEMS, K, D = 20, 4, 8
+AUTHORS_ENCODER = {"input": "tanh", "output": "mlp", "init": "xavier"}
+STANDARD_ENCODER = {"input": "layernorm", "output": "tied", "init": "normal"}
 BACKBONE_OPTS = {
-    "sasrec": {"layers": 1, "heads": 2, "dropout": 0.0, "causal": True},
-    "bert4rec": {"layers": 2, "heads": 2, "dropout": 0.0},
+    "sasrec": {"layers": 1, "heads": 2, "dropout": 0.0, "causal": True, **AUTHORS_ENCODER},
+    "bert4rec": {"layers": 2, "heads": 2, "dropout": 0.0, **AUTHORS_ENCODER},
     "gru4rec": {"layers": 1, "dropout": 0.0},
     "din": {"attention_hidden": 6, "classifier": [12, 6], "dropout": 0.0},
 }
@@ -242,3 +246,54 @@ def test_all_item_scores_equal_the_sampled_scores_on_their_candidates(backbone, 
     assert every.shape == (2, hist.shape[0], N_ITEMS + 1)
     picked = torch.gather(every, 2, cands.expand(2, -1, -1))
     assert torch.allclose(picked, sampled, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backbone", ["sasrec", "bert4rec"])
+def test_the_standard_encoder_scores_the_state_against_the_items_as_they_are(backbone):
+    """layernorm + tied + normal, and no head (`dsr.none.layers: 0`): standard SASRec's
+    model, logit = <encoder state, E_v>; the authors' transforms are not built at all."""
+    opts = {**BACKBONE_OPTS[backbone], **STANDARD_ENCODER}
+    torch.manual_seed(0)
+    model = Recommender(ModelSpec(backbone=backbone, dsr="none", variant="base",
+                                  n_items=N_ITEMS, n_semantics=0, dim=D, max_len=10,
+                                  backbone_opts=opts, dsr_opts={"layers": 0})).eval()
+    names = [n for n, _ in model.named_parameters()]
+    assert not [n for n in names if n.startswith(("target.", "static.", "layers."))], names
+    assert not [n for n in names if "seq_transform" in n]
+    assert model.backbone.encoder.input_norm is not None
+    hist, lengths, cands = batch()
+    logits, _ = model(hist, lengths, cands)
+    state = model.backbone(model.items(hist[None]), lengths[None])  # (1, B, D)
+    expected = (state[:, :, None] * model.items(cands[None], padding=False)).sum(-1)
+    assert torch.allclose(logits, expected, atol=1e-6)
+    table = model.items.weight[0, 1:]
+    assert 0.012 < table.std().item() < 0.03 and model.items.weight[0, 0].abs().sum() == 0
+    encoder = model.backbone.encoder
+    assert 0.012 < encoder.positions.std().item() < 0.03
+    assert all(layer.ff_in.bias.abs().sum() == 0 for layer in encoder.layers)
+
+
+def test_the_input_norm_normalises_items_plus_positions():
+    """`input: layernorm` feeds the first layer LayerNorm(E_v + P) (dropout 0 here)."""
+    opts = {**BACKBONE_OPTS["sasrec"], **STANDARD_ENCODER}
+    torch.manual_seed(0)
+    model = Recommender(spec(dsr="none", backbone="sasrec")).eval()
+    model = Recommender(dataclasses.replace(model.spec, backbone_opts=opts)).eval()
+    seen = {}
+
+    def keep_input(_module, args):
+        seen["x"] = args[0]
+
+    model.backbone.encoder.layers[0].register_forward_pre_hook(keep_input)
+    hist, lengths, cands = batch()
+    model(hist, lengths, cands)
+    x = seen["x"][0]  # (B, L, D)
+    summed = model.items(hist) + model.backbone.encoder.positions[0, :hist.shape[1]]
+    assert torch.allclose(x, torch.nn.functional.layer_norm(summed, (D,)), atol=1e-6)
+
+
+def test_no_static_layers_are_the_identity():
+    x = torch.randn(1, 4, D)
+    layers = DenseLayers([D])
+    assert layers.param_shapes() == []
+    assert torch.equal(layers(x, []), x)

@@ -85,10 +85,14 @@ def test_a_half_applied_profile_is_an_error(tmp_path, row) -> None:
 
 def test_a_spec_saved_before_aux_loss_existed_loads_with_the_default() -> None:
     spec = ModelSpec("sasrec", "duet", "scl", 10, 3, 8, 5,
-                     {"layers": 1, "heads": 2, "dropout": 0.0, "causal": True},
+                     {"layers": 1, "heads": 2, "dropout": 0.0, "causal": True,
+                      "input": "tanh", "output": "mlp", "init": "xavier"},
                      {"layers": 2, "init": "scaled", "freeze": False}, clip=0.01, lam=0.1)
     stored = spec.to_dict()
     del stored["aux_loss"]
+    assert ModelSpec.from_dict(stored) == spec
+    for key in ("input", "output", "init"):  # saved before the standard encoder's options
+        del stored["backbone_opts"][key]
     assert ModelSpec.from_dict(stored) == spec
     with pytest.raises(ValueError, match="spec.aux_loss 'mine' is unknown"):
         ModelSpec.from_dict({**spec.to_dict(), "aux_loss": "mine"})

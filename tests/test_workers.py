@@ -14,7 +14,10 @@ def _square(x: int) -> int:
 
 
 def _fail(x: int) -> int:
-    raise SolidError(f"unit {x} failed")
+    """Unit 2 fails; any other returns its argument."""
+    if x == 2:
+        raise SolidError(f"unit {x} failed")
+    return x
 
 
 @pytest.fixture
@@ -45,6 +48,7 @@ def test_units_run_in_order_on_workers_with_their_thread_count(two_cores):
 
 
 def test_a_failing_unit_raises_its_error(two_cores):
+    """(Only unit 2 fails: with both failing, which one fails first depends on timing.)"""
     with pytest.raises(SolidError, match="unit 2 failed"):
         workers.run_units(_fail, [(2,), (3,)], workers.Plan(workers=2, threads=1))
 

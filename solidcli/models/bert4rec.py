@@ -28,7 +28,8 @@ class BERT4Rec(nn.Module):
         super().__init__()
         self.mask_token = nn.Parameter(torch.empty(members, dim).normal_(std=0.02))
         self.encoder = TransformerStack(dim, max_len + 1, cfg.layers, cfg.heads, cfg.dropout,
-                                        members, norm_first=True, activation="gelu")
+                                        members, norm_first=True, activation="gelu",
+                                        input_kind=cfg.input, init=cfg.init)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:

@@ -30,8 +30,10 @@ Params = list[tuple[torch.Tensor, ...]]  # per layer: those tensors, (S, ...) or
 
 
 def _sizes_pairs(sizes: list[int]) -> list[tuple[int, int]]:
-    if len(sizes) < 2:
-        raise ValueError("dynamic layers need at least an input and an output size")
+    """Consecutive (in, out) sizes; one size alone is no layer (the identity: the SR model
+    alone with `dsr.none.layers: 0`, whose state is its output, as in standard SASRec)."""
+    if not sizes:
+        raise ValueError("dynamic layers need at least an input size")
     return list(itertools.pairwise(sizes))
 
 

@@ -3,7 +3,10 @@
     state    = backbone(E_v[s_v], target)           static layers; (B, D), or (B, C, 2D) for DIN
     params   = where the dynamic layers' tensors come from (by dsr and variant, below)
     out      = dynamic layers(state; params)         DenseLayers (none, DUET) | LowRankLayers (APG)
-    logit    = <out, TT(E_v[v])> for every candidate v, or out itself for DIN
+    logit    = <out, TT(E_v[v])> for every candidate v, or out itself for DIN; TT is the
+               authors' Linear-Tanh-Linear, or the identity with `models.<sr>.output: tied`
+               (standard SASRec: the item table scores the items it embeds); with
+               `models.<sr>.init: normal` the item table starts at N(0, 0.02), as RecBole's
 
 Where the parameters come from (one code path for DUET and APG, which differ only in the
 layers they feed):
@@ -79,7 +82,13 @@ class Recommender(nn.Module):
         s, d = members, spec.dim
         self.items = Embedding(s, spec.n_items + 1, d)
         self.backbone = build_backbone(spec, s)
-        self.target = None if self.backbone.target_dependent else MLP(s, d)
+        opts = spec.backbone_opts
+        self.target = None if self.backbone.target_dependent else (
+            nn.Identity() if opts.get("output") == "tied" else MLP(s, d))
+        if opts.get("init") == "normal":
+            with torch.no_grad():
+                self.items.weight.normal_(0.0, 0.02)
+                self.items.weight[:, 0].zero_()
         self.layers = build_layers(spec, self.backbone, s)
         shapes = self.layers.param_shapes()
 

@@ -10,17 +10,32 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Literal
 
 from solidcli.schema import count, fraction
 
 
 @dataclass(frozen=True)
 class TransformerCfg:
-    """A self-attention encoder (BERT4Rec's section; SASRec's adds `causal`)."""
+    """A self-attention encoder (BERT4Rec's section; SASRec's adds `causal`).
+
+    `input`, `output` and `init` choose between the authors' encoder (tanh, mlp, xavier) and
+    the standard SASRec of Kang & McAuley and RecBole (layernorm, tied, normal); see
+    `transformer.py`."""
 
     layers: int = count()
     heads: int = count()  # must divide train.dim
     dropout: float = fraction()
+    input: Literal["tanh", "layernorm"]  # items + positions -> Linear-Tanh | LayerNorm
+    output: Literal["mlp", "tied"]  # items scored through a Linear-Tanh-Linear | as they are
+    init: Literal["xavier", "normal"]  # encoder and item table: Xavier | N(0, 0.02)
+
+
+# backbone options added after runs were first saved, with the behaviour those runs had
+ADDED_OPTS: dict[str, dict[str, str]] = {
+    "sasrec": {"input": "tanh", "output": "mlp", "init": "xavier"},
+    "bert4rec": {"input": "tanh", "output": "mlp", "init": "xavier"},
+}
 
 
 @dataclass(frozen=True)

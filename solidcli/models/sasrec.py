@@ -26,7 +26,7 @@ class SASRec(nn.Module):
         super().__init__()
         self.causal = cfg.causal
         self.encoder = TransformerStack(dim, max_len, cfg.layers, cfg.heads, cfg.dropout,
-                                        members)
+                                        members, input_kind=cfg.input, init=cfg.init)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:

@@ -4,8 +4,8 @@ One spec composes one model: a backbone, a dsr (how the dynamic layers get their
 and a SOLID variant. Ablations are fields of the spec, never new classes. `from_dict` checks
 a stored spec as strictly as params.yaml is checked, so a damaged run.json is an error naming
 the field, never a model built from a guess; the one exception is a field added after runs were
-first saved (`ADDED`), which a spec saved before it may lack and then takes its default (the
-behaviour those runs were trained with).
+first saved (`ADDED`, and the backbone options of `registry.ADDED_OPTS`), which a spec saved
+before it may lack and then takes its default (the behaviour those runs were trained with).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
-from solidcli.models.registry import BACKBONES
+from solidcli.models.registry import ADDED_OPTS, BACKBONES
 from solidcli.schema import ConfigError, build
 
 AUX_LOSSES = ("paper", "vq", "authors")
@@ -99,6 +99,9 @@ class ModelSpec:
                                  f"{', '.join(known)})")
         if min(kwargs["n_items"], kwargs["dim"], kwargs["max_len"]) < 1:
             raise SpecError("spec sizes (n_items, dim, max_len) must be positive")
+        if isinstance(kwargs["backbone_opts"], dict):  # options older runs did not store
+            kwargs["backbone_opts"] = {**ADDED_OPTS.get(kwargs["backbone"], {}),
+                                       **kwargs["backbone_opts"]}
         dsr_cfg = {"none": NoneCfg, "apg": ApgCfg, "duet": DuetCfg}[kwargs["dsr"]]
         try:  # the options as their params.yaml sections would check them
             build(BACKBONES[kwargs["backbone"]].config, kwargs["backbone_opts"], "backbone_opts")

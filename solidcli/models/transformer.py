@@ -1,11 +1,14 @@
 """The Transformer encoder shared by the SASRec and BERT4Rec backbones, S members at once.
 
 Learned positions are added to the item embeddings, then the authors' sequence transform
-(Linear + Tanh, method-spec 2.1), dropout and `layers` standard encoder layers (4 heads by
-default, 4D feed-forward; the layer of torch.nn.TransformerEncoderLayer: dropout on the
-attention weights, after attention and inside and after the feed-forward block). The backbones
-differ only in masking, layer norm placement, activation and where they read the state; those
-are arguments here. Written on the member-axis layers of `ensemble` (see there why).
+(Linear + Tanh, method-spec 2.1; `input: tanh`) or, as standard SASRec (Kang & McAuley 2018,
+RecBole), a LayerNorm (`input: layernorm`), dropout and `layers` standard encoder layers (4
+heads by default, 4D feed-forward; the layer of torch.nn.TransformerEncoderLayer: dropout on
+the attention weights, after attention and inside and after the feed-forward block). `init:
+xavier` draws positions and weights Xavier-uniform (the authors'), `normal` from N(0, 0.02)
+with zero biases (BERT's and RecBole's initialisation). The backbones differ only in masking,
+layer norm placement, activation and where they read the state; those are arguments here.
+Written on the member-axis layers of `ensemble` (see there why).
 """
 
 from __future__ import annotations
@@ -79,22 +82,29 @@ class EncoderLayer(nn.Module):
 
 class TransformerStack(nn.Module):
     def __init__(self, dim: int, positions: int, layers: int, heads: int, dropout: float,
-                 members: int, norm_first: bool = False, activation: str = "relu") -> None:
+                 members: int, norm_first: bool = False, activation: str = "relu",
+                 input_kind: str = "tanh", init: str = "xavier") -> None:
         super().__init__()
         bound = math.sqrt(6.0 / (positions + dim))  # xavier-uniform, as the item tables
         self.positions = nn.Parameter(torch.empty(members, positions, dim).uniform_(-bound, bound))
-        self.seq_transform = Linear(members, dim, dim)
+        self.seq_transform = Linear(members, dim, dim) if input_kind == "tanh" else None
+        self.input_norm = LayerNorm(members, dim) if input_kind == "layernorm" else None
         self.dropout = Dropout(dropout)
         self.layers = nn.ModuleList(EncoderLayer(members, dim, heads, dropout, norm_first,
                                                  activation) for _ in range(layers))
         self.final_norm = LayerNorm(members, dim) if norm_first else None
+        if init == "normal":
+            normal_init(self)
 
     def forward(self, seq: torch.Tensor, padding: torch.Tensor,
                 causal: bool = False) -> torch.Tensor:
         """seq (S, B, L, D), padding (S, B, L) True where padded -> (S, B, L, D)."""
         width = seq.shape[2]
         h = seq + self.positions[:, None, :width]
-        h = self.dropout(torch.tanh(self.seq_transform(h)))
+        if self.seq_transform is not None:
+            h = self.dropout(torch.tanh(self.seq_transform(h)))
+        else:
+            h = self.dropout(self.input_norm(h))
         blocked = padding[:, :, None, :].expand(-1, -1, width, -1)  # (S, B, L query, L key)
         if causal:
             future = torch.triu(torch.ones(width, width, dtype=torch.bool, device=seq.device), 1)
@@ -102,6 +112,20 @@ class TransformerStack(nn.Module):
         for layer in self.layers:
             h = layer(h, blocked)
         return h if self.final_norm is None else self.final_norm(h)
+
+
+@torch.no_grad()
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """Every Linear weight and learned position of `module` from N(0, std), biases zero
+    (LayerNorms keep 1 and 0)."""
+    for sub in module.modules():
+        if isinstance(sub, Linear):
+            sub.weight.normal_(0.0, std)
+            if sub.bias is not None:
+                sub.bias.zero_()
+    for name, param in module.named_parameters():
+        if name.endswith("positions"):
+            param.normal_(0.0, std)
 
 
 def softmax(x: torch.Tensor) -> torch.Tensor:
