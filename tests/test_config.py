@@ -73,3 +73,18 @@ def test_repository_params_merge_sections_and_overrides_stay_local():
     assert p.embed_cfg("cds").text is None and p.semantics_cfg("cds").modalities == ["id"]
     # a dataset without a section (a bring-your-own folder) gets the `default` ones
     assert p.embed_cfg("my-shop") == p.embed_cfg("default")
+
+
+def test_the_standard_encoder_project_differs_from_the_ce_grid_only_in_the_encoder():
+    """protocols/ce-standard (Table 1's "SASRec (CE, standard encoder)" row) trains SASRec
+    alone with the standard encoder; seeds, data, training and evaluation are protocols/ce's."""
+    ce = load_params(REPO / "protocols" / "ce" / "params.yaml")
+    std = load_params(REPO / "protocols" / "ce-standard" / "params.yaml")
+    assert (std.backbones, std.dsrs, std.solid_dsrs) == (["sasrec"], ["none"], [])
+    sasrec = std.models.sasrec
+    assert (sasrec.input, sasrec.output, sasrec.init) == ("layernorm", "tied", "normal")
+    assert std.dsr.none.layers == 0
+    assert (std.train, std.eval, std.seeds, std.seed) == (ce.train, ce.eval, ce.seeds, ce.seed)
+    assert std.data == ce.data
+    others = {k: v for k, v in vars(sasrec).items() if k not in ("input", "output", "init")}
+    assert others == {k: v for k, v in vars(ce.models.sasrec).items() if k in others}

@@ -362,6 +362,16 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     assert re.search(r"\| \*\*0\.69\d\d\*\* ± 0\.\d{4} \|", lines[ref]), lines[ref]  # bold: best
     assert "Ours (DUET) | 0.65" in lines[ref - 2]  # no longer the block's best
     assert "BERT4Rec (CE)" not in md and "(CE): the baselines trained with softmax" in md
+    assert "standard encoder" not in md  # no protocols/ce-standard runs given
+    standard = tmp_path / "standard"  # SASRec alone under ce with the standard encoder
+    write_evaluated(standard, _run("sasrec", "none", "base"), 0.66, salt=10)
+    md, _, _ = table.run(1, "markdown", params, r, None, ce_root=ce, standard_root=standard)
+    lines = md.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE, standard encoder)"))
+    assert lines[at].startswith("| SASRec (CE, standard encoder) | - |")
+    assert lines[at - 1].startswith("| SASRec (CE) | DUET")  # after the (CE) rows
+    assert len([x for x in lines if "standard encoder) |" in x]) == 1
+    assert "(CE, standard encoder): SASRec alone so trained, with the standard encoder" in md
     md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce_root=ce)
     line = next(x for x in md.splitlines() if x.startswith("| SASRec | Ours (DUET)"))
     # bce (bold, above DUET) / ce: below the ce-trained DUET (‡), not bold there

@@ -50,6 +50,7 @@ import itertools
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -87,6 +88,15 @@ COMPARE = ("paper", "protocols", "losses")
 AUTHORS_METRICS = Path("protocols/authors/reports/metrics")  # `--compare protocols` reads it
 CE_METRICS = Path("protocols/ce/reports/metrics")  # Table 1 under `train.loss: ce` (issue 12)
 REFERENCE_SUFFIX = " (CE)"  # Table 1's reference rows: the baselines trained under ce
+# SASRec alone under ce with the standard encoder (RecBole's; protocols/ce-standard)
+STANDARD_METRICS = Path("protocols/ce-standard/reports/metrics")
+STANDARD_SUFFIX = " (CE, standard encoder)"
+REFERENCE_NOTES = {
+    REFERENCE_SUFFIX: "the baselines trained with softmax cross-entropy over every item "
+                      "(train.loss: ce, protocols/ce)",
+    STANDARD_SUFFIX: "SASRec alone so trained, with the standard encoder of Kang & McAuley "
+                     "and RecBole (protocols/ce-standard)",
+}
 SUMMARY_METRICS = ("UAUC", "NDCG@10")
 
 
@@ -272,17 +282,18 @@ class _Reader:
 
 
 def _table1(params: Params, metrics_root: Path, seed: int | None,
-            kind: str = "sampled", reference_root: Path | None = None) -> Table:
-    """Table 1; with `reference_root` (the metrics of `protocols/ce`) each SR model also gets
-    reference rows `<SR model> (CE)`: its baselines trained under `train.loss: ce` (same
-    seeds, data, candidates and selection on valid), in its block for the bold best mean."""
+            kind: str = "sampled", references: Sequence[tuple[Path, str]] = ()) -> Table:
+    """Table 1; with `references` ((metrics root, suffix): `protocols/ce` and
+    `protocols/ce-standard`) each SR model also gets reference rows `<SR model><suffix>`: its
+    baselines found there (trained under `train.loss: ce`; same seeds, data, candidates and
+    selection on valid), in its block for the bold best mean."""
     paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed, kind), []
-    references = 0
+    shown: set[str] = set()
     for dataset in params.datasets:
         planned = table1(params, dataset)
         found = reader.read(planned)
-        ref = (read_cells(reference_root, planned, reader.seeds, kind)[0]
-               if reference_root is not None and reference_root.is_dir() else {})
+        refs_found = [(read_cells(root, planned, reader.seeds, kind)[0], suffix)
+                      for root, suffix in references if root.is_dir()]
         ds = dataset_name(dataset)
         bases = {(q.run.backbone, q.run.dsr): q.run for q in planned if q.run.variant == "base"}
         for backbone, group in itertools.groupby(planned, key=lambda q: q.run.backbone):
@@ -295,14 +306,17 @@ def _table1(params: Params, metrics_root: Path, seed: int | None,
                                 found.get(p.run), _paper_row(paper, (ds, bb, PAPER_DSR[row])),
                                 group=ds, block=block,
                                 baseline=found.get(base) if base else None, run=p.run))
-            name = bb + REFERENCE_SUFFIX  # the backbone's reference rows after its own
-            refs = [q.run for q in group if q.run.variant == "base" and q.run in ref]
-            rows += [Row((name, TABLE1_LABELS[(r.dsr, "base")]), (name, PAPER_DSR[(r.dsr, "base")]),
-                         ref[r], dict.fromkeys(METRIC_NAMES), group=ds, block=block)
-                     for r in refs]
-            references += len(refs)
-    note = (f"{REFERENCE_SUFFIX.strip()}: the baselines trained with softmax cross-entropy "
-            "over every item (train.loss: ce, protocols/ce), a reference" if references else "")
+            for ref, suffix in refs_found:  # the backbone's reference rows after its own
+                name = bb + suffix
+                refs = [q.run for q in group if q.run.variant == "base" and q.run in ref]
+                rows += [Row((name, TABLE1_LABELS[(r.dsr, "base")]),
+                             (name, PAPER_DSR[(r.dsr, "base")]), ref[r],
+                             dict.fromkeys(METRIC_NAMES), group=ds, block=block)
+                         for r in refs]
+                shown.update([suffix] if refs else [])
+    note = "; ".join(f"{suffix.strip()}: {REFERENCE_NOTES[suffix]}" for suffix in
+                     REFERENCE_NOTES if suffix in shown)
+    note = f"{note}, a reference" if note else ""
     return reader.table(title="overall comparison", setup=note,
                         columns=(Col("sr_model", "SR model", "SR model"),
                                  Col("dsr_model", "DSR model", "DSR model")),
@@ -387,7 +401,7 @@ def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | No
 
 def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None,
           correction: str = "none", kind: str = "sampled",
-          reference_root: Path | None = None) -> Table:
+          references: Sequence[tuple[Path, str]] = ()) -> Table:
     """Table `number` (1 to 5) from the metrics files under `metrics_root`: mean ± sd over
     `params.seeds`, or the values of training seed `seed`; bold and marks as `judge` sets
     them."""
@@ -399,7 +413,7 @@ def build(number: int | str, params: Params, metrics_root: Path, seed: int | Non
         raise SolidError(f"unknown metrics '{kind}' (choose from {', '.join(KINDS)})")
     n = int(number)
     if n == 1:
-        t = _table1(params, metrics_root, seed, kind, reference_root)
+        t = _table1(params, metrics_root, seed, kind, references)
     elif n == 2:
         t = _table2(params, metrics_root, seed, kind)
     elif n == 3:
@@ -782,8 +796,8 @@ def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
 def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         out_dir: Path | None, compare: str | None = None, seed: int | None = None,
         stats: bool = False, correction: str = "none", kind: str = "sampled",
-        authors_root: Path = AUTHORS_METRICS, ce_root: Path = CE_METRICS
-        ) -> tuple[str, list[Path], list[Planned]]:
+        authors_root: Path = AUTHORS_METRICS, ce_root: Path = CE_METRICS,
+        standard_root: Path = STANDARD_METRICS) -> tuple[str, list[Path], list[Planned]]:
     """Table `table` in `fmt` (mean ± sd over `params.seeds`, or training seed `seed`'s
     values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
     (table<N>-full.* for full ranking; or summary.json). Returns
@@ -809,8 +823,9 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         raise SolidError("--compare losses is Table 1's (the ce-trained grid is Table 1's: "
                          "protocols/ce)")
     same = Path(metrics_root).resolve() == Path(ce_root).resolve()  # the ce grid itself
-    reference = None if compare == "losses" or same else Path(ce_root)
-    built = build(table, params, metrics_root, seed, correction, kind, reference)
+    references = [] if compare == "losses" or same else [
+        (Path(ce_root), REFERENCE_SUFFIX), (Path(standard_root), STANDARD_SUFFIX)]
+    built = build(table, params, metrics_root, seed, correction, kind, references)
     if compare == "protocols":
         attach_protocol(built, params, Path(authors_root), seed, kind)
     elif compare == "losses":
