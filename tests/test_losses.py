@@ -10,16 +10,8 @@ import torch
 from solidcli.engine import fit
 from solidcli.losses import bce, softmax_ce
 from solidcli.models.recommender import Recommender
-from solidcli.models.spec import ModelSpec
 from solidcli.runs import build_spec
-from tests.test_models import (
-    BACKBONE_OPTS,
-    COMBOS,
-    N_ITEMS,
-    STANDARD_ENCODER,
-    batch,
-    build,
-)
+from tests.test_models import COMBOS, N_ITEMS, batch, build, standard_spec
 
 
 def test_softmax_ce_equals_a_hand_computation_on_a_tiny_catalogue():
@@ -135,11 +127,7 @@ def test_sampled_ce_trains_on_the_sampled_candidates(prepared):
 def test_ce_steps_lower_the_loss_of_the_standard_encoder(backbone):
     """Standard SASRec (layernorm, tied, normal, no head) under ce: N(0, 0.02) items make the
     first softmax close to uniform, and Adam steps fit the batch."""
-    opts = {**BACKBONE_OPTS[backbone], **STANDARD_ENCODER}
     torch.manual_seed(0)
-    model = Recommender(ModelSpec(backbone=backbone, dsr="none", variant="base",
-                                  n_items=N_ITEMS, n_semantics=0, dim=8, max_len=10,
-                                  backbone_opts=opts, dsr_opts={"layers": 0}))
-    losses = _ce_steps(model)
+    losses = _ce_steps(Recommender(standard_spec(backbone)))
     assert losses[0] == pytest.approx(math.log(N_ITEMS), rel=0.05)
     assert losses[-1] < 0.8 * losses[0], losses

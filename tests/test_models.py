@@ -41,6 +41,13 @@ def spec(dsr="duet", variant="base", backbone="sasrec", **kw):
     )
 
 
+def standard_spec(backbone="sasrec"):
+    """SASRec / BERT4Rec alone with the standard encoder and no head (`dsr.none.layers: 0`)."""
+    return dataclasses.replace(spec("none", "base", backbone),
+                               backbone_opts={**BACKBONE_OPTS[backbone], **STANDARD_ENCODER},
+                               dsr_opts={"layers": 0})
+
+
 def batch(b=6, length=5, c=5):
     g = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, length + 1, (b,), generator=g)
@@ -252,11 +259,8 @@ def test_all_item_scores_equal_the_sampled_scores_on_their_candidates(backbone, 
 def test_the_standard_encoder_scores_the_state_against_the_items_as_they_are(backbone):
     """layernorm + tied + normal, and no head (`dsr.none.layers: 0`): standard SASRec's
     model, logit = <encoder state, E_v>; the authors' transforms are not built at all."""
-    opts = {**BACKBONE_OPTS[backbone], **STANDARD_ENCODER}
     torch.manual_seed(0)
-    model = Recommender(ModelSpec(backbone=backbone, dsr="none", variant="base",
-                                  n_items=N_ITEMS, n_semantics=0, dim=D, max_len=10,
-                                  backbone_opts=opts, dsr_opts={"layers": 0})).eval()
+    model = Recommender(standard_spec(backbone)).eval()
     names = [n for n, _ in model.named_parameters()]
     assert not [n for n in names if n.startswith(("target.", "static.", "layers."))], names
     assert not [n for n in names if "seq_transform" in n]
@@ -275,10 +279,8 @@ def test_the_standard_encoder_scores_the_state_against_the_items_as_they_are(bac
 
 def test_the_input_norm_normalises_items_plus_positions():
     """`input: layernorm` feeds the first layer LayerNorm(E_v + P) (dropout 0 here)."""
-    opts = {**BACKBONE_OPTS["sasrec"], **STANDARD_ENCODER}
     torch.manual_seed(0)
-    model = Recommender(spec(dsr="none", backbone="sasrec")).eval()
-    model = Recommender(dataclasses.replace(model.spec, backbone_opts=opts)).eval()
+    model = Recommender(standard_spec("sasrec")).eval()
     seen = {}
 
     def keep_input(_module, args):

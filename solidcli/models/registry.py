@@ -32,10 +32,8 @@ class TransformerCfg:
 
 
 # backbone options added after runs were first saved, with the behaviour those runs had
-ADDED_OPTS: dict[str, dict[str, str]] = {
-    "sasrec": {"input": "tanh", "output": "mlp", "init": "xavier"},
-    "bert4rec": {"input": "tanh", "output": "mlp", "init": "xavier"},
-}
+_AUTHORS_ENCODER = {"input": "tanh", "output": "mlp", "init": "xavier"}
+ADDED_OPTS: dict[str, dict[str, str]] = {"sasrec": _AUTHORS_ENCODER, "bert4rec": _AUTHORS_ENCODER}
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,14 @@ class TransformerStack(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(members, dim, heads, dropout, norm_first,
                                                  activation) for _ in range(layers))
         self.final_norm = LayerNorm(members, dim) if norm_first else None
-        if init == "normal":
-            normal_init(self)
+        if init == "normal":  # every Linear, then the positions, from N(0, 0.02); LayerNorms 1, 0
+            with torch.no_grad():
+                for sub in self.modules():
+                    if isinstance(sub, Linear):
+                        sub.weight.normal_(0.0, 0.02)
+                        if sub.bias is not None:
+                            sub.bias.zero_()
+                self.positions.normal_(0.0, 0.02)
 
     def forward(self, seq: torch.Tensor, padding: torch.Tensor,
                 causal: bool = False) -> torch.Tensor:
@@ -112,20 +118,6 @@ class TransformerStack(nn.Module):
         for layer in self.layers:
             h = layer(h, blocked)
         return h if self.final_norm is None else self.final_norm(h)
-
-
-@torch.no_grad()
-def normal_init(module: nn.Module, std: float = 0.02) -> None:
-    """Every Linear weight and learned position of `module` from N(0, std), biases zero
-    (LayerNorms keep 1 and 0)."""
-    for sub in module.modules():
-        if isinstance(sub, Linear):
-            sub.weight.normal_(0.0, std)
-            if sub.bias is not None:
-                sub.bias.zero_()
-    for name, param in module.named_parameters():
-        if name.endswith("positions"):
-            param.normal_(0.0, std)
 
 
 def softmax(x: torch.Tensor) -> torch.Tensor:
