@@ -29,11 +29,13 @@ repro-authors: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/solid table --table 1 --compare protocols
 
 # Table 1 trained with softmax cross-entropy over every item (protocols/ce, README "Training
-# objectives") and SASRec so trained with the standard encoder (protocols/ce-standard), then
+# objectives"; DIN's rows over the positive and 100 sampled negatives: protocols/ce-din) and
+# SASRec so trained with the standard encoder (protocols/ce-standard), then
 # the top-level table and claims stages again, alone, for Table 1's (CE) reference rows and
 # the claims' section C
 repro-ce: install
 	cd protocols/ce && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
+	cd protocols/ce-din && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
 	cd protocols/ce-standard && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/dvc repro
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f -s table
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro -f -s claims

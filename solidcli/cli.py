@@ -413,7 +413,8 @@ def table(
         "--compare", help="paper: show the paper's value and ours - paper; protocols (Table 1): "
         "ours under the paper's protocol / under the authors' code's protocol "
         "(protocols/authors) / the paper's number; losses (Table 1): trained with the paper's "
-        "BCE / with softmax cross-entropy over every item (protocols/ce); none: ours only.")]
+        "BCE / with softmax cross-entropy (over every item: protocols/ce; DIN over 100 sampled "
+        "negatives: protocols/ce-din); none: ours only.")]
     = "none",
     metrics: MetricsDirOpt = METRICS_ROOT,
     out_dir: Annotated[Path | None, typer.Option(

@@ -155,7 +155,8 @@ class SolidCfg:
     mask_padding: bool
     aux_loss: Literal["paper", "vq", "authors"]  # authors: MSE(semantic history, sg(codes))
     bound: Literal["clip", "tanh"]  # the branch's bound (Eq. 12 clip, or T tanh(x / T))
-    branch_scale: Literal["dsr", "T"]  # the branch generator: the DSR's init | T x unit scale
+    branch_scale: Literal["dsr", "T", "rms"]  # the branch generator: the DSR's init | T x unit
+    # scale | rms: T x unit scale, each sample's tensor kept at RMS T/2
     straight_through: bool  # the branch's gradient reaches the item representations
     commitment: float = non_negative()  # beta of aux_loss vq
     dead_codes: Literal["keep", "reinit"]  # reinit: unused codes restart each epoch

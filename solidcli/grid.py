@@ -63,6 +63,7 @@ LITERAL = ("solid.branch_scale=dsr", "solid.bound=clip", "solid.straight_through
 MECHANICS = (  # (tag, label, what the row changes from the one above)
     ("literal", "paper-literal SOLID", ()),
     ("live", "+ live branch (generated at the scale of T)", ("solid.branch_scale=T",)),
+    ("rms", "+ kept inside (each user's branch at RMS T/2)", ("solid.branch_scale=rms",)),
     ("tanh", "+ smooth bound T tanh(x/T)", ("solid.bound=tanh",)),
     ("vq", "+ learning codebook (straight-through, VQ loss, dead-code restarts)",
      ("solid.straight_through=true", "solid.aux_loss=vq", "solid.dead_codes=reinit")),

@@ -4,7 +4,8 @@
 checked: a JSON object whose dataset / backbone / dsr / variant / tag / seed are the run's,
 with a finite number in [0, 1] for every test metric (and every full-ranking metric of
 `test_full`, when the run has them). `read_results(root, configs, seeds)`
-reads every seed of each configuration (a table cell is their mean and spread). A missing file is `None` (the table shows a missing
+reads every seed of each configuration (a table cell is their mean and spread), from one
+folder or from several read as one. A missing file is `None` (the table shows a missing
 cell and says which run is absent); a damaged one is an error naming the file and the command
 that rebuilds it. Display names (as the paper prints them) live here too.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,19 +145,25 @@ def read_result(root: Path, run: RunId) -> Result | None:
                      f"--dataset {run.dataset} --all`")
 
 
-def read_results(root: Path, runs: list[RunId], seeds: list[int]
+def read_results(root: Path | Sequence[Path], runs: list[RunId], seeds: list[int]
                  ) -> tuple[dict[RunId, list[Result]], list[RunId]]:
     """For each configuration in `runs`, the results of the seeds that have metrics under
     `root` (in `seeds` order; configurations with none are left out), and the seeded runs
-    that have none."""
-    if not Path(root).is_dir():
-        raise SolidError(f"no metrics folder {root}; run the pipeline first (`dvc repro`)")
+    that have none. `root` may be several folders read as one (a grid trained in parts,
+    e.g. protocols/ce and protocols/ce-din): a seeded run's metrics are the first folder's
+    that has them; folders that do not exist are skipped."""
+    given = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    roots = [r for r in given if r.is_dir()]
+    if not roots:
+        raise SolidError(f"no metrics folder {' or '.join(map(str, given))}; run the pipeline "
+                         "first (`dvc repro`)")
     found: dict[RunId, list[Result]] = {}
     missing: list[RunId] = []
     for config in runs:
         for seed in seeds:
             run = config.with_seed(seed)
-            result = read_result(root, run)
+            result = next((r for r in (read_result(d, run) for d in roots) if r is not None),
+                          None)
             if result is None:
                 missing.append(run)
             else:

@@ -1,5 +1,7 @@
 """params.yaml is validated strictly: unknown keys, missing keys and wrong types are errors."""
 
+from dataclasses import replace
+
 import pytest
 from conftest import REPO, tiny_params, write_params
 
@@ -88,3 +90,17 @@ def test_the_standard_encoder_project_differs_from_the_ce_grid_only_in_the_encod
     assert std.data == ce.data
     others = {k: v for k, v in vars(sasrec).items() if k not in ("input", "output", "init")}
     assert others == {k: v for k, v in vars(ce.models.sasrec).items() if k in others}
+
+
+def test_the_din_part_of_the_ce_grid_differs_from_it_only_in_the_backbone_and_its_loss():
+    """protocols/ce-din (Table 1's DIN rows under softmax cross-entropy) is protocols/ce for
+    DIN with sampled-ce: the seeds, data, semantics, models, SOLID, training otherwise and
+    evaluation are protocols/ce's, so the two parts read as one grid."""
+    ce = load_params(REPO / "protocols" / "ce" / "params.yaml")
+    din = load_params(REPO / "protocols" / "ce-din" / "params.yaml")
+    assert din.backbones == ["din"] and "din" not in ce.backbones
+    assert din.train.loss_for("din") == "sampled-ce" and ce.train.loss_for("sasrec") == "ce"
+    assert replace(din.train, loss_by_backbone={}) == ce.train
+    for key in ("seed", "seeds", "datasets", "dsrs", "solid_dsrs", "data", "semantics",
+                "models", "dsr", "solid", "eval", "study", "protocol"):
+        assert getattr(din, key) == getattr(ce, key), key

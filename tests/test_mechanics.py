@@ -48,6 +48,35 @@ def test_a_branch_generated_at_the_scale_of_T_starts_inside_its_bound(dsr):
     assert 0 < live["branch_to_trunk"] < 1
 
 
+@pytest.mark.parametrize("dsr", ["duet", "apg"])
+def test_a_branch_kept_at_rms_T_over_2_stays_inside_its_bound_and_learns(dsr):
+    """branch_scale rms: however far Adam moves the branch generator (here its weights x100,
+    where branch_scale T's branch is saturated), each user's tensor keeps RMS T/2, so most of
+    its entries stay inside +-T, it still differs across users, and its generator learns."""
+    drifted = {}
+    for scale in ("T", "rms"):
+        model = build(dsr, "sml", branch_scale=scale)
+        with torch.no_grad():
+            for p in model.item_generator.parameters():
+                p.mul_(100.0)
+        drifted[scale] = diagnose(model, _probe(), torch.device("cpu"))[0][0]
+    # T alone: drifted past its bound, the clipped branch mostly one sign pattern for everyone
+    assert drifted["T"]["branch_inside_T"] < 0.2
+    assert drifted["T"]["branch_same_across_users"] > 0.5
+    assert drifted["rms"]["branch_inside_T"] > 0.85
+    assert drifted["rms"]["branch_same_across_users"] < 0.1  # (one-entry tensors: +-T/2)
+    model = build(dsr, "sml", branch_scale="rms")
+    hist, lengths, cands = batch(8, 5)
+    h, n = model._per_member(hist, lengths)
+    parts = model.dynamic_parts(h, model.items(h), n)
+    for layer in parts["branch"]:
+        for t in layer:  # (S, B, *shape): per member and user, RMS T/2
+            rms = t.flatten(2).pow(2).mean(-1).sqrt()
+            assert torch.allclose(rms, torch.full_like(rms, T / 2), rtol=1e-4)
+    model(hist, lengths, cands)[0].sum().backward()
+    assert model.item_generator.weight.grad.abs().sum() > 0
+
+
 def test_straight_through_passes_the_gradient_of_the_codes_to_the_input():
     codes = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 5.0]]])
     x = torch.tensor([[[0.9, 0.2], [0.1, -0.1], [0.2, 4.0]]], requires_grad=True)

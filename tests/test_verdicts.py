@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,16 @@ def write_evaluated(root: Path, run: RunId, level: float, noise: float = 0.02,
 
 def _run(backbone: str, dsr: str, variant: str, tag: str | None = None) -> RunId:
     return RunId("scientific", backbone, dsr, variant, tag)
+
+
+def _grid(*roots: Path) -> tuple[table.Reference, ...]:
+    """The ce-trained grid's parts (`table.CE_GRID`: every-item ce, then DIN's sampled-ce)
+    read from `roots` instead."""
+    return tuple(replace(ref, root=root) for ref, root in zip(table.CE_GRID, roots, strict=False))
+
+
+def _standard(root: Path) -> table.Reference:
+    return replace(table.STANDARD, root=root)
 
 
 @pytest.fixture
@@ -354,7 +365,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     write_evaluated(ce, _run("sasrec", "none", "base"), 0.62, salt=7)
     write_evaluated(ce, _run("sasrec", "duet", "base"), 0.70, salt=8)
     write_evaluated(ce, _run("sasrec", "duet", "scl"), 0.64, salt=9)
-    md, _, _ = table.run(1, "markdown", params, r, None, ce_root=ce)
+    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce))
     lines = md.splitlines()
     ref = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE) | DUET"))
     assert lines[ref - 1].startswith("| SASRec (CE) | - |")  # after SASRec's own rows
@@ -365,29 +376,31 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     assert "standard encoder" not in md  # no protocols/ce-standard runs given
     standard = tmp_path / "standard"  # SASRec alone under ce with the standard encoder
     write_evaluated(standard, _run("sasrec", "none", "base"), 0.66, salt=10)
-    md, _, _ = table.run(1, "markdown", params, r, None, ce_root=ce, standard_root=standard)
+    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce),
+                         standard=_standard(standard))
     lines = md.splitlines()
     at = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE, standard encoder)"))
     assert lines[at].startswith("| SASRec (CE, standard encoder) | - |")
     assert lines[at - 1].startswith("| SASRec (CE) | DUET")  # after the (CE) rows
     assert len([x for x in lines if "standard encoder) |" in x]) == 1
     assert "(CE, standard encoder): SASRec alone so trained, with the standard encoder" in md
-    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce_root=ce)
+    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce))
     line = next(x for x in md.splitlines() if x.startswith("| SASRec | Ours (DUET)"))
     # bce (bold, above DUET) / ce: below the ce-trained DUET (‡), not bold there
     assert re.search(r"\| \*\*0\.65\d\d\*\* ± 0\.\d{4}† / 0\.63\d\d ± 0\.\d{4}‡ \|", line), line
     assert "(CE)" not in md and "| BERT4Rec | DUET |" in md and "/ not run |" in md
     rows = list(csv.reader(table.run(1, "csv", params, r, None, compare="losses",
-                                     ce_root=ce)[0].splitlines()))
+                                     ce=_grid(ce))[0].splitlines()))
     assert rows[0][4:9] == ["AUC", "AUC_sd", "AUC_ce", "AUC_ce_sd", "AUC_ce_sig"]
     assert "BCE & CE & $\\Delta$" in table.run(1, "latex", params, r, None, compare="losses",
-                                               ce_root=ce)[0]
+                                               ce=_grid(ce))[0]
     with pytest.raises(SolidError, match="--compare losses is Table 1's"):
-        table.run(2, "markdown", params, r, None, compare="losses", ce_root=ce)
+        table.run(2, "markdown", params, r, None, compare="losses", ce=_grid(ce))
     with pytest.raises(SolidError, match="make repro-ce"):
-        table.run(1, "markdown", params, r, None, compare="losses", ce_root=tmp_path / "none")
+        table.run(1, "markdown", params, r, None, compare="losses",
+                  ce=_grid(tmp_path / "none"))
     text, _, _ = claims.run(params, r, tmp_path / "out", authors_root=tmp_path / "no",
-                            ce_root=ce)
+                            ce=_grid(ce))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     # SASRec: the best baseline on valid is DUET under ce (0.70) > Ours (DUET) under bce (0.66,
     # the better of SOLID's two objectives on valid): contradicted; BERT4Rec: no ce runs
@@ -397,5 +410,49 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
                 csv.DictReader((tmp_path / "out" / "claims.csv").read_text().splitlines())}
     assert verdicts[("C.scientific.sasrec.ours-duet>best", "UAUC")] == "contradicted"
     text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
-                            ce_root=tmp_path / "none")
+                            ce=_grid(tmp_path / "none"))
     assert "Not run: no ce-trained Table 1" in text
+
+
+def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
+    """Issue 12: the ce-trained grid trained in two projects (protocols/ce; DIN's sampled-ce
+    in protocols/ce-din, here BERT4Rec's runs) reads as one: each part's reference rows under
+    its own suffix, `--compare losses` and section C naming each part's objective, and a run
+    that both parts hold read from the first."""
+    from solidcli.results import read_results
+
+    params, r = evaluated
+    ce, part = tmp_path / "ce", tmp_path / "ce-din"
+    write_evaluated(ce, _run("sasrec", "none", "base"), 0.62, salt=7)
+    write_evaluated(ce, _run("sasrec", "duet", "base"), 0.64, salt=8)
+    write_evaluated(ce, _run("sasrec", "duet", "scl"), 0.70, salt=9)
+    write_evaluated(part, _run("bert4rec", "none", "base"), 0.58, salt=11)
+    write_evaluated(part, _run("bert4rec", "duet", "base"), 0.59, salt=12)
+    write_evaluated(part, _run("bert4rec", "duet", "scl"), 0.61, salt=13)
+    write_evaluated(part, _run("sasrec", "duet", "scl"), 0.20, salt=14)  # shadowed by ce's
+    found, missing = read_results([ce, part, tmp_path / "absent"],
+                                  [_run("sasrec", "duet", "scl")], list(SEEDS))
+    assert not missing and all(x.path.is_relative_to(ce) for x in found[_run(
+        "sasrec", "duet", "scl")])
+    with pytest.raises(SolidError, match="no metrics folder .*absent or .*gone"):
+        read_results([tmp_path / "absent", tmp_path / "gone"], [], [0])
+    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce, part))
+    assert "| BERT4Rec (sampled CE) | - |" in md and "| SASRec (CE) | - |" in md
+    assert "| BERT4Rec (CE) |" not in md and "| SASRec (sampled CE) |" not in md
+    assert ("(sampled CE): the baselines trained with softmax cross-entropy over the positive "
+            "and 100 sampled negatives (train.loss: sampled-ce, protocols/ce-din)") in md
+    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce, part))
+    line = next(x for x in md.splitlines() if x.startswith("| BERT4Rec | Ours (DUET)"))
+    # bce: far below DUET (‡) / sampled-ce: above the sampled-ce DUET (†), bold there
+    assert re.search(r"\| 0\.5[34]\d\d ± 0\.\d{4}‡ / \*\*0\.6[01]\d\d\*\* ± 0\.\d{4}† \|",
+                     line), line
+    assert "not run" not in md.split("\n\n", 1)[1]
+    assert ("softmax cross-entropy over every item (train.loss: ce, protocols/ce: SASRec) or "
+            "softmax cross-entropy over the positive and 100 sampled negatives (train.loss: "
+            "sampled-ce, protocols/ce-din: BERT4Rec)") in md
+    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no", ce=_grid(ce, part))
+    section = text[text.index("## C: SOLID beats the best baseline"):]
+    # BERT4Rec: SOLID is best under sampled-ce on valid, the best baseline DUET under bce
+    assert "BERT4Rec Ours (DUET) [sampled-ce] vs BERT4Rec DUET [bce] | UAUC" in section
+    assert "SASRec Ours (DUET) [ce] vs SASRec DUET [ce] | UAUC" in section
+    assert "[sampled-ce]: softmax cross-entropy over the positive and 100 sampled" in section

@@ -23,8 +23,14 @@ SOLID's item branch (Eq. 12, issue 11): with either init above, the generated en
 at a standard deviation of about 0.18, eighteen times T = 0.01, so the clip saturates nearly
 every entry and the branch is a constant sign pattern with no gradient. `init: unit` with
 `scale=T` (`solid.branch_scale: T`) generates T times a unit-scale tensor (entries start at
-about T/2, mostly inside the bound), so Adam's steps are steps of the unit tensor and the
-branch stays inside its range; `bound` is Eq. 12's hard clip or the smooth T tanh(x / T).
+about T/2, mostly inside the bound), so Adam's steps are steps of the unit tensor; measured,
+that is not enough: the steps grow the branch past the bound again during training (README,
+"SOLID's mechanics"). `rms=T/2` (`solid.branch_scale: rms`) also rescales each sample's
+generated tensor to a root mean square of T/2 at every step, so the branch stays inside its
+bound by construction (about 95% of the entries of a Gaussian tensor lie within two RMS)
+while its direction, and so its difference across users, is learned; a deliberate addition
+to the paper's Eq. 12, whose magnitude the clip alone bounds. `bound` is Eq. 12's hard clip
+or the smooth T tanh(x / T).
 """
 
 from __future__ import annotations
@@ -78,11 +84,12 @@ class Hypernetwork(nn.Module):
     product generates all of them."""
 
     def __init__(self, dim: int, shapes: Shapes, members: int, init: str = "scaled",
-                 freeze: bool = False, scale: float = 1.0):
-        """`scale` multiplies every generated entry (the branch: T, with `init: unit`)."""
+                 freeze: bool = False, scale: float = 1.0, rms: float | None = None):
+        """`scale` multiplies every generated entry (the branch: T, with `init: unit`); `rms`
+        rescales each sample's tensor to that root mean square (the branch: T / 2)."""
         super().__init__()
         self.shapes = shapes
-        self.scale = scale
+        self.scale, self.rms = scale, rms
         sizes = [math.prod(shape) for layer in shapes for shape in layer]
         self.sizes = sizes
         total = sum(sizes)
@@ -116,7 +123,11 @@ class Hypernetwork(nn.Module):
         if self.scale != 1.0:
             flat = flat * self.scale
         # split, not slicing: its backward is one cat, not a zeroed (S, B, total) per tensor
-        parts = iter(flat.split(self.sizes, dim=-1))
+        parts = flat.split(self.sizes, dim=-1)
+        if self.rms is not None:  # each sample's tensor at RMS `rms`, whatever G and g became
+            parts = [p * (self.rms * torch.rsqrt(p.pow(2).mean(-1, keepdim=True) + 1e-20))
+                     for p in parts]
+        parts = iter(parts)
         return [tuple(next(parts).reshape(s, b, *shape) for shape in layer)
                 for layer in self.shapes]
 

@@ -16,7 +16,8 @@ layers they feed):
             item target still feed the primary model, as Eq. 11 writes it).
 * sml:      trunk from s_c plus the item branch bounded to +-T, trained jointly (Eq. 12):
             `bound` clip (Eq. 12) or tanh; `branch_scale: T` generates the branch at the
-            scale of T so it starts inside its bound (generators.py).
+            scale of T so it starts inside its bound, `rms` also keeps it at RMS T/2 so it
+            stays there (generators.py).
 * scl:      as sml, with each item representation of the branch replaced by its nearest
             codebook entry (codebook initialised from the metacode); loss adds
             lambda * MSE(E_v, E'_v) (Eq. 13); `aux_loss: vq` is VQ-VAE's codebook and
@@ -101,8 +102,9 @@ class Recommender(nn.Module):
             gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}
             if spec.item_branch:
                 branch_opts = gen_opts
-                if spec.semantic_trunk and spec.branch_scale == "T":  # SOLID's bounded branch
-                    branch_opts = {**gen_opts, "init": "unit", "scale": spec.clip}
+                if spec.semantic_trunk and spec.branch_scale != "dsr":  # SOLID's live branch
+                    branch_opts = {**gen_opts, "init": "unit", "scale": spec.clip,
+                                   "rms": spec.clip / 2 if spec.branch_scale == "rms" else None}
                 self.item_condition = SequenceCondition(d, s)
                 self.item_generator = Hypernetwork(d, shapes, s, **branch_opts)
             if spec.semantic_trunk:

@@ -21,7 +21,7 @@ from solidcli.schema import ConfigError, build
 
 AUX_LOSSES = ("paper", "vq", "authors")
 BOUNDS = ("clip", "tanh")
-BRANCH_SCALES = ("dsr", "T")
+BRANCH_SCALES = ("dsr", "T", "rms")
 DEAD_CODES = ("keep", "reinit")
 # fields added after runs were first saved: a stored spec without one takes its default
 ADDED = ("aux_loss", "bound", "branch_scale", "straight_through", "commitment", "dead_codes")
@@ -49,6 +49,7 @@ class ModelSpec:
     aux_loss: str = "paper"  # paper (Eq. 13) | vq (codebook + commitment) | authors (8.3)
     bound: str = "clip"  # the branch's bound: clip (Eq. 12) | tanh (T tanh(x / T))
     branch_scale: str = "dsr"  # dsr: branch generator initialised as the DSR's | T: T x unit
+    # | rms: T x unit, each sample's tensor rescaled to RMS T/2 (stays inside the bound)
     straight_through: bool = False  # the branch's gradient passes the codes to E_v
     commitment: float = 0.25  # beta of aux_loss vq
     dead_codes: str = "keep"  # keep | reinit (unused codes restart on item vectors each epoch)

@@ -30,8 +30,9 @@ the verdicts without correction. The claims and their words:
   cell of the grid on UAUC, NDCG@10 and Recall@10.
 
 Section C (issue 12) asks what a referee asks of Table 1: does SOLID beat the best baseline
-trained either way, the paper's BCE or softmax cross-entropy over every item (`protocols/ce`,
-the same seeds, data and candidates)? Per SR model trained both ways and per DSR, SOLID is
+trained either way, the paper's BCE or softmax cross-entropy (over every item, `protocols/ce`;
+DIN's over the positive and 100 sampled negatives, `protocols/ce-din`; the same seeds, data and
+candidates)? Per SR model trained both ways and per DSR, SOLID is
 Ours (DSR) under the objective with the higher mean valid UAUC, the baseline is the best of
 "-", APG and DUET under either objective by mean valid UAUC; the test metrics then decide, with
 the same tests, Holm over the section.
@@ -50,6 +51,7 @@ import csv
 import io
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,13 +65,15 @@ from solidcli.pairing import PerUser, pair
 from solidcli.pipeline.study_tables import MECHANISM, MechanismRow, judge_rows, mechanism_claims
 from solidcli.pipeline.table import (
     AUTHORS_METRICS,
-    CE_METRICS,
+    CE_GRID,
     PAPER_DSR,
     Cell,
+    Reference,
     _p,
     _paper,
     _paper_row,
     ci_text,
+    found_in,
     seeds_note,
 )
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
@@ -552,10 +556,10 @@ def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> 
 
 def run(params: Params, metrics_root: Path, out_dir: Path | None,
         correction: str | None = None, authors_root: Path = AUTHORS_METRICS,
-        ce_root: Path = CE_METRICS) -> tuple[str, list[Path], tuple[Report, Report]]:
+        ce: Sequence[Reference] = CE_GRID) -> tuple[str, list[Path], tuple[Report, Report]]:
     """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
-    runs under the authors' protocol in `authors_root` when it exists) as markdown; with
-    `out_dir`, also claims.md and claims.csv there."""
+    runs under the authors' protocol in `authors_root` when it exists, and section C on the
+    ce-trained grid `ce`) as markdown; with `out_dir`, also claims.md and claims.csv there."""
     if not Path(metrics_root).is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
                          "(`dvc repro`)")
@@ -568,9 +572,9 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     except SolidError as e:  # e.g. evaluated before test_users.parquet existed
         mechanism, why = [], str(e)
     corr = check_correction(params.stats.correction if correction is None else correction)
-    either = best_baseline_claims(params, Path(metrics_root), Path(ce_root), corr)
+    either = best_baseline_claims(params, Path(metrics_root), ce, corr)
     text = (render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
-            + render_either(either, corr, Path(ce_root)))
+            + render_either(either, corr, ce))
     written = []
     if out_dir is not None:
         written = [write_text(claims_file("md", out_dir), text),
@@ -644,8 +648,7 @@ def _tested_csv(rows: list[tuple]) -> str:
 
 EITHER_FAMILY = "C.best-baseline"
 EITHER_WORDS = ("SOLID beats the best baseline trained either way (the paper's BCE or softmax "
-                "cross-entropy over every item; each side's objective and the baseline chosen "
-                "on valid)")
+                "cross-entropy; each side's objective and the baseline chosen on valid)")
 
 
 def _valid_uauc(results: list[Result]) -> float:
@@ -660,23 +663,23 @@ def _sides(complete: list, backbone: str, variant: str, dsr: str | None = None) 
             and run.variant == variant and (dsr is None or run.dsr == dsr)]
 
 
-def best_baseline_claims(params: Params, metrics_root: Path, ce_root: Path,
+def best_baseline_claims(params: Params, metrics_root: Path, ce: Sequence[Reference],
                          correction: str) -> list[MechanismRow]:
-    """Section C's rows (none when `ce_root` does not exist): per dataset, SR model trained
-    under both objectives, SOLID's DSR and metric."""
-    if not ce_root.is_dir():
+    """Section C's rows (none when no part of the ce-trained grid `ce` exists): per dataset,
+    SR model trained under both objectives, SOLID's DSR and metric."""
+    sources = [("bce", metrics_root)] + [(r.loss, r.root) for r in found_in(ce)]
+    if len(sources) == 1:
         return []
     seeds, users, rows = list(params.seeds), PerUser(), []
     for dataset in params.datasets:
         runs = [p.run for p in table1(params, dataset)]
-        found = {obj: read_results(root, runs, seeds)[0]
-                 for obj, root in (("bce", metrics_root), ("ce", ce_root))}
-        complete = [(obj, run, res) for obj, by_run in found.items()
-                    for run, res in by_run.items() if len(res) == len(seeds)]
+        complete = [(obj, run, res) for obj, root in sources
+                    for run, res in read_results(root, runs, seeds)[0].items()
+                    if len(res) == len(seeds)]
         for backbone in params.backbones:
             baselines = _sides(complete, backbone, "base")
-            if not any(obj == "ce" for obj, _, _ in baselines):
-                continue  # this SR model is not trained under ce
+            if not any(obj != "bce" for obj, _, _ in baselines):
+                continue  # this SR model is not trained under a cross-entropy
             b = max(baselines, key=lambda s: _valid_uauc(s[2]))
             for dsr in params.solid_dsrs:
                 solids = _sides(complete, backbone, "scl", dsr)
@@ -699,16 +702,17 @@ def _either_label(side: tuple) -> str:
     return f"{backbone_name(run.backbone)} {TABLE1_LABELS[(run.dsr, run.variant)]} [{obj}]"
 
 
-def render_either(rows: list[MechanismRow], correction: str, ce_root: Path) -> str:
+def render_either(rows: list[MechanismRow], correction: str, ce: Sequence[Reference]) -> str:
     """Section C of the report."""
     title = f"## C: {EITHER_WORDS}"
     if not rows:
-        why = f"Not run: no ce-trained Table 1 under {ce_root} (`make repro-ce`)."
+        where = " or ".join(str(r.root) for r in ce)
+        why = f"Not run: no ce-trained Table 1 under {where} (`make repro-ce`)."
         return f"{title}\n\n{why}\n"
+    objectives = "; ".join(f"[{r.loss}]: {r.trained} ({r.where})" for r in found_in(ce))
     out = [title, "", (f"Sampled metrics, test split; {correction} correction over the "
                        f"section. {_tally(rows)}. [bce]: trained with the paper's BCE on 4 "
-                       "sampled negatives; [ce]: softmax cross-entropy over every item "
-                       "(protocols/ce)."), "",
+                       f"sampled negatives; {objectives}."), "",
            ("| id | SOLID vs best baseline | metric | means | Δ (95% CI) | p seeds | p users | "
             "verdict | uncorrected |"), "|:---|:---|:---|---:|---:|---:|---:|:---|:---|"]
     for r in rows:

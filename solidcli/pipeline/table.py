@@ -31,6 +31,11 @@ table's comparisons); the caption names the tests, alpha and the number of compa
 full-ranking metrics instead of the sampled ones (NDCG, Recall, MRR; no paper values).
 `compare="protocols"` (Table 1) shows, per cell, ours under the paper's protocol, ours under
 the authors' code's protocol (`protocols/authors`, test-selected) and the paper's number.
+`compare="losses"` (Table 1) shows, per cell, ours under BCE and the same run trained under
+softmax cross-entropy (`CE_GRID`: protocols/ce, and protocols/ce-din for DIN, read as one
+grid), with that grid's own bold and marks; without it, Table 1 has each `Reference`'s
+baselines as reference rows instead (`<SR model> (CE)`, `(sampled CE)`, `(CE, standard
+encoder)`).
 
 CSV columns: the label columns, then `n_seeds` (the seeds a row's cells average; 0: not run),
 then per metric `<m>` (mean) and `<m>_sd` (empty when undefined), each followed by `<m>_paper`
@@ -86,17 +91,50 @@ BUILT = ("1", "2", "3", "4", "5", "summary")
 FORMATS = ("markdown", "latex", "csv")
 COMPARE = ("paper", "protocols", "losses")
 AUTHORS_METRICS = Path("protocols/authors/reports/metrics")  # `--compare protocols` reads it
-CE_METRICS = Path("protocols/ce/reports/metrics")  # Table 1 under `train.loss: ce` (issue 12)
-REFERENCE_SUFFIX = " (CE)"  # Table 1's reference rows: the baselines trained under ce
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Runs trained outside the default pipeline under another objective (issue 12): where
+    their metrics are, what they trained with, and how Table 1's reference rows
+    (`<SR model><suffix>`, after the SR model's own rows) and the claims name them."""
+
+    root: Path
+    loss: str  # the train.loss they trained with (the claims' `[ce]`, `[sampled-ce]`)
+    suffix: str
+    trained: str  # how they trained, for captions: "softmax cross-entropy over ..."
+    where: str  # their params and project, for captions: "train.loss: ce, protocols/ce"
+    rows: str = ""  # what their reference rows are (default: the baselines so trained)
+
+    @property
+    def note(self) -> str:
+        """Table 1's caption words for its reference rows."""
+        rows = self.rows or f"the baselines trained with {self.trained}"
+        return f"{self.suffix.strip()}: {rows} ({self.where})"
+
+
+# Table 1 under softmax cross-entropy, trained in two parts read as one grid: every item's
+# softmax for GRU4Rec, SASRec and BERT4Rec; DIN (whose every-item softmax costs 190x its
+# BCE epoch) over the positive and 100 sampled negatives
+CE_GRID = (
+    Reference(Path("protocols/ce/reports/metrics"), "ce", " (CE)",
+              "softmax cross-entropy over every item", "train.loss: ce, protocols/ce"),
+    Reference(Path("protocols/ce-din/reports/metrics"), "sampled-ce", " (sampled CE)",
+              "softmax cross-entropy over the positive and 100 sampled negatives",
+              "train.loss: sampled-ce, protocols/ce-din"),
+)
 # SASRec alone under ce with the standard encoder (RecBole's; protocols/ce-standard)
-STANDARD_METRICS = Path("protocols/ce-standard/reports/metrics")
-STANDARD_SUFFIX = " (CE, standard encoder)"
-REFERENCE_NOTES = {
-    REFERENCE_SUFFIX: "the baselines trained with softmax cross-entropy over every item "
-                      "(train.loss: ce, protocols/ce)",
-    STANDARD_SUFFIX: "SASRec alone so trained, with the standard encoder of Kang & McAuley "
-                     "and RecBole (protocols/ce-standard)",
-}
+STANDARD = Reference(Path("protocols/ce-standard/reports/metrics"), "ce",
+                     " (CE, standard encoder)", CE_GRID[0].trained, "protocols/ce-standard",
+                     rows="SASRec alone so trained, with the standard encoder of Kang & "
+                          "McAuley and RecBole")
+
+
+def found_in(refs: Sequence[Reference]) -> list[Reference]:
+    """The references whose metrics folder exists."""
+    return [r for r in refs if r.root.is_dir()]
+
+
 SUMMARY_METRICS = ("UAUC", "NDCG@10")
 
 
@@ -143,7 +181,7 @@ def seeds_note(seeds: tuple[int, ...], one_seed: bool, pm: str = "±") -> str:
             f"({', '.join(map(str, seeds))})")
 
 
-def read_cells(metrics_root: Path, planned: list[Planned], seeds: tuple[int, ...],
+def read_cells(metrics_root: Path | Sequence[Path], planned: list[Planned], seeds: tuple[int, ...],
                kind: str = "sampled") -> tuple[dict[RunId, Cell], list[Planned]]:
     """The cell of each planned configuration with metrics for any of `seeds`, and one
     `Planned` per seeded run without metrics (its `run` is the seeded RunId)."""
@@ -190,6 +228,7 @@ class Table:
     stats: StatsCfg | None = None  # set by `judge`: the tests behind the marks
     correction: str = "none"
     kind: str = "sampled"  # sampled (the paper's protocol) or full-ranking metrics
+    other_setup: str = ""  # `--compare losses`: how the other side trained (`attach_losses`)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -254,9 +293,11 @@ class _Reader:
     """Reads the planned configurations of one table at its seeds and keeps what is
     missing."""
 
-    def __init__(self, metrics_root: Path, number: int, params: Params,
+    def __init__(self, metrics_root: Path | Sequence[Path], number: int, params: Params,
                  seed: int | None, kind: str = "sampled") -> None:
-        self.root, self.number, self.kind = Path(metrics_root), number, kind
+        self.root = Path(metrics_root) if isinstance(metrics_root, (str, Path)) else tuple(
+            metrics_root)  # several folders: one grid trained in parts (`read_results`)
+        self.number, self.kind = number, kind
         self.seeds, self.one_seed = seeds_of(params, seed), seed is not None
         self.missing: list[Planned] = []
         self.found: list[Result] = []
@@ -271,7 +312,8 @@ class _Reader:
         if not self.found:
             configs = len({p.run.config for p in self.missing})
             seeds = ", ".join(map(str, self.seeds))
-            raise SolidError(f"no Table {self.number} metrics under {self.root}: none of the "
+            where = self.root if isinstance(self.root, Path) else " + ".join(map(str, self.root))
+            raise SolidError(f"no Table {self.number} metrics under {where}: none of the "
                              f"{configs} runs params.yaml defines for it is evaluated (training "
                              f"seed{'s' if len(self.seeds) > 1 else ''} {seeds}; first: "
                              f"{self.missing[0].run if self.missing else 'none'}); run the "
@@ -282,18 +324,18 @@ class _Reader:
 
 
 def _table1(params: Params, metrics_root: Path, seed: int | None,
-            kind: str = "sampled", references: Sequence[tuple[Path, str]] = ()) -> Table:
-    """Table 1; with `references` ((metrics root, suffix): `protocols/ce` and
-    `protocols/ce-standard`) each SR model also gets reference rows `<SR model><suffix>`: its
-    baselines found there (trained under `train.loss: ce`; same seeds, data, candidates and
-    selection on valid), in its block for the bold best mean."""
+            kind: str = "sampled", references: Sequence[Reference] = ()) -> Table:
+    """Table 1; with `references` (`CE_GRID`, `STANDARD`) each SR model also gets reference
+    rows `<SR model><suffix>`: its baselines found there (trained under another objective;
+    same seeds, data, candidates and selection on valid), in its block for the bold best
+    mean."""
     paper, reader, rows = _paper(1), _Reader(metrics_root, 1, params, seed, kind), []
-    shown: set[str] = set()
+    shown: set[str] = set()  # the notes of the references that gave rows
     for dataset in params.datasets:
         planned = table1(params, dataset)
         found = reader.read(planned)
-        refs_found = [(read_cells(root, planned, reader.seeds, kind)[0], suffix)
-                      for root, suffix in references if root.is_dir()]
+        refs_found = [(read_cells(ref.root, planned, reader.seeds, kind)[0], ref)
+                      for ref in found_in(references)]
         ds = dataset_name(dataset)
         bases = {(q.run.backbone, q.run.dsr): q.run for q in planned if q.run.variant == "base"}
         for backbone, group in itertools.groupby(planned, key=lambda q: q.run.backbone):
@@ -306,16 +348,15 @@ def _table1(params: Params, metrics_root: Path, seed: int | None,
                                 found.get(p.run), _paper_row(paper, (ds, bb, PAPER_DSR[row])),
                                 group=ds, block=block,
                                 baseline=found.get(base) if base else None, run=p.run))
-            for ref, suffix in refs_found:  # the backbone's reference rows after its own
-                name = bb + suffix
-                refs = [q.run for q in group if q.run.variant == "base" and q.run in ref]
+            for cells, ref in refs_found:  # the backbone's reference rows after its own
+                name = bb + ref.suffix
+                refs = [q.run for q in group if q.run.variant == "base" and q.run in cells]
                 rows += [Row((name, TABLE1_LABELS[(r.dsr, "base")]),
-                             (name, PAPER_DSR[(r.dsr, "base")]), ref[r],
+                             (name, PAPER_DSR[(r.dsr, "base")]), cells[r],
                              dict.fromkeys(METRIC_NAMES), group=ds, block=block)
                          for r in refs]
-                shown.update([suffix] if refs else [])
-    note = "; ".join(f"{suffix.strip()}: {REFERENCE_NOTES[suffix]}" for suffix in
-                     REFERENCE_NOTES if suffix in shown)
+                shown.update([ref.note] if refs else [])
+    note = "; ".join(dict.fromkeys(r.note for r in references if r.note in shown))
     note = f"{note}, a reference" if note else ""
     return reader.table(title="overall comparison", setup=note,
                         columns=(Col("sr_model", "SR model", "SR model"),
@@ -401,7 +442,7 @@ def _sweep_table(number: int, params: Params, metrics_root: Path, seed: int | No
 
 def build(number: int | str, params: Params, metrics_root: Path, seed: int | None = None,
           correction: str = "none", kind: str = "sampled",
-          references: Sequence[tuple[Path, str]] = ()) -> Table:
+          references: Sequence[Reference] = ()) -> Table:
     """Table `number` (1 to 5) from the metrics files under `metrics_root`: mean ± sd over
     `params.seeds`, or the values of training seed `seed`; bold and marks as `judge` sets
     them."""
@@ -437,20 +478,30 @@ def attach_protocol(t: Table, params: Params, root: Path, seed: int | None,
     return t
 
 
-def attach_losses(t: Table, params: Params, root: Path, seed: int | None,
+def attach_losses(t: Table, params: Params, refs: Sequence[Reference], seed: int | None,
                   correction: str = "none", kind: str = "sampled") -> Table:
-    """Give every Table 1 row the same configuration trained under `train.loss: ce` (`root`:
-    the metrics of `protocols/ce`), with that table's own bold and marks (SOLID vs its DSR,
-    both under ce); a run it lacks (DIN: not trained under ce) shows as not run."""
-    if not root.is_dir():
-        raise SolidError(f"no metrics of the ce-trained Table 1 under {root}; run them with "
+    """Give every Table 1 row the same configuration trained under softmax cross-entropy
+    (`refs`: the parts of the ce-trained grid, `CE_GRID`, read as one), with that table's own
+    bold and marks (SOLID vs its DSR, both so trained); a run none of them has shows as not
+    run. The caption names each part's objective and the SR models it gave."""
+    present = found_in(refs)
+    if not present:
+        raise SolidError("no metrics of the ce-trained Table 1 under "
+                         f"{' or '.join(str(r.root) for r in refs)}; run them with "
                          "`make repro-ce` (cd protocols/ce && dvc repro)")
-    other = build("1", params, root, seed, correction, kind)
+    other = build("1", params, [r.root for r in present], seed, correction, kind)
     by_run = {r.run: r for r in other.rows if r.run is not None}
     for r in t.rows:
         o = by_run.get(r.run)
         r.other_row = o if o is not None and o.ours is not None else None
         r.other = None if r.other_row is None else r.other_row.ours
+    parts = []
+    for ref in present:
+        gave = dict.fromkeys(backbone_name(res.run.backbone) for r in t.rows if r.other
+                             for res in r.other.results if res.path.is_relative_to(ref.root))
+        if gave:
+            parts.append(f"{ref.trained} ({ref.where}: {', '.join(gave)})")
+    t.other_setup = " or ".join(parts)
     return t
 
 
@@ -609,9 +660,8 @@ def _caption(t: Table, compare: str | None, group: str = "", stats: bool = False
                      f"{seeds_note(t.seeds, t.one_seed)}) / the paper's number")
     elif compare == "losses":
         parts.append("cells: trained with the paper's BCE on 4 sampled negatives / trained "
-                     "with softmax cross-entropy over every item (train.loss: ce, "
-                     "protocols/ce; the same seeds, candidates and selection on valid; its "
-                     "bold and marks: the same tests among the ce-trained runs)")
+                     f"with {t.other_setup} (the same seeds, candidates and selection on "
+                     "valid; its bold and marks: the same tests among the runs so trained)")
     head = f"Table {t.number}: {t.title}" + (f", {group}" if group else "")
     return f"{head} ({'; '.join(parts)})"
 
@@ -796,11 +846,12 @@ def _latex(t: Table, compare: str | None, stats: bool = False) -> str:
 def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         out_dir: Path | None, compare: str | None = None, seed: int | None = None,
         stats: bool = False, correction: str = "none", kind: str = "sampled",
-        authors_root: Path = AUTHORS_METRICS, ce_root: Path = CE_METRICS,
-        standard_root: Path = STANDARD_METRICS) -> tuple[str, list[Path], list[Planned]]:
+        authors_root: Path = AUTHORS_METRICS, ce: Sequence[Reference] = CE_GRID,
+        standard: Reference = STANDARD) -> tuple[str, list[Path], list[Planned]]:
     """Table `table` in `fmt` (mean ± sd over `params.seeds`, or training seed `seed`'s
     values) of the `kind` metrics; with `out_dir`, also write table<N>.{md,tex,csv} there
-    (table<N>-full.* for full ranking; or summary.json). Returns
+    (table<N>-full.* for full ranking; or summary.json). Table 1 has the reference rows of
+    `ce` and `standard` (`--compare losses`: `ce` beside every cell instead). Returns
     the text, the files written and the seeded runs that are missing (as `Planned`)."""
     from solidcli.pipeline.study_tables import STUDY_TABLES
 
@@ -822,14 +873,14 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
     if compare == "losses" and str(table) != "1":
         raise SolidError("--compare losses is Table 1's (the ce-trained grid is Table 1's: "
                          "protocols/ce)")
-    same = Path(metrics_root).resolve() == Path(ce_root).resolve()  # the ce grid itself
-    references = [] if compare == "losses" or same else [
-        (Path(ce_root), REFERENCE_SUFFIX), (Path(standard_root), STANDARD_SUFFIX)]
+    # a table of the ce-trained grid itself has no reference rows
+    same = any(Path(metrics_root).resolve() == r.root.resolve() for r in ce)
+    references = [] if compare == "losses" or same else [*ce, standard]
     built = build(table, params, metrics_root, seed, correction, kind, references)
     if compare == "protocols":
         attach_protocol(built, params, Path(authors_root), seed, kind)
     elif compare == "losses":
-        attach_losses(built, params, Path(ce_root), seed, correction, kind)
+        attach_losses(built, params, ce, seed, correction, kind)
     text = render(built, fmt, compare, stats)
     written = []
     if out_dir is not None:
