@@ -78,16 +78,18 @@ def test_repository_params_merge_sections_and_overrides_stay_local():
 
 
 def test_the_standard_encoder_project_differs_from_the_ce_grid_only_in_the_encoder():
-    """protocols/ce-standard (Table 1's "SASRec (CE, standard encoder)" row) trains SASRec
-    alone with the standard encoder; seeds, data, training and evaluation are protocols/ce's."""
+    """protocols/ce-standard (Table 1's "SASRec (CE, standard encoder)" row, and section C's
+    standard-encoder sides) trains protocols/ce's SASRec grid with the standard encoder; seeds,
+    data, semantics, SOLID, training and evaluation are protocols/ce's."""
     ce = load_params(REPO / "protocols" / "ce" / "params.yaml")
     std = load_params(REPO / "protocols" / "ce-standard" / "params.yaml")
-    assert (std.backbones, std.dsrs, std.solid_dsrs) == (["sasrec"], ["none"], [])
+    assert (std.backbones, std.dsrs, std.solid_dsrs) == (["sasrec"], ce.dsrs, ce.solid_dsrs)
     sasrec = std.models.sasrec
     assert (sasrec.input, sasrec.output, sasrec.init) == ("layernorm", "tied", "normal")
     assert std.dsr.none.layers == 0
     assert (std.train, std.eval, std.seeds, std.seed) == (ce.train, ce.eval, ce.seeds, ce.seed)
-    assert std.data == ce.data
+    assert (std.data, std.semantics, std.solid, std.dsr.apg, std.dsr.duet) == (
+        ce.data, ce.semantics, ce.solid, ce.dsr.apg, ce.dsr.duet)
     others = {k: v for k, v in vars(sasrec).items() if k not in ("input", "output", "init")}
     assert others == {k: v for k, v in vars(ce.models.sasrec).items() if k in others}
 
