@@ -30,7 +30,7 @@ repro-authors: install
 
 # Table 1 trained with softmax cross-entropy over every item (protocols/ce, README "Training
 # objectives"; DIN's rows over the positive and 100 sampled negatives: protocols/ce-din) and
-# SASRec so trained with the standard encoder (protocols/ce-standard), then
+# SASRec's grid so trained on the standard encoder (protocols/ce-standard), then
 # the top-level table and claims stages again, alone, for Table 1's (CE) reference rows and
 # the claims' section C
 repro-ce: install

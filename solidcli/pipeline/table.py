@@ -100,7 +100,7 @@ class Reference:
     (`<SR model><suffix>`, after the SR model's own rows) and the claims name them."""
 
     root: Path
-    loss: str  # the train.loss they trained with (the claims' `[ce]`, `[sampled-ce]`)
+    tag: str  # what the claims call its runs: `[ce]`, `[sampled-ce]`, `[ce, standard encoder]`
     suffix: str
     trained: str  # how they trained, for captions: "softmax cross-entropy over ..."
     where: str  # their params and project, for captions: "train.loss: ce, protocols/ce"
@@ -123,10 +123,10 @@ CE_GRID = (
               "softmax cross-entropy over the positive and 100 sampled negatives",
               "train.loss: sampled-ce, protocols/ce-din"),
 )
-# SASRec alone under ce with the standard encoder (RecBole's; protocols/ce-standard)
-STANDARD = Reference(Path("protocols/ce-standard/reports/metrics"), "ce",
+# SASRec's grid under ce with the standard encoder (RecBole's; protocols/ce-standard)
+STANDARD = Reference(Path("protocols/ce-standard/reports/metrics"), "ce, standard encoder",
                      " (CE, standard encoder)", CE_GRID[0].trained, "protocols/ce-standard",
-                     rows="SASRec alone so trained, with the standard encoder of Kang & "
+                     rows="SASRec's baselines so trained, with the standard encoder of Kang & "
                           "McAuley and RecBole")
 
 
