@@ -145,6 +145,11 @@ def read_result(root: Path, run: RunId) -> Result | None:
                      f"--dataset {run.dataset} --all`")
 
 
+def as_roots(root: Path | Sequence[Path]) -> list[Path]:
+    """One metrics folder, or several read as one, as a list."""
+    return [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+
+
 def read_results(root: Path | Sequence[Path], runs: list[RunId], seeds: list[int]
                  ) -> tuple[dict[RunId, list[Result]], list[RunId]]:
     """For each configuration in `runs`, the results of the seeds that have metrics under
@@ -152,7 +157,7 @@ def read_results(root: Path | Sequence[Path], runs: list[RunId], seeds: list[int
     that have none. `root` may be several folders read as one (a grid trained in parts,
     e.g. protocols/ce and protocols/ce-din): a seeded run's metrics are the first folder's
     that has them; folders that do not exist are skipped."""
-    given = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    given = as_roots(root)
     roots = [r for r in given if r.is_dir()]
     if not roots:
         raise SolidError(f"no metrics folder {' or '.join(map(str, given))}; run the pipeline "

@@ -400,7 +400,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
         table.run(1, "markdown", params, r, None, compare="losses",
                   ce=_grid(tmp_path / "none"))
     text, _, _ = claims.run(params, r, tmp_path / "out", authors_root=tmp_path / "no",
-                            ce=_grid(ce))
+                            references=_grid(ce))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     # SASRec: the best baseline on valid is DUET under ce (0.70) > Ours (DUET) under bce (0.66,
     # the better of SOLID's two objectives on valid): contradicted; BERT4Rec: no ce runs
@@ -410,7 +410,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
                 csv.DictReader((tmp_path / "out" / "claims.csv").read_text().splitlines())}
     assert verdicts[("C.scientific.sasrec.ours-duet>best", "UAUC")] == "contradicted"
     text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
-                            ce=_grid(tmp_path / "none"))
+                            references=_grid(tmp_path / "none"))
     assert "Not run: no ce-trained Table 1" in text
 
 
@@ -450,7 +450,8 @@ def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
     assert ("softmax cross-entropy over every item (train.loss: ce, protocols/ce: SASRec) or "
             "softmax cross-entropy over the positive and 100 sampled negatives (train.loss: "
             "sampled-ce, protocols/ce-din: BERT4Rec)") in md
-    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no", ce=_grid(ce, part))
+    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
+                            references=_grid(ce, part))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     # BERT4Rec: SOLID is best under sampled-ce on valid, the best baseline DUET under bce
     assert "BERT4Rec Ours (DUET) [sampled-ce] vs BERT4Rec DUET [bce] | UAUC" in section
@@ -461,7 +462,7 @@ def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
     write_evaluated(std, _run("sasrec", "none", "base"), 0.66, salt=15)
     write_evaluated(std, _run("sasrec", "duet", "scl"), 0.75, salt=16)
     text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
-                            ce=(*_grid(ce, part), _standard(std)))
+                            references=(*_grid(ce, part), _standard(std)))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     assert ("SASRec Ours (DUET) [ce, standard encoder] vs SASRec - [ce, standard encoder] | "
             "UAUC") in section

@@ -557,11 +557,12 @@ def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> 
 
 def run(params: Params, metrics_root: Path, out_dir: Path | None,
         correction: str | None = None, authors_root: Path = AUTHORS_METRICS,
-        ce: Sequence[Reference] = (*CE_GRID, STANDARD)
+        references: Sequence[Reference] = (*CE_GRID, STANDARD)
         ) -> tuple[str, list[Path], tuple[Report, Report]]:
     """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
     runs under the authors' protocol in `authors_root` when it exists, and section C on the
-    runs trained otherwise, `ce`: the ce-trained grid and SASRec's on the standard encoder) as
+    runs trained otherwise, `references`: the ce-trained grid and SASRec's on the standard
+    encoder) as
     markdown; with `out_dir`, also claims.md and claims.csv there."""
     if not Path(metrics_root).is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
@@ -575,9 +576,9 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     except SolidError as e:  # e.g. evaluated before test_users.parquet existed
         mechanism, why = [], str(e)
     corr = check_correction(params.stats.correction if correction is None else correction)
-    either = best_baseline_claims(params, Path(metrics_root), ce, corr)
+    either = best_baseline_claims(params, Path(metrics_root), references, corr)
     text = (render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
-            + render_either(either, corr, ce))
+            + render_either(either, corr, references))
     written = []
     if out_dir is not None:
         written = [write_text(claims_file("md", out_dir), text),
@@ -667,11 +668,11 @@ def _sides(complete: list, backbone: str, variant: str, dsr: str | None = None) 
             and run.variant == variant and (dsr is None or run.dsr == dsr)]
 
 
-def best_baseline_claims(params: Params, metrics_root: Path, ce: Sequence[Reference],
+def best_baseline_claims(params: Params, metrics_root: Path, references: Sequence[Reference],
                          correction: str) -> list[MechanismRow]:
-    """Section C's rows (none when no part of the ce-trained grid `ce` exists): per dataset,
-    SR model trained under both objectives, SOLID's DSR and metric."""
-    sources = [("bce", metrics_root)] + [(r.tag, r.root) for r in found_in(ce)]
+    """Section C's rows (none when none of `references` exists): per dataset, SR model
+    trained more than one way, SOLID's DSR and metric."""
+    sources = [("bce", metrics_root)] + [(r.tag, r.root) for r in found_in(references)]
     if len(sources) == 1:
         return []
     seeds, users, rows = list(params.seeds), PerUser(), []
@@ -706,14 +707,16 @@ def _either_label(side: tuple) -> str:
     return f"{backbone_name(run.backbone)} {TABLE1_LABELS[(run.dsr, run.variant)]} [{obj}]"
 
 
-def render_either(rows: list[MechanismRow], correction: str, ce: Sequence[Reference]) -> str:
+def render_either(rows: list[MechanismRow], correction: str,
+                  references: Sequence[Reference]) -> str:
     """Section C of the report."""
     title = f"## C: {EITHER_WORDS}"
     if not rows:
-        where = " or ".join(str(r.root) for r in ce)
+        where = " or ".join(str(r.root) for r in references)
         why = f"Not run: no ce-trained Table 1 under {where} (`make repro-ce`)."
         return f"{title}\n\n{why}\n"
-    objectives = "; ".join(f"[{r.tag}]: {r.trained} ({r.where})" for r in found_in(ce))
+    objectives = "; ".join(f"[{r.tag}]: {r.trained} ({r.where})"
+                           for r in found_in(references))
     out = [title, "", (f"Sampled metrics, test split; {correction} correction over the "
                        f"section. {_tally(rows)}. [bce]: trained with the paper's BCE on 4 "
                        f"sampled negatives; {objectives}."), "",

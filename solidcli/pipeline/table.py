@@ -71,6 +71,7 @@ from solidcli.results import (
     KIND_METRICS,
     KINDS,
     Result,
+    as_roots,
     backbone_name,
     dataset_name,
     dsr_name,
@@ -295,9 +296,7 @@ class _Reader:
 
     def __init__(self, metrics_root: Path | Sequence[Path], number: int, params: Params,
                  seed: int | None, kind: str = "sampled") -> None:
-        self.root = Path(metrics_root) if isinstance(metrics_root, (str, Path)) else tuple(
-            metrics_root)  # several folders: one grid trained in parts (`read_results`)
-        self.number, self.kind = number, kind
+        self.root, self.number, self.kind = metrics_root, number, kind  # (`read_results`)
         self.seeds, self.one_seed = seeds_of(params, seed), seed is not None
         self.missing: list[Planned] = []
         self.found: list[Result] = []
@@ -312,7 +311,7 @@ class _Reader:
         if not self.found:
             configs = len({p.run.config for p in self.missing})
             seeds = ", ".join(map(str, self.seeds))
-            where = self.root if isinstance(self.root, Path) else " + ".join(map(str, self.root))
+            where = " + ".join(map(str, as_roots(self.root)))
             raise SolidError(f"no Table {self.number} metrics under {where}: none of the "
                              f"{configs} runs params.yaml defines for it is evaluated (training "
                              f"seed{'s' if len(self.seeds) > 1 else ''} {seeds}; first: "
