@@ -337,7 +337,8 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
                  "--study", help="Evaluate every run of a study (its own reports folder, "
                  "reports/studies/<study>/).", show_default=False)] = None,
              device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
-             set_: SetOpt = None) -> None:
+             set_: SetOpt = None, workers: WorkersOpt = None,
+             threads: ThreadsOpt = None) -> None:
     """Score trained models on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
     with _guard():
         from solidcli.config import VARIANTS
@@ -353,10 +354,11 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
             if study not in grid.STUDIES:
                 raise SolidError(f"unknown --study '{study}' (choose from "
                                  f"{', '.join(grid.STUDIES)})")
-            _done(stage.run_all(p, p.study.dataset if dataset is None else name, study))
+            _done(stage.run_all(p, p.study.dataset if dataset is None else name, study,
+                                workers, threads))
             return
         if all_:
-            _done(stage.run_all(p, name))
+            _done(stage.run_all(p, name, workers=workers, threads=threads))
             return
         _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
                         _pick_dsr(dsr, p, variant), variant, tag=tag))

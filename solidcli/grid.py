@@ -20,7 +20,7 @@ set, the SML run its metacode comes from) and its coordinates in the sweeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from solidcli.config import Params, modality_key, parse_modalities
 from solidcli.errors import SolidError
@@ -90,6 +90,7 @@ class Planned:
     T: float | None = None
     modalities: str | None = None  # Table 3 set, canonical (id+text), None otherwise
     by_k: str | None = None  # the K study's semantics setting (k<K> | category)
+    alias: str | None = None  # a Table 3 cell that is a Table 1 run: the tag it would have had
 
     @property
     def family(self) -> str:
@@ -146,13 +147,14 @@ def family_runs(params: Params, family: str, dataset: str) -> list[Planned]:
                 if p.run.variant == family]
     if dataset != params.study.dataset:
         return []
-    return {"scl_only": lambda: [ablation(params)], "sml-T": lambda: t_sweep(params),
-            "scl-lambda-T": lambda: lambda_t_sweep(params),
-            "sml-modality": lambda: modality_sets(params, "sml"),
-            "scl-modality": lambda: modality_sets(params, "scl"),
-            "mechanics-sml": lambda: mechanics(params, "sml"),
-            "mechanics-scl": lambda: mechanics(params, "scl"),
-            "k-sml": lambda: k_study(params)}[family]()
+    planned = {"scl_only": lambda: [ablation(params)], "sml-T": lambda: t_sweep(params),
+               "scl-lambda-T": lambda: lambda_t_sweep(params),
+               "sml-modality": lambda: modality_sets(params, "sml"),
+               "scl-modality": lambda: modality_sets(params, "scl"),
+               "mechanics-sml": lambda: mechanics(params, "sml"),
+               "mechanics-scl": lambda: mechanics(params, "scl"),
+               "k-sml": lambda: k_study(params)}[family]()
+    return [p for p in planned if p.family == family]  # a Table 1 twin is Table 1's stage's
 
 
 def _study(params: Params, variant: str, tag: str | None = None,
@@ -164,6 +166,27 @@ def _study(params: Params, variant: str, tag: str | None = None,
 def ablation(params: Params) -> Planned:
     """Table 2, row 4: SCL without semantic information."""
     return _plan(_study(params, "scl_only"))
+
+
+def table1_twin(params: Params, variant: str, modalities: str) -> RunId | None:
+    """The Table 1 run a modality-set cell would train again, bit for bit, or None.
+
+    Table 3's cell of the dataset's own modality set (`semantics.<d>.modalities`) is the study
+    model's Table 1 SML / SCL run (the same params and semantics; SCL's metacode is that SML)
+    when the metacode is SML's, as the modality cells set it: it is planned as that run,
+    trained once by Table 1's stage and read from there (issue 9: the modality stages trained
+    it a second time, to the same bytes, as a seventh unit on two workers). Only when the study
+    model is one of Table 1's SOLID cells. (The lambda x T sweep's cell at params.yaml's own
+    lambda and T is Table 1's run too, but it stays the sweep's: deduplicating it would make
+    the sweep depend on solid.lambda and solid.T, so every `-S solid.lambda=...` experiment
+    would retrain the whole sweep, for one unit fewer of 16 and no shorter stage.)"""
+    p, s = params, params.study
+    if (s.dataset not in p.datasets or s.backbone not in p.backbones
+            or s.dsr not in p.solid_dsrs or p.solid.metacode != "sml"):
+        return None
+    if modalities != modality_key(p.semantics_cfg(s.dataset).modalities):
+        return None
+    return _study(params, variant)
 
 
 def t_sweep(params: Params) -> list[Planned]:
@@ -182,14 +205,20 @@ def lambda_t_sweep(params: Params) -> list[Planned]:
 
 def modality_sets(params: Params, variant: str) -> list[Planned]:
     """SML or SCL with semantics from each modality set of `study.modalities` (Table 3); SCL's
-    metacode is the same set's SML run."""
+    metacode is the same set's SML run. The dataset's own set is Table 1's runs
+    (`table1_twin`)."""
     out = []
     for text in params.study.modalities:
         tag = f"{MODALITY_TAG}{text}"
+        key = modality_key(parse_modalities(text))
         run = _study(params, variant, tag, f"{variant}-modality")
+        twin = table1_twin(params, variant, key)
+        if twin is not None:
+            out.append(replace(_plan(twin, modalities=key), alias=tag))
+            continue
         out.append(_plan(run, ("solid.metacode=sml",) if variant == "scl" else (),
                          by_modality=text, metacode_tag=tag if variant == "scl" else None,
-                         modalities=modality_key(parse_modalities(text))))
+                         modalities=key))
     return out
 
 
@@ -297,9 +326,20 @@ def find(params: Params, run: RunId) -> Planned | None:
 def find_tagged(params: Params, run: RunId) -> RunId:
     """The planned run with this configuration in any family (a sweep's SML run, for one),
     or `run` itself when the params plan none."""
-    return next((p.run for p in dataset_runs(params, run.dataset, FAMILIES)
-                 if (p.run.backbone, p.run.dsr, p.run.variant, p.run.tag)
-                 == (run.backbone, run.dsr, run.variant, run.tag)), run.config)
+    want = (run.backbone, run.dsr, run.variant, run.tag)
+    for p in dataset_runs(params, run.dataset, FAMILIES) + _twins(params, run.dataset):
+        if want in ((p.run.backbone, p.run.dsr, p.run.variant, tag) for tag in (p.run.tag,
+                                                                                 p.alias)):
+            return p.run
+    return run.config
+
+
+def _twins(params: Params, dataset: str) -> list[Planned]:
+    """The modality cells that are Table 1 runs (`alias`: the tag they would have had)."""
+    if dataset != params.study.dataset:
+        return []
+    return [p for variant in ("sml", "scl") for p in modality_sets(params, variant)
+            if p.alias is not None]
 
 
 def train_command(params: Params, run: RunId) -> str:

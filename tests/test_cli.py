@@ -93,6 +93,33 @@ def test_whole_pipeline_through_the_cli(trained_tiny):
     assert not list(root.rglob(".*.tmp-*"))  # no half-written artifacts left behind
 
 
+def test_evaluate_all_gives_the_same_bytes_on_one_or_two_workers(trained_tiny, tmp_path,
+                                                                monkeypatch):
+    """`evaluate --all` scores its configurations in worker processes of one thread each;
+    what it writes does not depend on how many (nor on the fixture's default plan)."""
+    import shutil
+
+    project = tmp_path / "copy"
+    shutil.copytree(trained_tiny, project, symlinks=True)
+    monkeypatch.chdir(project)
+    metrics = Path("reports/metrics/tiny")
+
+    def written() -> dict[str, bytes]:
+        return {str(p.relative_to(metrics)): p.read_bytes() for p in sorted(metrics.rglob("*"))
+                if p.is_file() and p.name != "run.json"}  # run.json: timings
+
+    before = written()
+    assert len([k for k in before if k.endswith("per_user.parquet")]) > 10
+    for n in ("1", "2"):
+        done = invoke("evaluate", "--dataset", "tiny", "--all", "--workers", n)
+        assert done.exit_code == 0, done.output
+        assert written() == before, n
+    from solidcli.workers import cores
+
+    assert_one_line_error(invoke("evaluate", "--dataset", "tiny", "--all", "--workers",
+                                 str(cores() + 1)), "would oversubscribe")
+
+
 def test_table_formats(trained_tiny, monkeypatch):
     monkeypatch.chdir(trained_tiny)
     md = invoke("table", "--format", "markdown", "--compare", "paper")

@@ -147,3 +147,38 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
     planned = {p.run for d in params.datasets for p in dataset_runs(params, d)}
     planned |= {p.run for s in STUDIES for p in study_runs(params, s, params.study.dataset)}
     assert trained == planned  # evaluate --all (--study) scores exactly what is trained
+
+
+
+def test_table3s_own_set_is_table1s_run_trained_once(stages):
+    """Table 3's cell of the dataset's own modality set is the study model's Table 1 SML / SCL
+    run (the modality stages trained the same bytes again): planned as that run, in neither
+    modality family, its tag still found; not so when the study model is not a Table 1 SOLID
+    cell or the metacode is not SML's; the stages list what decides it."""
+    from solidcli.config import load_overrides, modality_key
+    from solidcli.grid import find_tagged, modality_sets
+
+    params = load_params(REPO / "params.yaml")
+    d, s = params.study.dataset, params.study
+    own = modality_key(params.semantics_cfg(d).modalities)
+    own_tag = next(f"mod-{m}" for m in s.modalities if modality_key(m.split("+")) == own)
+    for variant in ("sml", "scl"):
+        table1_run = RunId(d, s.backbone, s.dsr, variant)
+        cells = modality_sets(params, variant)
+        twins = [p for p in cells if p.alias is not None]
+        assert [(p.run, p.alias, p.modalities) for p in twins] == [(table1_run, own_tag, own)]
+        trained = family_runs(params, f"{variant}-modality", d)
+        assert len(trained) == len(s.modalities) - 1 and table1_run not in {
+            p.run for p in trained}
+        assert find_tagged(params, RunId(d, s.backbone, s.dsr, variant, own_tag)) == table1_run
+        assert find_tagged(params, RunId(d, s.backbone, s.dsr, variant, "mod-id")).tag == "mod-id"
+    for change in ("solid_dsrs=[apg]", "solid.metacode=spg", f"semantics.{d}.modalities=[id]"):
+        other = load_overrides(params, [change])
+        twins = [p.alias for v in ("sml", "scl") for p in modality_sets(other, v) if p.alias]
+        assert twins == (["mod-id", "mod-id"] if "modalities" in change else []), change
+    import yaml
+
+    raw = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for stage in ("sweep-modality-sml", "sweep-modality-scl"):
+        assert {f"semantics.{'${study.dataset}'}", "solid.metacode", "datasets", "backbones",
+                "solid_dsrs"} <= set(raw[stage]["params"]), stage

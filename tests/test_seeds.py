@@ -2,9 +2,10 @@
 
 A group of S seeds is one model with a member axis; member s must start from the weights,
 negatives and batch order of `--seed s` alone and follow its dropout stream, and each member
-stops and keeps its epoch on its own. The tolerance is 1e-5: the group and the solo run do the
-same arithmetic on the same numbers, but a batched product over S members may round its last
-bit differently from the same product over one (observed: at most ~2e-6 after two epochs)."""
+stops and keeps its epoch on its own. The tolerance is 1e-5 (5e-5 for weights after an epoch,
+see below): the group and the solo run do the same arithmetic on the same numbers, but a
+batched product over S members may round its last bit differently from the same product over
+one (observed: mostly below 2e-6 after two epochs)."""
 
 import dataclasses
 
@@ -68,7 +69,12 @@ def test_one_epoch_in_a_group_equals_each_seed_alone(prepared, case):
         (alone,) = _fit(prepared, case, [seed], epochs=1)
         assert group[m].seed == seed
         for key, value in alone.state.items():
-            assert torch.allclose(group[m].state[key], value, atol=1e-5, rtol=0), key
+            # 5e-5 for the weights, not 1e-5: on one CPU (AMD EPYC, 2 cores) DIN + DUET's
+            # generator weights of seed 7 differed by up to 1.07e-5 after one epoch (the other
+            # seeds and models: < 5e-7). Adam divides each step by sqrt(v), so a gradient entry
+            # that is near zero turns a last-bit difference of the batched product into a
+            # difference of a fair part of a step (lr 4e-3); the valid metrics stay equal.
+            assert torch.allclose(group[m].state[key], value, atol=5e-5, rtol=0), key
         for name, value in alone.best_valid.items():
             assert group[m].best_valid[name] == pytest.approx(value, abs=1e-5), name
 

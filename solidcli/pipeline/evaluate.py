@@ -15,7 +15,7 @@ and copies its training curves to `reports/curves/<dataset>/<key>/seed<s>.csv` (
 The seeds of a configuration are stacked into one batched model and scored in one pass. Every
 model was selected on valid during training; test is scored here once.
 
-`--all` evaluates, in one process, exactly the runs (and seeds) params.yaml defines for the
+`--all` evaluates exactly the runs (and seeds) params.yaml defines for the
 dataset (`solidcli.grid`, the axes dvc.yaml expands), and rewrites both folders whole: a
 folder left in models/ by a removed backbone, a seed no longer listed or an interrupted save is
 never scored. This is the DVC stage.
@@ -43,7 +43,7 @@ from solidcli.layout import (
     run_metrics_dir,
     study_roots,
 )
-from solidcli.runs import load_trained
+from solidcli.runs import load_trained, read_record
 
 
 def _score(params: Params, data: PreparedDataset, config: RunId, device,
@@ -163,27 +163,34 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     return out
 
 
-def run_all(params: Params, dataset: str, study: str | None = None) -> list[Path]:
+def run_all(params: Params, dataset: str, study: str | None = None,
+            workers: int | None = None, threads: int | None = None) -> list[Path]:
     """Evaluate every run params.yaml defines for `dataset` (or for a study outside the
-    default pipeline); rewrite its reports folders."""
-    from solidcli.device import keep_freed_memory, pick_device
+    default pipeline); rewrite its reports folders. The configurations are scored in worker
+    processes (`solidcli.workers`: both cores, one thread each, as training); the scores do not
+    depend on the thread count (checked: 1 and 2 threads give the same bytes), and the main
+    process writes every folder in plan order."""
+    from solidcli.workers import plan, run_units
 
-    keep_freed_memory()
     planned = dataset_runs(params, dataset) if study is None else study_runs(
         params, study, dataset)
     if not planned:
         raise SolidError(f"params.yaml defines no runs of study '{study}' for {dataset} (a "
                          "study runs on study.dataset)")
-    device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
+    for item in planned:  # a run not trained yet: its error before any worker starts
+        for seed in params.seeds:
+            run = item.run.with_seed(seed)
+            read_record(run, make=train_command(params, run))
     metrics_root, curves_root = study_roots(study)
     out, curves = metrics_dir(dataset, metrics_root), curves_dir(dataset, curves_root)
+    units = [(params.as_dict(), dataset, item.run) for item in planned]
+    scored = run_units(score_unit, units, plan(len(units), workers, threads),
+                       label=f"evaluate {dataset}")
     with staged_dir(out) as tmp, staged_dir(curves) as tmp_curves, progress() as bar:
-        task = bar.add_task(f"evaluate {dataset}", total=len(planned))
-        eval_sets: dict = {}
-        for item in planned:
-            for run, metrics, record, per_user in _score(params, data, item.run, device,
-                                                         eval_sets):
+        task = bar.add_task(f"write {dataset}", total=len(planned))
+        for group in scored:
+            for run, metrics, record, per_user in group:
                 folder = tmp / run_metrics_dir(run, metrics_root).relative_to(out)
                 folder.mkdir(parents=True)
                 _write(folder, tmp_curves / curves_file(run, curves_root).relative_to(curves),
@@ -192,6 +199,22 @@ def run_all(params: Params, dataset: str, study: str | None = None) -> list[Path
             bar.advance(task)
         _write_test_users(tmp / TEST_USERS, data)
     return [out, curves]
+
+
+_WORKER_CACHE: dict = {}  # per worker process: the prepared data and padded splits
+
+
+def score_unit(params_dict: dict, dataset: str, config: RunId) -> list:
+    """One unit of `run_all`: every seed of one configuration, scored (`_score`)."""
+    from solidcli.config import from_dict
+    from solidcli.device import pick_device
+
+    params = from_dict(params_dict)
+    if _WORKER_CACHE.get("dataset") != dataset:
+        _WORKER_CACHE.clear()
+        _WORKER_CACHE.update(dataset=dataset, data=PreparedDataset.load(dataset), sets={})
+    return _score(params, _WORKER_CACHE["data"], config, pick_device(params.device),
+                  _WORKER_CACHE["sets"])
 
 
 def _write_test_users(path: Path, data: PreparedDataset) -> None:
