@@ -211,12 +211,11 @@ def modality_sets(params: Params, variant: str) -> list[Planned]:
     for text in params.study.modalities:
         tag = f"{MODALITY_TAG}{text}"
         key = modality_key(parse_modalities(text))
-        run = _study(params, variant, tag, f"{variant}-modality")
         twin = table1_twin(params, variant, key)
         if twin is not None:
             out.append(replace(_plan(twin, modalities=key), alias=tag))
             continue
-        out.append(_plan(run, ("solid.metacode=sml",) if variant == "scl" else (),
+        out.append(_plan(_study(params, variant, tag, f"{variant}-modality"), ("solid.metacode=sml",) if variant == "scl" else (),
                          by_modality=text, metacode_tag=tag if variant == "scl" else None,
                          modalities=key))
     return out
@@ -326,10 +325,10 @@ def find(params: Params, run: RunId) -> Planned | None:
 def find_tagged(params: Params, run: RunId) -> RunId:
     """The planned run with this configuration in any family (a sweep's SML run, for one),
     or `run` itself when the params plan none."""
-    want = (run.backbone, run.dsr, run.variant, run.tag)
     for p in dataset_runs(params, run.dataset, FAMILIES) + _twins(params, run.dataset):
-        if want in ((p.run.backbone, p.run.dsr, p.run.variant, tag) for tag in (p.run.tag,
-                                                                                 p.alias)):
+        tags = (p.run.tag,) if p.alias is None else (p.run.tag, p.alias)
+        if (p.run.backbone, p.run.dsr, p.run.variant) == (run.backbone, run.dsr, run.variant) \
+                and run.tag in tags:
             return p.run
     return run.config
 

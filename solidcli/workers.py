@@ -19,12 +19,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from solidcli._io import WORKER_ENV, console
+from solidcli._io import WORKER_ENV, console, progress
 from solidcli.errors import SolidError
 
 
@@ -101,12 +101,13 @@ def run_units(fn: Callable[..., Any], units: Sequence[tuple], how: Plan,
                 "thread(s)")
     with ProcessPoolExecutor(max_workers=how.workers, mp_context=get_context("spawn"),
                              initializer=_in_worker, initargs=(how.threads, os.getpid())
-                             ) as pool:
+                             ) as pool, progress() as bar:
+        task = bar.add_task(label, total=len(units))  # the workers' own bars are off
         futures = [pool.submit(fn, *unit) for unit in units]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in futures if f in done and f.exception() is not None), None)
-        if failed is not None:
-            for f in futures:
-                f.cancel()
-            raise failed.exception()
+        for done in as_completed(futures):
+            if done.exception() is not None:
+                for f in futures:
+                    f.cancel()
+                raise done.exception()
+            bar.advance(task)
         return [f.result() for f in futures]

@@ -172,6 +172,10 @@ def test_table3s_own_set_is_table1s_run_trained_once(stages):
             p.run for p in trained}
         assert find_tagged(params, RunId(d, s.backbone, s.dsr, variant, own_tag)) == table1_run
         assert find_tagged(params, RunId(d, s.backbone, s.dsr, variant, "mod-id")).tag == "mod-id"
+    # a run whose tag is None is never a tagged run that merely has no alias
+    apart = load_overrides(params, ["solid_dsrs=[apg]"])
+    assert find_tagged(apart, RunId(d, s.backbone, s.dsr, "sml")) == RunId(d, s.backbone,
+                                                                            s.dsr, "sml")
     for change in ("solid_dsrs=[apg]", "solid.metacode=spg", f"semantics.{d}.modalities=[id]"):
         other = load_overrides(params, [change])
         twins = [p.alias for v in ("sml", "scl") for p in modality_sets(other, v) if p.alias]

@@ -562,8 +562,7 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
     runs under the authors' protocol in `authors_root` when it exists, and section C on the
     runs trained otherwise, `references`: the ce-trained grid and SASRec's on the standard
-    encoder) as
-    markdown; with `out_dir`, also claims.md and claims.csv there."""
+    encoder) as markdown; with `out_dir`, also claims.md and claims.csv there."""
     if not Path(metrics_root).is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
                          "(`dvc repro`)")

@@ -23,6 +23,7 @@ never scored. This is the DVC stage.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -201,20 +202,20 @@ def run_all(params: Params, dataset: str, study: str | None = None,
     return [out, curves]
 
 
-_WORKER_CACHE: dict = {}  # per worker process: the prepared data and padded splits
-
-
 def score_unit(params_dict: dict, dataset: str, config: RunId) -> list:
     """One unit of `run_all`: every seed of one configuration, scored (`_score`)."""
     from solidcli.config import from_dict
     from solidcli.device import pick_device
 
     params = from_dict(params_dict)
-    if _WORKER_CACHE.get("dataset") != dataset:
-        _WORKER_CACHE.clear()
-        _WORKER_CACHE.update(dataset=dataset, data=PreparedDataset.load(dataset), sets={})
-    return _score(params, _WORKER_CACHE["data"], config, pick_device(params.device),
-                  _WORKER_CACHE["sets"])
+    data, eval_sets = _worker_data(dataset)
+    return _score(params, data, config, pick_device(params.device), eval_sets)
+
+
+@functools.lru_cache(maxsize=1)
+def _worker_data(dataset: str) -> tuple[PreparedDataset, dict]:
+    """A worker's prepared data and its padded splits (`_score`'s eval_sets), loaded once."""
+    return PreparedDataset.load(dataset), {}
 
 
 def _write_test_users(path: Path, data: PreparedDataset) -> None:
