@@ -192,6 +192,13 @@ def stage_walls(lines, clock=time.perf_counter) -> tuple[dict[str, float], float
     return walls, end - start
 
 
+def table1_seconds(seconds: dict[str, float], prefix: str = "") -> float:
+    """The seconds of Table 1's training stages among `seconds`, keyed `<prefix><family>@...`
+    (`stage_times`' keys: no prefix; DVC's stage names in `stage_walls`: `train-`)."""
+    names = {prefix + family for family in TABLE1_FAMILIES}
+    return sum(v for k, v in seconds.items() if k.split("@")[0] in names)
+
+
 def bench_repro() -> dict:
     """A whole `dvc repro` in a fresh copy of the tracked files, timed stage by stage."""
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
@@ -271,8 +278,7 @@ def main() -> None:
         for stage, rec in stages.items():
             print(f"  {stage:28s} {rec['seconds'] / 60:6.1f} min  ({rec['runs']} runs x "
                   f"{rec['seeds']} seeds, {rec['workers']} workers)")
-        table1 = sum(r["seconds"] for k, r in stages.items() if k.split("@")[0]
-                     in TABLE1_FAMILIES)
+        table1 = table1_seconds({k: r["seconds"] for k, r in stages.items()})
         total = sum(r["seconds"] for r in stages.values())
         print(f"  Table 1's stages {table1 / 60:.1f} min [target <= 15 min]; all training "
               f"{total / 60:.1f} min")
@@ -281,8 +287,7 @@ def main() -> None:
         print("fresh dvc repro, every stage (wall, DVC's own work included):")
         for stage, seconds in walls.items():
             print(f"  {stage:40s} {seconds / 60:6.1f} min")
-        table1 = sum(v for k, v in walls.items() if k.split("@")[0] in
-                     {f"train-{f}" for f in TABLE1_FAMILIES})
+        table1 = table1_seconds(walls, prefix="train-")
         print(f"fresh dvc repro: {figures['fresh_repro']['dvc_repro_seconds'] / 60:.1f} min   "
               f"[target <= 30 min]; Table 1's training stages {table1 / 60:.1f} min "
               "[target <= 15 min]")

@@ -32,3 +32,10 @@ def test_no_stage_ran(bench):
     walls, total = bench.stage_walls(["Data and pipelines are up to date.\n"],
                                      clock=lambda: next(ticks))
     assert walls == {} and total == 1.5
+
+
+def test_table1s_stages_under_either_naming(bench):
+    walls = {"train-base@scientific": 60.0, "train-scl@scientific": 40.0,
+             "sweep-scl": 500.0, "evaluate": 9.0}
+    assert bench.table1_seconds(walls, prefix="train-") == 100.0
+    assert bench.table1_seconds({"base@scientific": 7.0, "sml-T@scientific": 3.0}) == 7.0
