@@ -29,7 +29,7 @@ from solidcli._options import (
     TagOpt,
     VariantOpt,
 )
-from solidcli.errors import SolidError
+from solidcli.errors import SolidError, Terminated
 from solidcli.layout import METRICS_ROOT
 
 app = typer.Typer(
@@ -58,18 +58,44 @@ def _root(
 
 @contextlib.contextmanager
 def _guard() -> Iterator[None]:
+    """Every way a command can fail ends as one stderr line: a SolidError (exit 1), an OSError
+    (disk full, permissions: exit 1), an interrupt (SIGINT 130, SIGTERM 143), running out of
+    memory, and, as a last resort, any other exception a library raised on input nobody
+    checked (exit 1, naming its type; SOLID_DEBUG=1 shows the traceback)."""
+    debug = bool(os.environ.get("SOLID_DEBUG"))
     try:
         yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        typer.echo("solid: interrupted (SIGINT); nothing incomplete was saved", err=True)
+        raise typer.Exit(130) from None
+    except Terminated:
+        typer.echo("solid: terminated (SIGTERM); nothing incomplete was saved", err=True)
+        raise typer.Exit(143) from None
     except SolidError as exc:
-        if os.environ.get("SOLID_DEBUG"):
+        if debug:
             raise
         typer.echo(f"solid: error: {exc}", err=True)
         raise typer.Exit(1) from None
     except OSError as exc:  # disk full, permissions, ...: the user's to fix, not a bug
-        if os.environ.get("SOLID_DEBUG"):
+        if debug:
             raise
         typer.echo(f"solid: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
                    err=True)
+        raise typer.Exit(1) from None
+    except MemoryError:
+        if debug:
+            raise
+        typer.echo("solid: error: out of memory; lower the sizes in params.yaml (train.dim, "
+                   "train.max_len, batch sizes) or free memory", err=True)
+        raise typer.Exit(1) from None
+    except Exception as exc:  # the last resort: never a traceback
+        if debug:
+            raise
+        text = (str(exc).strip().splitlines() or [""])[0][:300]
+        typer.echo(f"solid: error: unexpected {type(exc).__name__}: {text} (nothing "
+                   "incomplete was saved; SOLID_DEBUG=1 shows the traceback)", err=True)
         raise typer.Exit(1) from None
 
 
@@ -113,6 +139,32 @@ def _fail(message: str) -> None:
 def _done(paths: list[Path]) -> None:
     for p in paths:
         typer.echo(str(p))
+
+
+@app.command("check-params", epilog="DVC stage: check-params (the first; every stage "
+             "depends on it)")
+def check_params(params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
+    """Check params.yaml (with any -S overrides) whole and plan every run of the default
+    pipeline, writing nothing else: DVC runs it before any stage removes its outputs."""
+    with _guard():
+        p = _params(params, set_)
+        from solidcli import grid
+        from solidcli.layout import PARAMS_CHECKED
+
+        runs = 0
+        for name in p.datasets:
+            for section in (p.data_cfg, p.embed_cfg, p.semantics_cfg):
+                section(name)  # each dataset has its sections (or `default`)
+            runs += len(grid.dataset_runs(p, name))
+        if set_:  # a check of overrides: the mark stands for params.yaml as it is
+            typer.echo(f"params valid: {len(p.datasets)} datasets, {runs} runs x "
+                       f"{len(p.seeds)} seeds")
+            return
+        from solidcli._io import write_json
+
+        # the same bytes whatever the values, so no stage reruns because this one did
+        write_json(PARAMS_CHECKED, {"checked": str(params), "by": "solid check-params"})
+        _done([PARAMS_CHECKED])
 
 
 @app.command()
@@ -208,10 +260,18 @@ def _seed_sets(seed: int | None, seeds: str | None) -> list[str]:
     return [f"seeds=[{', '.join(parts)}]"]
 
 
+def _check_workers(workers: int | None, threads: int | None) -> None:
+    """--workers / --threads are whole numbers >= 1 (checked before any work)."""
+    for flag, value in (("--workers", workers), ("--threads", threads)):
+        if value is not None and value < 1:
+            raise SolidError(f"{flag} must be a whole number >= 1, got {value}")
+
+
 def _train(variant: str, dataset, backbone, dsr, seed, seeds, device, params, sets, tag=None,
            metacode_tag=None, modalities=None, all_=False, sweep=None, workers=None,
            threads=None, study=None) -> None:
     with _guard():
+        _check_workers(workers, threads)
         p = _params(params, [*(sets or []), *_seed_sets(seed, seeds)], None, device)
         from solidcli import grid
         from solidcli.layout import RunId
@@ -341,6 +401,7 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
              threads: ThreadsOpt = None) -> None:
     """Score trained models on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
     with _guard():
+        _check_workers(workers, threads)
         from solidcli.config import VARIANTS
 
         if variant not in VARIANTS:
@@ -525,5 +586,19 @@ def figure(
         _done(written)
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
-    app()
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)  # unwinds like Ctrl-C: staging removed, exit 143
+    try:
+        app()
+    except KeyboardInterrupt:  # before a command's guard (while imports load): one line too
+        sys.stderr.write("solid: interrupted (SIGINT)\n")
+        raise SystemExit(130) from None
+    except Terminated:
+        sys.stderr.write("solid: terminated (SIGTERM)\n")
+        raise SystemExit(143) from None

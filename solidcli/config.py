@@ -16,7 +16,18 @@ from typing import Any, Literal
 
 from solidcli.errors import SolidError
 from solidcli.models.registry import BACKBONES, TransformerCfg
-from solidcli.schema import ConfigError, build, count, fraction, non_negative, positive, to_dict
+from solidcli.schema import (
+    ConfigError,
+    build,
+    count,
+    depth,
+    fraction,
+    non_negative,
+    positive,
+    seed_field,
+    to_dict,
+    width,
+)
 
 DSRS = ("none", "apg", "duet")
 VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
@@ -46,8 +57,8 @@ class EmbedCfg:
 
     text: str | None
     image: str | None
-    dim: int | None = count()  # expected dimension of imported files; null = from the size
-    batch_size: int = count()  # encoder batch size
+    dim: int | None = count(hi=65536)  # expected dimension of imported files; null = from the size
+    batch_size: int = count(hi=65536)  # encoder batch size
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,8 @@ class TrainCfg:
     # | ce: softmax over every item (next-item) | sampled-ce: softmax over 1 + sampled_negatives
     loss_by_backbone: dict[str, Literal["bce", "ce", "sampled-ce"]]  # exceptions to `loss`
     sampled_negatives: int = count()  # negatives per positive of sampled-ce
-    dim: int = count()
-    max_len: int = count()  # most recent items of a history fed to the model
+    dim: int = width()
+    max_len: int = width()  # most recent items of a history fed to the model
 
     def loss_for(self, backbone: str) -> str:
         """The objective `backbone` trains with: its `loss_by_backbone` entry, else `loss`."""
@@ -104,7 +115,7 @@ ModelsCfg = make_dataclass("ModelsCfg", [(name, b.config) for name, b in BACKBON
 
 @dataclass(frozen=True)
 class DuetCfg:
-    layers: int = count()  # dynamic layers (D x D each; DIN uses its classifier sizes)
+    layers: int = depth()  # dynamic layers (D x D each; DIN uses its classifier sizes)
     init: Literal["scaled", "authors"]  # authors = fmod(randn, 2)
     freeze: bool  # True reproduces the authors' never-trained generators
 
@@ -113,13 +124,13 @@ class DuetCfg:
 class ApgCfg(DuetCfg):
     """DUET's generator options, plus APG's low-rank layers."""
 
-    rank: int = count()  # K of the K x K generated core
+    rank: int = width()  # K of the K x K generated core
     authors_simplified: bool  # no activation between layers, no bias (the authors' module)
 
 
 @dataclass(frozen=True)
 class NoneCfg:
-    layers: int = count(lo=0)  # static layers of the plain head (0: the state is the output)
+    layers: int = depth(lo=0)  # static layers of the plain head (0: the state is the output)
 
 
 @dataclass(frozen=True)
@@ -181,8 +192,8 @@ class StatsCfg:
 @dataclass(frozen=True)
 class Params:
     protocol: Literal["paper", "authors"]  # authors: the profile of `solidcli.profiles`
-    seed: int = count(0)  # the data seed: split, valid/test candidates, batch order
-    seeds: list[int] = count(0)  # training seeds: every run is trained once per seed
+    seed: int = seed_field()  # the data seed: split, valid/test candidates, batch order
+    seeds: list[int] = seed_field()  # training seeds: every run is trained once per seed
     device: Literal["auto", "cpu", "cuda", "mps"]
     datasets: list[str]
     backbones: list[str]
@@ -394,11 +405,24 @@ def _check_across(p: Params) -> None:
         from solidcli.profiles import check_authors
 
         check_authors(p)
-    if not p.seeds or len(set(p.seeds)) != len(p.seeds):
-        raise ConfigError(f"'seeds' must list at least one seed, none twice: {p.seeds}")
-    for where, values in (("study.lambdas", p.study.lambdas), ("study.Ts", p.study.Ts)):
-        if len(set(values)) != len(values):
-            raise ConfigError(f"'{where}' lists a value twice: {values}")
+    if not p.seeds:
+        raise ConfigError("'seeds' must list at least one seed")
+    # a grid axis names each value once: a repeat would train (and tabulate) a run twice;
+    # modality sets are compared in their canonical order (text+image is image+text)
+    for where, values in (("seeds", p.seeds), ("datasets", p.datasets),
+                          ("backbones", p.backbones), ("dsrs", p.dsrs),
+                          ("solid_dsrs", p.solid_dsrs), ("study.lambdas", p.study.lambdas),
+                          ("study.Ts", p.study.Ts), ("study.ks", p.study.ks),
+                          ("study.modalities", [modality_key(parse_modalities(m))
+                                                for m in p.study.modalities]),
+                          *((f"semantics.{name}.modalities", cfg.modalities)
+                            for name, cfg in p.semantics.items())):
+        repeated = [i for i, v in enumerate(values) if v in values[:i]]
+        if repeated:
+            shown = p.study.modalities if where == "study.modalities" else values
+            raise ConfigError(f"'{where}' lists {shown[repeated[0]]!r} twice (each value "
+                              f"once{', in any order' if 'modalities' in where else ''}): "
+                              f"{shown}")
 
 
 def parse_modalities(text: str) -> list[str]:

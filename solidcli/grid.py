@@ -318,14 +318,30 @@ def find(params: Params, run: RunId) -> Planned | None:
     """The planned configuration of this run (any seed), if the params define it (in the
     default pipeline or a study)."""
     config = run.config
-    return next((p for p in dataset_runs(params, run.dataset, FAMILIES) if p.run == config),
-                None)
+    return next((p for p in _every_run(params, run.dataset) if p.run == config), None)
+
+
+def _every_run(params: Params, dataset: str) -> list[Planned]:
+    """`dataset_runs` over every family, the studies' included; a study these params cannot
+    plan (a K the mechanics study does not train, after `-S semantics.<d>.k=...`) has no runs
+    to find here: its error belongs to its own stage, not to a lookup of another run."""
+    out: dict[RunId, Planned] = {}
+    for family in FAMILIES:
+        try:
+            runs = family_runs(params, family, dataset)
+        except SolidError:
+            if family in MAIN_FAMILIES:
+                raise
+            continue
+        for p in runs:
+            out.setdefault(p.run, p)
+    return list(out.values())
 
 
 def find_tagged(params: Params, run: RunId) -> RunId:
     """The planned run with this configuration in any family (a sweep's SML run, for one),
     or `run` itself when the params plan none."""
-    for p in dataset_runs(params, run.dataset, FAMILIES) + _twins(params, run.dataset):
+    for p in _every_run(params, run.dataset) + _twins(params, run.dataset):
         tags = (p.run.tag,) if p.alias is None else (p.run.tag, p.alias)
         if (p.run.backbone, p.run.dsr, p.run.variant) == (run.backbone, run.dsr, run.variant) \
                 and run.tag in tags:

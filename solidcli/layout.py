@@ -19,6 +19,7 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     reports/metrics/<d>/test_users.parquet each test user's target popularity, history length
     reports/curves/<d>/<key>/seed<s>.csv   training curves (a DVC plot)
     reports/table<N>.{md,tex,csv}, reports/figure<N>.{png,pdf}, reports/summary.json
+    reports/params-checked.json            written by `check-params` when params.yaml is valid
     reports/studies/<study>/{metrics,curves}/<d>/...  the same for a study's runs (mechanics)
 
 A trained run is named by a `RunId`: a configuration (dataset, backbone, dsr, variant, tag)
@@ -31,6 +32,7 @@ tagged run (a sweep cell). <key> is `<backbone>-<dsr>-<run>`, <run> the variant 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,11 +46,15 @@ METRICS_ROOT = REPORTS / "metrics"
 CURVES_ROOT = REPORTS / "curves"
 STUDY_REPORTS = REPORTS / "studies"  # a study outside the default pipeline
 SUMMARY = REPORTS / "summary.json"
+PARAMS_CHECKED = REPORTS / "params-checked.json"  # `solid check-params`'s mark (DVC's first
+# stage: every other stage depends on it, so bad params stop `dvc repro` before DVC removes
+# any stage's outputs)
 PER_USER = "per_user.parquet"
 TEST_USERS = "test_users.parquet"  # per dataset: each test user's target popularity, history
 FULL_PREFIX = "full_"  # per-user columns of the full-ranking metrics
 TABLE_SUFFIX = {"markdown": "md", "latex": "tex", "csv": "csv"}
-STAGING_MARKERS = (".tmp-", ".old-")  # infixes of the temporary siblings `_io` writes
+STAGING_MARKERS = (".tmp-", ".old-")
+TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a run tag: one safe folder-name part  # infixes of the temporary siblings `_io` writes
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,9 @@ class RunId:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.tag is not None and (not self.tag or "/" in self.tag
-                                     or self.tag.startswith(".")):
-            raise SolidError(f"invalid run tag '{self.tag}' (a short name without '/')")
+        if self.tag is not None and not TAG.fullmatch(self.tag):
+            raise SolidError(f"invalid run tag {self.tag!r}: letters, digits and . _ + - only, "
+                             "starting with a letter or digit, at most 64 (it names a folder)")
 
     @property
     def name(self) -> str:

@@ -7,7 +7,9 @@ Both runs must have been scored on the same users in the same order (same data s
 that says otherwise is an error naming it. A configuration evaluated before per-user files
 existed has none: its comparison gets no user test (`Paired.n_users == 0`), which the tables
 and the claims report say, and which never counts as significant under the `both` and `users`
-rules.
+rules. Every value is finite: each test user has its positive and negatives
+(`PreparedDataset.load` checks the candidates), so `solid evaluate` writes no NaN, and a file
+with one is corrupt, never a user to skip (a skipped user would move a p-value unseen).
 """
 
 from __future__ import annotations
@@ -63,12 +65,22 @@ class PerUser:
         if missing:
             raise SolidError(f"corrupt per-user metrics file {path}: no column "
                              f"{', '.join(missing)}; {rebuild}")
+        if not pd.api.types.is_integer_dtype(frame["user"]):
+            raise SolidError(f"corrupt per-user metrics file {path}: column user holds "
+                             f"{frame['user'].dtype}, not integer ids; {rebuild}")
         out = {"user": frame["user"].to_numpy()}
         full = [c for c in frame.columns if c.startswith(FULL_PREFIX)]  # absent in old files
         for c in (*PER_USER_NAMES, *full):
-            v = frame[c].to_numpy(dtype=np.float64)
-            ok = v[~np.isnan(v)]
-            if ((ok < 0) | (ok > 1)).any():
+            if not (pd.api.types.is_float_dtype(frame[c])
+                    or pd.api.types.is_integer_dtype(frame[c])):
+                raise SolidError(f"corrupt per-user metrics file {path}: column {c} holds "
+                                 f"{frame[c].dtype}, not numbers; {rebuild}")
+            v = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = int((~np.isfinite(v)).sum())
+            if bad:  # every test user has one positive and negatives: never undefined
+                raise SolidError(f"corrupt per-user metrics file {path}: {c} is NaN or "
+                                 f"infinite for {bad} of {len(v)} users; {rebuild}")
+            if ((v < 0) | (v > 1)).any():
                 raise SolidError(f"corrupt per-user metrics file {path}: {c} outside [0, 1]; "
                                  f"{rebuild}")
             out[c] = v

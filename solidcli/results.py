@@ -12,6 +12,7 @@ that rebuilds it. Display names (as the paper prints them) live here too.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solidcli.errors import SolidError
-from solidcli.layout import RunId, run_metrics_dir
+from solidcli.layout import PER_USER, RunId, run_metrics_dir
 from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
 from solidcli.models.registry import BACKBONES
 
@@ -128,6 +129,7 @@ def read_result(root: Path, run: RunId) -> Result | None:
         diagnostics = rec.get("diagnostics")
         if diagnostics is not None and not isinstance(diagnostics, dict):
             raise TypeError("'diagnostics' is not an object")
+        _check_provenance(rec, path, run, root)
         return Result(path, run, lam=_number(rec, "lambda"), T=_number(rec, "T"),
                       protocol=protocol if isinstance(protocol, str) else None, test=metrics,
                       full=None if full is None else _metrics(full, FULL_METRIC_NAMES,
@@ -143,6 +145,50 @@ def read_result(root: Path, run: RunId) -> Result | None:
         reason = str(e).splitlines()[0].strip() if str(e) else type(e).__name__
     raise SolidError(f"corrupt metrics file {path}: {reason}; rebuild it with `solid evaluate "
                      f"--dataset {run.dataset} --all`")
+
+
+def _check_provenance(rec: dict, path: Path, run: RunId, root: Path) -> None:
+    """The per-user file is the one these metrics were computed with, and, where the project
+    the metrics belong to has the model and data now, they are the ones evaluated (metrics
+    from before provenance existed record none of it and are read as they are)."""
+    from solidcli import provenance
+
+    inputs = rec.get("inputs")
+    if inputs is None:
+        return
+    rebuild = f"solid evaluate --dataset {run.dataset} --all"
+    if not isinstance(inputs, dict):
+        raise TypeError("'inputs' is not an object")
+    provenance.verify_file(path.parent / PER_USER, rec.get("per_user_sha256"), path, rebuild)
+    project = _project_of(Path(root).resolve())
+    if project is None:
+        return
+    model = inputs.get("model")
+    if isinstance(model, dict) and isinstance(model.get("path"), str):
+        record = project / Path(model["path"]).parent / "run.json"
+        if record.is_file():
+            trained = json.loads(record.read_text(encoding="utf-8")).get("model_sha256")
+            if trained != model.get("sha256"):
+                raise SolidError(f"{path} is stale: {model['path']} was retrained after it "
+                                 f"was evaluated; rerun `{rebuild}`")
+    data = inputs.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        manifest = project / data["path"] / provenance.MANIFEST
+        if manifest.is_file():
+            now = json.loads(manifest.read_text(encoding="utf-8")).get("digest")
+            if now != data.get("digest"):
+                raise SolidError(f"{path} is stale: {data['path']} was prepared again after "
+                                 f"it was evaluated; rerun `{rebuild}`")
+
+
+@functools.lru_cache(maxsize=64)
+def _project_of(folder: Path) -> Path | None:
+    """The project a metrics folder belongs to: the nearest folder above it with a
+    params.yaml (reports/metrics of the top level, protocols/ce/reports/metrics of its own)."""
+    for parent in (folder, *folder.parents):
+        if (parent / "params.yaml").is_file():
+            return parent
+    return None
 
 
 def as_roots(root: Path | Sequence[Path]) -> list[Path]:

@@ -2,7 +2,8 @@
 
 A run folder (`layout.model_dir`) holds
   model.pt      the state_dict only (loaded with torch.load(weights_only=True))
-  run.json      spec, vocabulary sizes, params, seed, git revision, timings
+  run.json      spec, vocabulary sizes, params, seed, git revision, timings, the SHA-256 of
+                model.pt and of every input (`solidcli.provenance`), checked on loading
   metrics.json  valid metrics at the selected (best valid UAUC) epoch
   curves.csv    one row per epoch (loss, aux loss, valid metrics, seconds)
 
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from solidcli._io import read_json, staged_dir, write_json, write_text
+from solidcli import provenance
+from solidcli._io import read_json, signals_held, staged_dir, write_json, write_text
 from solidcli.config import Params, SemanticsCfg, modality_key, parse_modalities
 from solidcli.errors import SolidError
 from solidcli.layout import RunId, model_dir, semantics_dir, semantics_stem
@@ -55,7 +58,8 @@ def build_spec(params: Params, n_items: int, backbone: str, dsr: str, variant: s
 def save_runs(items: list[tuple[RunId, dict, dict, dict, list[dict]]]) -> list[Path]:
     """Write the run folder of each (run, state, record, metrics, curves): every folder is
     written under a temporary name first, and only when all are complete are they renamed
-    into place, so a kill or a full disk leaves no seed of the group half-saved."""
+    into place, so a kill or a full disk leaves no seed of the group half-saved; a Ctrl-C or
+    SIGTERM during the renames waits until every seed is in place."""
     import torch
 
     with contextlib.ExitStack() as stack:
@@ -69,10 +73,13 @@ def save_runs(items: list[tuple[RunId, dict, dict, dict, list[dict]]]) -> list[P
                 reason = str(exc).splitlines()[0].split("] ")[-1].strip(" .") or "write failed"
                 raise SolidError(f"cannot write {final / 'model.pt'}: the disk is full or not "
                                  f"writable (torch: {reason})") from None
+            record = {**record, "model_sha256": provenance.sha256_file(tmp / "model.pt")}
             write_json(tmp / "run.json", record)
             write_json(tmp / "metrics.json", metrics)
             write_text(tmp / "curves.csv", curves_csv(curves))
             out.append(final)
+        with signals_held():
+            stack.close()  # every seed's rename, as one step
     return out
 
 
@@ -113,6 +120,7 @@ def load_trained(run: RunId, device=None, make: str | None = None):
     """Rebuild a saved Recommender from its run.json spec and model.pt state_dict."""
     import torch
 
+    from solidcli.device import check_fits
     from solidcli.models.recommender import Recommender
 
     record = read_record(run, make)
@@ -120,10 +128,17 @@ def load_trained(run: RunId, device=None, make: str | None = None):
     weights = model_dir(run) / "model.pt"
     if not weights.is_file():
         raise SolidError(f"missing checkpoint {weights}; retrain the run")
+    rebuild = make or f"the train-{run.variant} command for {run}"
+    owner = model_dir(run) / "run.json"
+    provenance.verify_file(weights, record.get("model_sha256"), owner, rebuild)
+    provenance.verify_inputs(record, owner, rebuild)
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns as it refuses a pickle: one line only
+            warnings.simplefilter("ignore")
+            state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - torch raises many types for a bad file
         raise SolidError(f"corrupt checkpoint: {weights}; retrain the run") from None
+    check_fits(spec, what=f"{run}")
     model = Recommender(spec)
     try:
         model.load_state_dict(state)
@@ -176,6 +191,8 @@ def load_item_semantics(params: Params, dataset: str, n_items: int,
     if len(items) != n_items or set(items.tolist()) != set(range(1, n_items + 1)):
         raise SolidError(f"{path} does not cover items 1..{n_items}; {redo}")
     summary = read_json(path.with_suffix(".json"))
+    if isinstance(summary, dict):  # made from the features and data there are now
+        provenance.verify_inputs(summary, path.with_suffix(".json"), redo[len("rerun `"):-1])
     k = summary.get("k") if isinstance(summary, dict) else None
     if (not isinstance(k, int) or sem.min() < 1 or sem.max() > k
             or (cfg.method == "kmeans" and k != cfg.k)):

@@ -42,7 +42,8 @@ class Range:
         if self.lo is not None:
             parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
         if self.hi is not None:
-            parts.append(f"{'<' if self.hi_open else '<='} {self.hi:g}")
+            hi = f"{self.hi:,}" if float(self.hi).is_integer() else f"{self.hi:g}"
+            parts.append(f"{'<' if self.hi_open else '<='} {hi}")
         return " and ".join(parts) or "finite"
 
 
@@ -55,9 +56,34 @@ def _field(allowed: Range, key: str | None = None, dotted: bool = False) -> Any:
     return field(metadata=meta)
 
 
-def count(lo: int = 1, key: str | None = None) -> Any:
-    """An integer field (or list of integers) of at least `lo`."""
-    return _field(Range(lo=lo), key)
+# Upper bounds, checked when params are read, before anything is allocated. Each is far above
+# any setting of the paper and far below what breaks a library or a 24 GiB machine:
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds are 32-bit everywhere (torch's: < 2**64)
+WIDTH_MAX = 4096  # a width or length (train.dim, max_len, ...): (D x D) weights, (L x L)
+# attention and an (items x D) table stay inside memory; the paper uses D = 64, L = 50
+DEPTH_MAX = 64  # stacked layers (the paper: 1-2)
+COUNT_MAX = 1_000_000  # a count of items, codes, epochs or a batch (the largest dataset has
+# 213k items; more is not a setting but a typo)
+
+
+def count(lo: int = 1, key: str | None = None, hi: int = COUNT_MAX) -> Any:
+    """An integer field (or list of integers) in lo..hi (see the bounds above)."""
+    return _field(Range(lo=lo, hi=hi), key)
+
+
+def width(key: str | None = None) -> Any:
+    """A width or sequence length: 1..WIDTH_MAX."""
+    return count(hi=WIDTH_MAX, key=key)
+
+
+def depth(lo: int = 1) -> Any:
+    """A number of stacked layers: lo..DEPTH_MAX."""
+    return count(lo=lo, hi=DEPTH_MAX)
+
+
+def seed_field() -> Any:
+    """A random seed (or list of seeds): 0..SEED_MAX."""
+    return count(lo=0, hi=SEED_MAX)
 
 
 def positive(key: str | None = None, dotted: bool = False) -> Any:

@@ -101,15 +101,19 @@ def seed_test(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[float, float],
 
 def user_test(a: np.ndarray, b: np.ndarray, test: str = "ttest", seed: int = 0
               ) -> tuple[float, float]:
-    """Mean of a - b over paired users (NaN entries dropped pairwise) and the two-sided p-value
-    of `test` (see the module docstring); 1.0 when every difference is zero."""
+    """Mean of a - b over paired users and the two-sided p-value of `test` (see the module
+    docstring); 1.0 when every difference is zero. Every value must be finite: each test user
+    has a metric, so a NaN is a corrupt input (`pairing.PerUser` refuses the file), never a
+    user to drop unseen."""
     from scipy import stats
 
     if test not in USER_TESTS:
         raise ValueError(f"unknown user test '{test}' (choose from {', '.join(USER_TESTS)})")
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    d = a[keep] - b[keep]
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("per-user metrics must be finite; a NaN or infinite one means a "
+                         "corrupt per-user file")
+    d = a - b
     if len(d) < 2:
         return (float(d.mean()) if len(d) else math.nan), math.nan
     diff = float(d.mean())
@@ -118,7 +122,7 @@ def user_test(a: np.ndarray, b: np.ndarray, test: str = "ttest", seed: int = 0
     if test == "ttest":
         if _no_spread(d):
             return diff, 0.0
-        return diff, float(stats.ttest_rel(a[keep], b[keep]).pvalue)
+        return diff, float(stats.ttest_rel(a, b).pvalue)
     if test == "wilcoxon":
         return diff, float(stats.wilcoxon(d, zero_method="pratt").pvalue)
     res = stats.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis),
@@ -131,7 +135,7 @@ def compare(metric: str, a_seeds: np.ndarray, b_seeds: np.ndarray,
             a_users: np.ndarray | None = None, b_users: np.ndarray | None = None,
             test: str = "ttest") -> Paired:
     """`metric` of a against b: per-seed values (S,) for both, and optionally per-user values
-    (S, U) for both (same seeds, same users, same order)."""
+    (S, U) for both (same seeds, same users, same order, every value finite: `user_test`)."""
     diff, ci, p_seeds = seed_test(a_seeds, b_seeds)
     if a_users is None or b_users is None:
         n_users, user_diff, p_users = 0, math.nan, math.nan
@@ -140,9 +144,8 @@ def compare(metric: str, a_seeds: np.ndarray, b_seeds: np.ndarray,
         if a_u.shape != b_u.shape:
             raise ValueError(f"per-user metrics of shapes {a_u.shape} and {b_u.shape} do "
                              "not pair")
-        with np.errstate(invalid="ignore"):
-            a_mean, b_mean = np.nanmean(a_u, axis=0), np.nanmean(b_u, axis=0)
-        n_users = int((~(np.isnan(a_mean) | np.isnan(b_mean))).sum())
+        a_mean, b_mean = a_u.mean(axis=0), b_u.mean(axis=0)
+        n_users = int(a_mean.size)
         user_diff, p_users = user_test(a_mean, b_mean, test)
     return Paired(metric, len(np.atleast_1d(a_seeds)), diff, ci, p_seeds, n_users, user_diff,
                   p_users)

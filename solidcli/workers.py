@@ -11,21 +11,33 @@ set them; a different thread count may change the last digits of the results.
 
 The same units could go to a cluster scheduler unchanged: a unit is a picklable function and
 its arguments, and writes only its own run folders.
+
+Stopping (Ctrl-C, SIGTERM, a failed unit) never waits for the running units: the parent
+SIGTERMs its workers, whose unit unwinds at once (its staging folders removed, nothing
+renamed into place, unless its renames had begun: those finish first, see
+`_io.signals_held`), and SIGKILLs any still alive `GRACE_S` seconds later. Workers ignore
+SIGINT, from birth: a terminal's Ctrl-C reaches the whole process group, and stopping them is
+the parent's job (a worker acting on it would print a traceback).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from solidcli._io import WORKER_ENV, console, progress
-from solidcli.errors import SolidError
+from solidcli._io import WORKER_ENV, console, progress, signals_held
+from solidcli.errors import SolidError, Terminated
+
+GRACE_S = 3.0  # how long a stopped worker may take to unwind before it is killed
 
 
 def cores() -> int:
@@ -54,6 +66,9 @@ class Plan:
 def plan(units: int, workers: int | None = None, threads: int | None = None) -> Plan:
     """Workers and threads per worker for `units` units: workers x threads <= cores."""
     n_cores = cores()
+    for what, value in (("workers", workers), ("threads per worker", threads)):
+        if value is not None and value < 1:  # the CLI says so first, naming its flag
+            raise SolidError(f"{what} must be a whole number >= 1, got {value}")
     threads = threads or _env_int("SOLID_THREADS") or 1
     if threads > n_cores:
         raise SolidError(f"{threads} threads per worker, but this machine has {n_cores} "
@@ -76,7 +91,12 @@ def _start_worker(threads: int) -> None:
     keep_freed_memory()
 
 
+_in_unit = threading.Event()  # in a worker: a unit is running
+
+
 def _in_worker(threads: int, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already so since its start (`_spawning`)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ[WORKER_ENV] = "1"
     _start_worker(threads)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -90,24 +110,93 @@ def _exit_with(parent: int, every: float = 1.0) -> None:
     os._exit(1)
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker (its parent stopping it): a running unit unwinds, removing its
+    staging folders and releasing its locks, and `_run_unit` then exits; an idle worker
+    exits at once."""
+    if _in_unit.is_set():
+        raise Terminated()
+    os._exit(128 + signum)
+
+
+def _run_unit(fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args) in a worker; stopped by SIGTERM, the worker exits quietly (its parent is the
+    one that reports)."""
+    _in_unit.set()
+    try:
+        return fn(*args)
+    except Terminated:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _in_unit.clear()
+
+
+@contextlib.contextmanager
+def _spawning() -> Iterator[None]:
+    """While the pool starts its workers (about 15 ms): SIGINT ignored, which they inherit,
+    so none acts on a Ctrl-C, even one that comes while it is still importing; a Ctrl-C
+    in these milliseconds is lost. A SIGTERM waits until every worker is in the pool's
+    books, where `_stop` finds it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with signals_held((signal.SIGTERM,)):
+        before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, before)
+
+
+def _stop(pool: ProcessPoolExecutor, futures: list[Future], grace: float = GRACE_S) -> None:
+    """Stop `pool` now: cancel the units not started, SIGTERM the workers (see the module
+    docstring) and SIGKILL those still alive after `grace` seconds. Only a killed one can
+    leave a staging folder (`.seed0.tmp-*`), which every reader ignores and the next save of
+    that run removes."""
+    for future in futures:
+        future.cancel()
+    procs = list(dict(pool._processes or {}).values())  # public only from Python 3.14 on
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.exitcode is None:
+            proc.kill()
+            proc.join(1.0)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_units(fn: Callable[..., Any], units: Sequence[tuple], how: Plan,
               label: str = "units") -> list[Any]:
     """fn(*unit) for every unit, in `how.workers` processes; results in unit order. The
-    first failure stops the rest and is raised (a SolidError keeps its message)."""
+    first failure stops the rest and is raised (a SolidError keeps its message), and so does
+    an interrupt: the workers are stopped at once, never waited for (`_stop`)."""
     if how.workers == 1:
         _start_worker(how.threads)
         return [fn(*unit) for unit in units]
     console.log(f"{label}: {len(units)} units on {how.workers} workers x {how.threads} "
                 "thread(s)")
-    with ProcessPoolExecutor(max_workers=how.workers, mp_context=get_context("spawn"),
-                             initializer=_in_worker, initargs=(how.threads, os.getpid())
-                             ) as pool, progress() as bar:
-        task = bar.add_task(label, total=len(units))  # the workers' own bars are off
-        futures = [pool.submit(fn, *unit) for unit in units]
-        for done in as_completed(futures):
-            if done.exception() is not None:
-                for f in futures:
-                    f.cancel()
-                raise done.exception()
-            bar.advance(task)
-        return [f.result() for f in futures]
+    pool = ProcessPoolExecutor(max_workers=how.workers, mp_context=get_context("spawn"),
+                               initializer=_in_worker, initargs=(how.threads, os.getpid()))
+    futures: list[Future] = []
+    try:
+        with _spawning():
+            futures = [pool.submit(_run_unit, fn, *unit) for unit in units]
+        with progress() as bar:
+            task = bar.add_task(label, total=len(units))  # the workers' own bars are off
+            for done in as_completed(futures):
+                failure = done.exception()
+                if isinstance(failure, BrokenProcessPool):
+                    raise SolidError(f"{label}: a worker process died (killed, or out of "
+                                     "memory?); run the command again") from None
+                if failure is not None:
+                    raise failure
+                bar.advance(task)
+    except BaseException:
+        with signals_held():  # a second Ctrl-C does not cut the stopping short
+            _stop(pool, futures)
+        raise
+    pool.shutdown()
+    return [f.result() for f in futures]

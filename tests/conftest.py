@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,43 @@ def prepared(tmp_path_factory):
         data = PreparedDataset.load("tiny")
         mapping, k, _ = load_item_semantics(params, "tiny", data.n_items)
     return params, data, mapping, k
+
+
+@pytest.fixture(scope="session")
+def ready(tmp_path_factory) -> Path:
+    """A tiny project with data, features, semantics and the Table 1 runs of SASRec-DUET
+    (made once per session; tests work on a copy: `project`)."""
+    from typer.testing import CliRunner
+
+    from solidcli.cli import app
+
+    with inside_tiny_project(tmp_path_factory.mktemp("ready")) as root:
+        for cmd in (["download"], ["embed"], ["assign-semantics"],
+                    ["train-base", "--dsr", "duet"], ["train-spg"], ["train-sml"],
+                    ["train-scl"]):
+            result = CliRunner().invoke(app, cmd)
+            assert result.exit_code == 0, (cmd, result.output)
+    return root
+
+
+def private_copy(source: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of a session fixture's project under tmp_path/p that a test may damage; cwd
+    moves there."""
+    root = tmp_path / "p"
+    shutil.copytree(source, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def project(ready, tmp_path, monkeypatch) -> Path:
+    """A private copy of `ready`; cwd moves there."""
+    return private_copy(ready, tmp_path, monkeypatch)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under `root` and its SHA-256: what "nothing written" is checked against."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -100,6 +100,8 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
             assert outs == [layout.family_dir(dataset, family).as_posix()], name
             assert all(layout.config_dir(p.run).parent == layout.family_dir(dataset, family)
                        for p in runs)
+        elif kind == "check-params":
+            assert args == ["check-params"] and outs == [layout.PARAMS_CHECKED.as_posix()]
         elif kind == "download":
             assert outs == [layout.prepared_dir(args[2]).as_posix()]
         elif kind == "embed":
@@ -186,3 +188,21 @@ def test_table3s_own_set_is_table1s_run_trained_once(stages):
     for stage in ("sweep-modality-sml", "sweep-modality-scl"):
         assert {f"semantics.{'${study.dataset}'}", "solid.metacode", "datasets", "backbones",
                 "solid_dsrs"} <= set(raw[stage]["params"]), stage
+
+
+def test_bad_params_stop_dvc_before_it_removes_any_output(stages):
+    """DVC removes a stage's outputs before its command runs: every stage depends on the
+    check-params stage's mark (bad params stop `dvc repro` there), and the stages whose
+    run-cache DVC does not use anyway keep their outputs in place (`persist`), so even
+    `dvc repro -s <stage>` with bad params leaves them as they were."""
+    from dvc.repo import Repo
+
+    for name, _, deps, _ in stages:
+        if not name.startswith("check-params"):
+            assert layout.PARAMS_CHECKED.as_posix() in deps, name
+    with Repo(str(REPO)) as repo:
+        for stage in repo.index.stages:
+            verb = (stage.cmd if isinstance(stage.cmd, str) else stage.cmd[0]).split()[1]
+            if verb in ("download", "embed", "assign-semantics", "evaluate", "table",
+                        "claims", "check-params"):
+                assert all(out.persist for out in stage.outs), stage.addressing

@@ -52,7 +52,7 @@ def test_dvc_stage_list_parses_the_repository_file():
 def test_repro_runs_the_whole_dag(project):
     root, _, first = project
     assert stages_run(first) == {
-        "download@tiny", "embed@tiny", "assign-semantics@tiny", "train-base@tiny",
+        "check-params", "download@tiny", "embed@tiny", "assign-semantics@tiny", "train-base@tiny",
         "train-spg@tiny", "train-sml@tiny", "train-scl@tiny", "train-ablation", "sweep-sml",
         "sweep-scl", "semantics-by-modality", "sweep-modality-sml", "sweep-modality-scl",
         "evaluate@tiny", "table", "claims"}
@@ -93,12 +93,12 @@ def test_params_and_code_changes_rerun_exactly_their_stages(project):
     try:
         (root / "params.yaml").write_text(params.replace("lambda: 0.1", "lambda: 1.0", 1))
         assert changed_stages(root, env) == {
-            "train-scl@tiny", "train-ablation", "sweep-modality-scl",
+            "check-params", "train-scl@tiny", "train-ablation", "sweep-modality-scl",
             "table", "claims"}  # Table 5 and its claims sit at solid.lambda
         (root / "params.yaml").write_text(params.replace("T: 0.01", "T: 0.1", 1))
         assert changed_stages(root, env) == {
-            "train-sml@tiny", "train-scl@tiny", "sweep-modality-sml", "sweep-modality-scl",
-            "table", "claims"}
+            "check-params", "train-sml@tiny", "train-scl@tiny", "sweep-modality-sml",
+            "sweep-modality-scl", "table", "claims"}
         # the seed list: every stage that trains or reads a trained run, not the data
         (root / "params.yaml").write_text(params.replace("seeds:\n- 0\n- 1", "seeds:\n- 0", 1))
         assert changed_stages(root, env) == stages_run(project[2]) - {"download@tiny",
@@ -129,3 +129,33 @@ def test_metrics_show_lists_the_summary_only(project):
     summary = json.loads((root / "reports/summary.json").read_text())
     assert set(summary["tiny"]) == {"sasrec-none-base", "sasrec-duet-base", "sasrec-duet-scl"}
     assert (root / "reports/figure5.pdf").is_file()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(("change", "target"), [
+    (("eval_negatives: 9", "eval_negatives: -5"), ["-s", "download@tiny"]),  # one stage alone
+    (("  dim: 8\n  max_len", "  dim: 0\n  max_len"), []),  # whole pipeline: its first stage
+])
+def test_bad_params_leave_every_output_in_place(project, change, target):
+    """DVC removes a stage's outputs before its command runs; bad params must not cost them:
+    the check-params stage stops `dvc repro` first, and a cheap stage run alone keeps its
+    outputs (`persist`) while `solid` refuses."""
+    root, env, _ = project
+    params = (root / "params.yaml").read_text()
+    assert change[0] in params
+    kept = {d: _tree(root / d) for d in ("data/prepared/tiny", "models/tiny/base",
+                                         "reports/metrics/tiny")}
+    try:
+        (root / "params.yaml").write_text(params.replace(*change, 1))
+        out = subprocess.run([sys.executable, "-m", "dvc", "repro", *target], cwd=root,
+                             env=env, capture_output=True, text=True, check=False)
+        assert out.returncode != 0
+        assert "solid: error: params.yaml:" in out.stderr + out.stdout
+    finally:
+        (root / "params.yaml").write_text(params)
+    for folder, files in kept.items():
+        assert _tree(root / folder) == files, folder
+    assert changed_stages(root, env) == set()

@@ -62,3 +62,19 @@ def test_a_file_placed_by_hand_is_used_offline(tmp_path):
     dest = tmp_path / "x.bin"
     dest.write_bytes(PAYLOAD)
     assert fetch("http://127.0.0.1:9/x.bin", dest, SHA, quiet=True) == dest
+
+
+def test_a_hung_host_is_given_up_after_two_silent_timeouts(tmp_path):
+    """A host that accepts the connection and never answers: two timeouts, not every retry."""
+    import socket
+    import time
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel accepts; nobody ever reads or answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x.bin"
+        start = time.perf_counter()
+        with pytest.raises(SolidError, match=r"no data for 0\.3 s, 2 times.*place it at"):
+            fetch(url, tmp_path / "x.bin", None, retries=10, timeout=0.3, backoff=0.01,
+                  quiet=True)
+        assert time.perf_counter() - start < 0.3 * 10 / 2  # not the ten retries' timeouts

@@ -5,7 +5,8 @@
 * the file is streamed into `<dest>.part` with a rich progress bar in bytes;
 * an interrupted transfer resumes from the bytes already on disk (HTTP Range);
 * transient failures (connection reset or dropped, timeout, HTTP 5xx) are retried with
-  back-off, resuming each time;
+  back-off, resuming each time; a host that sends nothing for `timeout` s twice in a row is
+  given up on (a hung mirror costs about 2 x 30 s, not every retry's);
 * the finished file is checked against its SHA-256 when one is known; a mismatch deletes the
   partial file and is an error, so nothing unverified is ever cached;
 * only a complete, verified file is renamed to `dest`; a later call finds it and returns;
@@ -20,7 +21,6 @@ Only the standard library is used (urllib), so no extra dependency is needed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import time
@@ -32,8 +32,10 @@ from pathlib import Path
 
 from solidcli._io import task_bar
 from solidcli.errors import SolidError
+from solidcli.provenance import sha256_of
 
 CHUNK = 1 << 16
+STALLS = 2  # attempts that time out without a byte before a host counts as hung
 USER_AGENT = "solid"
 
 
@@ -45,14 +47,6 @@ def by_hand(url: str, dest: Path, reason: object) -> SourceUnavailable:
     """The error for a file that could not be fetched: where to put it by hand."""
     return SourceUnavailable(f"cannot download {url} ({reason}); download it by hand "
                              f"and place it at {dest}, then run the command again")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -71,11 +65,19 @@ def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int
         dest.unlink()  # a cached file that does not verify is fetched again
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    attempt = 0
+    attempt = stalled = 0
     while True:
+        before = part.stat().st_size if part.exists() else 0
         try:
             _transfer(url, part, timeout, quiet)
             break
+        except TimeoutError:  # a host that accepts and then says nothing: a hung host
+            # is given STALLS tries of `timeout` s, however many retries a transfer that
+            # makes progress may take
+            got = part.stat().st_size if part.exists() else 0
+            stalled = 0 if got > before else stalled + 1
+            if stalled >= STALLS or attempt >= retries:
+                raise by_hand(url, dest, f"no data for {timeout:g} s, {stalled} times") from None
         except ValueError:  # urllib: "unknown url type"
             raise SolidError(f"cannot download '{url}': not a valid URL") from None
         except urllib.error.HTTPError as exc:
@@ -83,7 +85,9 @@ def fetch(url: str, dest: Path | str, sha256: str | None = None, *, retries: int
                 raise SourceUnavailable(f"download failed: {url} answered HTTP {exc.code} "
                                         f"({exc.reason}); place the file by hand at {dest}") from None
         except (urllib.error.URLError, HTTPException, OSError) as exc:
-            if _unreachable(exc) or attempt >= retries:
+            if isinstance(getattr(exc, "reason", None), TimeoutError):  # timed out connecting
+                stalled += 1
+            if _unreachable(exc) or attempt >= retries or stalled >= STALLS:
                 raise by_hand(url, dest, getattr(exc, "reason", None) or exc) from None
         attempt += 1
         time.sleep(backoff * 2 ** (attempt - 1))

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Literal
 
-from solidcli.schema import count, fraction
+from solidcli.schema import depth, fraction, width
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class TransformerCfg:
     the standard SASRec of Kang & McAuley and RecBole (layernorm, tied, normal); see
     `transformer.py`."""
 
-    layers: int = count()
-    heads: int = count()  # must divide train.dim
+    layers: int = depth()
+    heads: int = width()  # must divide train.dim
     dropout: float = fraction()
     input: Literal["tanh", "layernorm"]  # items + positions -> Linear-Tanh | LayerNorm
     output: Literal["mlp", "tied"]  # items scored through a Linear-Tanh-Linear | as they are
@@ -43,14 +43,14 @@ class SasrecCfg(TransformerCfg):
 
 @dataclass(frozen=True)
 class Gru4recCfg:
-    layers: int = count()
+    layers: int = depth()
     dropout: float = fraction()
 
 
 @dataclass(frozen=True)
 class DinCfg:
-    attention_hidden: int = count()  # hidden units of the activation unit
-    classifier: list[int] = count()  # hidden sizes of the head on [target ; pooled history]
+    attention_hidden: int = width()  # hidden units of the activation unit
+    classifier: list[int] = width()  # hidden sizes of the head on [target ; pooled history]
     dropout: float = fraction()
 
 

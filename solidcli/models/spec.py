@@ -11,13 +11,14 @@ before it may lack and then takes its default (the behaviour those runs were tra
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
 from solidcli.models.registry import ADDED_OPTS, BACKBONES
-from solidcli.schema import ConfigError, build
+from solidcli.schema import COUNT_MAX, WIDTH_MAX, ConfigError, build
 
 AUX_LOSSES = ("paper", "vq", "authors")
 BOUNDS = ("clip", "tanh")
@@ -98,15 +99,42 @@ class ModelSpec:
             if kwargs[name] not in known:
                 raise SpecError(f"spec.{name} '{kwargs[name]}' is unknown (known: "
                                  f"{', '.join(known)})")
-        if min(kwargs["n_items"], kwargs["dim"], kwargs["max_len"]) < 1:
-            raise SpecError("spec sizes (n_items, dim, max_len) must be positive")
+        _check_numbers(kwargs)
         if isinstance(kwargs["backbone_opts"], dict):  # options older runs did not store
             kwargs["backbone_opts"] = {**ADDED_OPTS.get(kwargs["backbone"], {}),
                                        **kwargs["backbone_opts"]}
         dsr_cfg = {"none": NoneCfg, "apg": ApgCfg, "duet": DuetCfg}[kwargs["dsr"]]
         try:  # the options as their params.yaml sections would check them
-            build(BACKBONES[kwargs["backbone"]].config, kwargs["backbone_opts"], "backbone_opts")
+            backbone = build(BACKBONES[kwargs["backbone"]].config, kwargs["backbone_opts"],
+                             "backbone_opts")
             build(dsr_cfg, kwargs["dsr_opts"], "dsr_opts")
         except ConfigError as exc:
             raise SpecError(f"spec: {exc}") from None
+        heads = getattr(backbone, "heads", None)
+        if heads is not None and kwargs["dim"] % heads:
+            raise SpecError(f"spec.backbone_opts.heads = {heads} does not divide spec.dim = "
+                            f"{kwargs['dim']}")
         return cls(**kwargs)
+
+
+# (field, lowest, highest): the same bounds params.yaml's fields have
+_NUMBERS = (("n_items", 1, COUNT_MAX), ("n_semantics", 0, COUNT_MAX), ("dim", 1, WIDTH_MAX),
+            ("max_len", 1, WIDTH_MAX), ("clip", 0.0, None), ("lam", 0.0, None),
+            ("commitment", 0.0, None))
+
+
+def _check_numbers(kwargs: dict[str, Any]) -> None:
+    """Every size and hyper-parameter of a stored spec finite and in range (a damaged
+    run.json must not build a model of a size nobody trained, or a negative clip)."""
+    for name, lo, hi in _NUMBERS:
+        if name not in kwargs:
+            continue
+        value = kwargs[name]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(f"spec.{name} is {value}, not a finite number")
+        if value < lo or (hi is not None and value > hi):
+            bound = f"{lo}..{hi:,}" if hi is not None else f">= {lo}"
+            raise SpecError(f"spec.{name} = {value} is out of range ({bound})")
+    if kwargs["variant"] in ("sml", "scl") and kwargs["clip"] <= 0:
+        raise SpecError(f"spec.clip = {kwargs['clip']}: a {kwargs['variant']} model's T must "
+                        "be > 0")

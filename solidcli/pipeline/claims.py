@@ -55,7 +55,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from solidcli._io import write_text
+from solidcli._io import staged_files
 from solidcli.config import Params, modality_key
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets, table1, table2
@@ -579,10 +579,12 @@ def run(params: Params, metrics_root: Path, out_dir: Path | None,
     text = (render_markdown(*reports, authors) + render_mechanism(mechanism, reports[0], why)
             + render_either(either, corr, references))
     written = []
-    if out_dir is not None:
-        written = [write_text(claims_file("md", out_dir), text),
-                   write_text(claims_file("csv", out_dir), render_csv(*reports, authors)
-                              + mechanism_csv(mechanism) + either_csv(either))]
+    if out_dir is not None:  # both files or neither
+        written = [claims_file("md", out_dir), claims_file("csv", out_dir)]
+        csv_text = render_csv(*reports, authors) + mechanism_csv(mechanism) + either_csv(either)
+        with staged_files(written) as (md_tmp, csv_tmp):
+            md_tmp.write_text(text, encoding="utf-8")
+            csv_tmp.write_text(csv_text, encoding="utf-8")
     return text, written, reports
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solidcli import provenance
 from solidcli._io import console, staged_dir, write_json
 from solidcli.config import Params
 from solidcli.data import registry
@@ -30,8 +31,12 @@ def run(params: Params, dataset: str) -> list[Path]:
     cfg = params.data_cfg(dataset)
     if cfg.path is not None:
         source = registry.resolve_source(dataset, cfg.path)
+        origin = provenance.source_of(source.folder, source.stem, None)
     else:
+        origin = provenance.source_of(None, None, dataset)
+        provenance.check_target(dataset, origin)  # before any download
         source = registry.materialize(dataset)
+    provenance.check_target(dataset, origin)
     raw = read_atomic(source.folder, source.stem)
     n_items, n_users = len(raw.item_tokens), len(raw.user_tokens)
 
@@ -80,6 +85,7 @@ def run(params: Params, dataset: str) -> list[Path]:
         sequences.to_parquet(tmp / "sequences.parquet", index=False)
         candidates.to_parquet(tmp / "candidates.parquet", index=False)
         write_json(tmp / "stats.json", stats)
+        provenance.write_manifest(tmp, dataset, origin, params.seed)
     console.log(
         f"[bold]{dataset}[/]: {n_users} users, {n_items} items, "
         f"{stats['interactions']} interactions -> {out}"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solidcli import provenance
 from solidcli._io import console, staged_dir, write_json
 from solidcli.config import EmbedCfg, Params
 from solidcli.data.atomic import read_features
@@ -56,7 +57,8 @@ def run(params: Params, dataset: str) -> list[Path]:
         for modality, table in tables.items():
             np.save(tmp / f"{modality}.npy", table)
         write_json(tmp / "meta.json", {"dataset": dataset, "row_0": "padding (zeros)",
-                                       "modalities": meta})
+                                       "modalities": meta,
+                                       "inputs": {"data": provenance.data_input(dataset)}})
     if not tables:
         console.log(f"[bold]{dataset}[/]: no text or image modality configured (an ID-only "
                     f"dataset); its semantics need the id modality -> {out}")

@@ -27,7 +27,17 @@ import functools
 import shutil
 from pathlib import Path
 
-from solidcli._io import Timer, atomic_file, console, progress, run_record, staged_dir, write_json
+from solidcli import provenance
+from solidcli._io import (
+    Timer,
+    atomic_file,
+    console,
+    progress,
+    run_record,
+    staged_dir,
+    staged_dirs,
+    write_json,
+)
 from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
@@ -103,7 +113,11 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
             "lambda": spec.lam if spec.codebook else None,
             "T": spec.clip if spec.variant in ("sml", "scl") else None,
             "K": spec.n_semantics if spec.variant != "base" else None,
-            "data_seed": params.seed, "ties": params.eval.ties,
+            "data_seed": provenance.dataset_identity(data.name)["seed"],
+            "ties": params.eval.ties,
+            "inputs": {"data": provenance.data_input(data.name),
+                       "model": {"path": (model_dir(run) / "model.pt").as_posix(),
+                                 "sha256": record["model_sha256"]}},
             "protocol": f"sampled 1+{n_candidates - 1}{label}", "selected_on": selected_on,
             "best_epoch": record.get("best_epoch"),
             **({"diagnostics": record["diagnostics"]} if "diagnostics" in record else {}),
@@ -126,10 +140,11 @@ def _write(target: Path, curves_target: Path, run: RunId, metrics: dict, record:
            per_user: dict) -> None:
     import pandas as pd
 
-    write_json(target / "metrics.json", metrics)
-    write_json(target / "run.json", record)
     with atomic_file(target / PER_USER) as tmp:
         pd.DataFrame(per_user).to_parquet(tmp, index=False, compression="zstd")
+    write_json(target / "metrics.json",
+               {**metrics, "per_user_sha256": provenance.sha256_file(target / PER_USER)})
+    write_json(target / "run.json", record)
     source = model_dir(run) / "curves.csv"
     if source.is_file():
         curves_target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +169,7 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
+    provenance.check_seed(dataset, params.seed)
     out = []
     for run, metrics, record, per_user in _score(params, data, config, device):
         folder = run_metrics_dir(run)
@@ -179,6 +195,7 @@ def run_all(params: Params, dataset: str, study: str | None = None,
         raise SolidError(f"params.yaml defines no runs of study '{study}' for {dataset} (a "
                          "study runs on study.dataset)")
     data = PreparedDataset.load(dataset)
+    provenance.check_seed(dataset, params.seed)
     for item in planned:  # a run not trained yet: its error before any worker starts
         for seed in params.seeds:
             run = item.run.with_seed(seed)
@@ -188,7 +205,7 @@ def run_all(params: Params, dataset: str, study: str | None = None,
     units = [(params.as_dict(), dataset, item.run) for item in planned]
     scored = run_units(score_unit, units, plan(len(units), workers, threads),
                        label=f"evaluate {dataset}")
-    with staged_dir(out) as tmp, staged_dir(curves) as tmp_curves, progress() as bar:
+    with staged_dirs(out, curves) as (tmp, tmp_curves), progress() as bar:
         task = bar.add_task(f"write {dataset}", total=len(planned))
         for group in scored:
             for run, metrics, record, per_user in group:

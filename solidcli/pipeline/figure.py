@@ -29,7 +29,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from solidcli._io import atomic_file
+from solidcli._io import staged_files
 from solidcli.config import Params
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, table1, table2
@@ -44,17 +44,17 @@ ROW_COLOURS = {"-": "#9e9e9e", "APG": "#90caf9", "Ours (APG)": "#1565c0", "DUET"
 
 
 def _save(fig, out: Path) -> list[Path]:
-    """`out` as PNG and the same stem as PDF, each written atomically."""
+    """`out` as PNG and the same stem as PDF, both written or neither (`staged_files`)."""
     import matplotlib.pyplot as plt
 
-    out = Path(out)
-    written = []
-    for path, fmt in ((out.with_suffix(".png"), "png"), (out.with_suffix(".pdf"), "pdf")):
-        meta = {"Software": None} if fmt == "png" else {"CreationDate": None, "Creator": None}
-        with atomic_file(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150, metadata=meta)
-        written.append(path)
-    plt.close(fig)
+    formats = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Creator": None}}
+    written = [Path(out).with_suffix(f".{fmt}") for fmt in formats]
+    try:
+        with staged_files(written) as temps:
+            for tmp, (fmt, meta) in zip(temps, formats.items(), strict=True):
+                fig.savefig(tmp, format=fmt, dpi=150, metadata=meta)
+    finally:
+        plt.close(fig)
     return written
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from solidcli import provenance
 from solidcli._io import console, read_json, staged_dir, write_json
 from solidcli.config import MODALITIES, Params, modality_key
 from solidcli.errors import SolidError
 from solidcli.features.semantics import category_semantics, item_matrix, kmeans_semantics
 from solidcli.grid import train_command
-from solidcli.layout import RunId, features_dir, model_dir
+from solidcli.layout import RunId, features_dir, model_dir, prepared_dir
 from solidcli.runs import load_trained, resolve_semantics
 
 
@@ -37,10 +38,22 @@ def id_table(params: Params, dataset: str) -> tuple[np.ndarray, str]:
             str(model_dir(run)))
 
 
+def _inputs(dataset: str, sources: dict[str, str]) -> dict[str, dict]:
+    """What a semantics file was made from: the data, each feature file, the id model."""
+    inputs = {"data": provenance.data_input(dataset)}
+    for modality, where in sources.items():
+        path = Path(where) / "model.pt" if modality == "id" else Path(where)
+        inputs[modality] = provenance.entry(path)
+    return inputs
+
+
 def _feature_tables(params: Params, dataset: str, modalities: list[str]):
     """One (N + 1, d) table per modality in the canonical order, and where each came from."""
     feat_dir = features_dir(dataset)
     meta = read_json(feat_dir / "meta.json") if set(modalities) - {"id"} else {}
+    if meta:  # made from the prepared data there is now
+        provenance.verify_inputs(meta, feat_dir / "meta.json",
+                                 f"solid embed --dataset {dataset}")
     tables, sources = [], {}
     for modality in (m for m in MODALITIES if m in modalities):
         if modality == "id":
@@ -113,7 +126,15 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
         if len(items) != x.shape[0]:
             raise SolidError(f"the features of '{dataset}' have {x.shape[0]} items, the "
                              f"prepared data {len(items)}; rerun `solid embed`")
-        semantic, centroids, names = category_semantics(x, items["category"].tolist())
+        labels = items["category"].tolist()
+        if not any(isinstance(c, str) and c for c in labels):
+            raise SolidError(
+                f"{prepared_dir(dataset) / 'items.parquet'}: no item has a category, which "
+                f"semantics.{dataset}.method 'category' needs; set data.{dataset}."
+                "category_prefix (how the category path starts in the items' text) or give "
+                "the dataset's .item file a category:token column, then rerun `solid download "
+                f"--dataset {dataset}`; or set semantics.{dataset}.method to kmeans")
+        semantic, centroids, names = category_semantics(x, labels)
     else:
         semantic, centroids = kmeans_semantics(x, cfg.k, params.seed)
     k = centroids.shape[0] - 1
@@ -125,7 +146,7 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
         np.save(tmp / f"{stem}.centroids.npy", centroids)
         write_json(tmp / f"{stem}.json", {
             "dataset": dataset, "method": cfg.method, "k": k, "modalities": key,
-            "sources": sources, "categories": names,
+            "sources": sources, "inputs": _inputs(dataset, sources), "categories": names,
             "seed": params.seed, "items": len(semantic),
             "cluster_size": {"min": int(sizes.min()), "median": float(np.median(sizes)),
                              "max": int(sizes.max()), "singletons": int((sizes == 1).sum())},

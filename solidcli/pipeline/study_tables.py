@@ -206,9 +206,18 @@ def read_test_users(metrics_root: Path, dataset: str):
         raise SolidError(f"corrupt {path}; rebuild it with `solid evaluate --dataset "
                          f"{dataset} --all`") from None
     need = ("user", *SPLITS_BY.values())
+    rebuild = f"rebuild it with `solid evaluate --dataset {dataset} --all`"
     if any(c not in frame.columns for c in need):
-        raise SolidError(f"{path} lacks a column of {', '.join(need)}; rebuild it with "
-                         f"`solid evaluate --dataset {dataset} --all`")
+        raise SolidError(f"{path} lacks a column of {', '.join(need)}; {rebuild}")
+    for column in need:  # whole columns: integers, no nulls, none negative (users >= 1)
+        values = frame[column]
+        if not pd.api.types.is_integer_dtype(values) or values.isna().any():
+            raise SolidError(f"{path}: column '{column}' does not hold whole numbers in every "
+                             f"row; {rebuild}")
+        if len(values) and values.min() < (1 if column == "user" else 0):
+            raise SolidError(f"{path}: column '{column}' holds {values.min()}; {rebuild}")
+    if frame["user"].duplicated().any():
+        raise SolidError(f"{path}: a user appears twice; {rebuild}")
     return frame
 
 
@@ -227,7 +236,7 @@ class BucketPair:
     base: float
     pair: Paired
     seed_diff: np.ndarray  # (S,) SOLID - DSR, each seed's bucket mean
-    user_diff: np.ndarray  # (U_bucket,) SOLID - DSR, each user's seed mean (NaN: undefined)
+    user_diff: np.ndarray  # (U_bucket,) SOLID - DSR, each user's seed mean
 
 
 def _user_values(results: list[Result], users: PerUser, column: str, order: np.ndarray
@@ -272,11 +281,9 @@ def breakdown_pairs(params: Params, metrics_root: Path, metrics: tuple[str, ...]
                     for m in metrics:
                         # row-major, as each seed's bucket: the sums run in the same order
                         ua, ub = (np.ascontiguousarray(v[:, mask]) for v in values[m])
-                        with np.errstate(invalid="ignore"):
-                            sa, sb = np.nanmean(ua, axis=1), np.nanmean(ub, axis=1)
+                        sa, sb = ua.mean(axis=1), ub.mean(axis=1)  # finite: PerUser
                         pr = compare(m, sa, sb, ua, ub, cfg.user_test)
-                        with np.errstate(invalid="ignore"):
-                            ud = np.nanmean(ua, axis=0) - np.nanmean(ub, axis=0)
+                        ud = ua.mean(axis=0) - ub.mean(axis=0)
                         out.append((m, BucketPair(dataset, run.backbone, run.dsr, split_by, i,
                                                   label, int(mask.sum()), float(sa.mean()),
                                                   float(sb.mean()), pr, sa - sb, ud)))
@@ -385,7 +392,7 @@ def run(name: str, fmt: str, params: Params, metrics_root: Path, out_dir: Path |
         ) -> tuple[str, list[Path], list[RunId]]:
     """One study table as text in `fmt`, the files written to `out_dir`
     (table-<name>.{md,csv}) and the seeded runs without metrics."""
-    from solidcli._io import write_text
+    from solidcli._io import staged_files, write_json
     from solidcli.layout import table_file
 
     if fmt not in ("markdown", "csv"):
@@ -396,14 +403,16 @@ def run(name: str, fmt: str, params: Params, metrics_root: Path, out_dir: Path |
     else:
         grid = (mechanics_table if name == "mechanics" else breakdown_table)(params, metrics_root)
     written = []
-    if out_dir is not None and choice is not None:
-        from solidcli._io import write_json
-
-        written.append(write_json(Path(out_dir) / SELECTED, choice))
-    if out_dir is not None:
-        for f in ("markdown", "csv"):
-            written.append(write_text(table_file(f"-{name}", f, out_dir),
-                                      grid.markdown() if f == "markdown" else grid.csv()))
+    if out_dir is not None:  # the table's files (and the K study's choice): all or none
+        texts = {table_file(f"-{name}", "markdown", out_dir): grid.markdown(),
+                 table_file(f"-{name}", "csv", out_dir): grid.csv()}
+        chosen = [Path(out_dir) / SELECTED] if choice is not None else []
+        written = [*chosen, *texts]
+        with staged_files(written) as temps:
+            for tmp in temps[:len(chosen)]:
+                write_json(tmp, choice)
+            for tmp, text in zip(temps[len(chosen):], texts.values(), strict=True):
+                tmp.write_text(text, encoding="utf-8")
     return (grid.markdown() if fmt == "markdown" else grid.csv()), written, grid.missing
 
 
@@ -459,7 +468,7 @@ def _gap(m: str, low: BucketPair, high: BucketPair, test: str) -> Paired:
     from solidcli.stats import seed_test
 
     diff, ci, p_seeds = seed_test(low.seed_diff, high.seed_diff)
-    a, b = low.user_diff[~np.isnan(low.user_diff)], high.user_diff[~np.isnan(high.user_diff)]
+    a, b = low.user_diff, high.user_diff
     if len(a) < 2 or len(b) < 2:
         user_diff, p_users = math.nan, math.nan
     else:

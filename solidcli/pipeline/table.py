@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from solidcli._io import write_json, write_text
+from solidcli._io import staged_files, write_json
 from solidcli.config import Params, StatsCfg
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, modality_sets, table1, table2
@@ -882,11 +882,12 @@ def run(table: int | str, fmt: str, params: Params, metrics_root: Path,
         attach_losses(built, params, ce, seed, correction, kind)
     text = render(built, fmt, compare, stats)
     written = []
-    if out_dir is not None:
+    if out_dir is not None:  # every format or none (a full disk at the last one)
         name = table if kind == "sampled" else f"{table}-{kind}"
-        for f in FORMATS:
-            written.append(write_text(table_file(name, f, out_dir),
-                                      render(built, f, compare, stats)))
+        written = [table_file(name, f, out_dir) for f in FORMATS]
+        with staged_files(written) as temps:
+            for f, tmp in zip(FORMATS, temps, strict=True):
+                tmp.write_text(render(built, f, compare, stats), encoding="utf-8")
     return text, written, built.missing
 
 

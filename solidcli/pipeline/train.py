@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from solidcli._io import Timer, console, run_record, write_json
+from solidcli import provenance
+from solidcli._io import Timer, console, folder_lock, run_record, write_json
 from solidcli.config import (
     Params,
     check_backbone,
@@ -41,7 +42,7 @@ from solidcli.config import (
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
 from solidcli.grid import Planned, family_runs, find_tagged, stage_command, train_command
-from solidcli.layout import RunId, model_dir, stage_record
+from solidcli.layout import RunId, config_dir, model_dir, stage_record
 from solidcli.runs import (
     build_spec,
     load_item_semantics,
@@ -54,7 +55,7 @@ from solidcli.workers import plan, run_units
 
 def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
     """The codebook seed `run.seed` starts from, where it came from, and the trained model
-    it was taken from (None for a random codebook)."""
+    it was taken from and its model.pt (None, None for a random codebook)."""
     import torch
     from torch import nn
 
@@ -65,7 +66,7 @@ def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
                              "(solid.metacode sml, spg or centroids), not random")
         table = torch.empty(k, dim)
         nn.init.xavier_uniform_(table)
-        return table, "random (xavier-uniform)", None
+        return table, "random (xavier-uniform)", None, None
     variant = "sml" if source == "centroids" else source
     src = find_tagged(params, RunId(run.dataset, run.backbone, run.dsr, variant, tag)
                       ).with_seed(run.seed)
@@ -73,11 +74,12 @@ def _metacode(params: Params, run: RunId, k: int, dim: int, tag: str | None):
     if model.semantics is None or model.semantics.weight.shape[1:] != (k + 1, dim):
         raise SolidError(f"{model_dir(src)}: its semantic table does not match K = {k}, "
                          f"D = {dim}; retrain it with `{train_command(params, src)}`")
+    weights = model_dir(src) / "model.pt"
     if source == "centroids":
         return (_centroids(model.items.weight.detach()[0, 1:], model.item_to_semantic[1:], k),
-                f"{model_dir(src)} item table, mean per semantic id", model)
+                f"{model_dir(src)} item table, mean per semantic id", model, weights)
     return (model.semantics.weight.detach()[0, 1:].clone(), f"{model_dir(src)} semantics table",
-            model)
+            model, weights)
 
 
 def _centroids(items, semantic, k: int):
@@ -112,10 +114,21 @@ def train_unit(raw_params: dict, planned: Planned, seeds: list[int]) -> list[Pat
 
 
 def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path]:
-    """Train one configuration under every seed of `seeds` together; save each seed's run."""
+    """Train one configuration under every seed of `seeds` together; save each seed's run.
+    The configuration's folder is locked from the start until its runs are saved: a second
+    process training it meanwhile (which would delete this one's staging folders) fails at
+    once, having written nothing."""
+    folder = config_dir(planned.run)
+    with folder_lock(folder, f"another process is training {planned.run} ({folder}); wait "
+                             "for it to finish"):
+        return _train_group(params, planned, seeds)
+
+
+def _train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path]:
+    """`train_group`, under its lock."""
     import torch
 
-    from solidcli.device import pick_device
+    from solidcli.device import check_fits, pick_device
     from solidcli.diagnostics import diagnose, kept
     from solidcli.engine import EvalSet, fit
     from solidcli.models.recommender import Recommender
@@ -127,22 +140,27 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
     timer = Timer()
     with timer("load"):
         data = PreparedDataset.load(dataset)
+        provenance.check_seed(dataset, params.seed)
+        inputs = {"data": provenance.data_input(dataset)}
         mapping, k, semantics_file = None, 0, None
         if variant in ("spg", "sml", "scl"):
             mapping, k, semantics_file = load_item_semantics(params, dataset, data.n_items,
                                                              by_modality, by_k)
+            inputs["semantics"] = provenance.entry(semantics_file)
         elif variant == "scl_only":  # a codebook of the same size, no semantic ids
             k = params.semantics_cfg(dataset).k
     spec = build_spec(params, data.n_items, config.backbone, config.dsr, variant, k)
+    check_fits(spec, len(seeds), params.train.batch_size, what=f"{config} x {len(seeds)} seeds")
     device = pick_device(params.device)
-    members, metacodes, warm = [], [], []
+    members, metacodes, warm, sources = [], [], [], []
     for seed in seeds:
-        codebook_init, metacode, source = None, None, None
+        codebook_init, metacode, source, weights = None, None, None, None
         if variant == "scl":
-            codebook_init, metacode, source = _metacode(params, config.with_seed(seed), k,
-                                                        spec.dim, planned.metacode_tag)
+            codebook_init, metacode, source, weights = _metacode(
+                params, config.with_seed(seed), k, spec.dim, planned.metacode_tag)
         elif variant == "scl_only":
             metacode = "none: random (xavier-uniform) codebook, no semantic trunk"
+        sources.append(None if weights is None else provenance.entry(weights))
         torch.manual_seed(seed)
         member = Recommender(spec, item_to_semantic=mapping, codebook_init=codebook_init)
         if variant == "scl" and params.solid.warm_start:
@@ -162,7 +180,7 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
     n_params = sum(p[0].numel() for p in model.parameters())
     used = _used_params(params, config, by_modality, by_k)
     items = []
-    for m, (res, metacode) in enumerate(zip(results, metacodes, strict=True)):
+    for m, (res, metacode, source) in enumerate(zip(results, metacodes, sources, strict=True)):
         run = config.with_seed(res.seed)
         extra = {"warm_start": warm[m]} if warm else {}
         if init_diag[m]:  # a SOLID run (SPG: its codebook-free trunk has nothing to measure)
@@ -178,7 +196,7 @@ def train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Path
             best_epoch=res.best_epoch, epochs_run=len(res.curves), torch=torch.__version__,
             tag=config.tag, family=config.stage_family, metacode_tag=planned.metacode_tag,
             semantics=semantics_file, data_seed=params.seed, trained_with_seeds=list(seeds),
-            selected_on=select_on, **extra,
+            selected_on=select_on, inputs={**inputs, "metacode": source}, **extra,
         )
         items.append((run, res.state, record, {"split": select_on, "epoch": res.best_epoch,
                                                "seed": res.seed, **res.best_valid},
