@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 $(BIN)/solid: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip uninstall --quiet --quiet --yes solid  # the project's former distribution name
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(BIN)/solid
 

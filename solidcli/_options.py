@@ -30,8 +30,9 @@ VariantOpt = Annotated[str, typer.Option(
 TagOpt = Annotated[str | None, typer.Option(
     "--tag", help="Name this run apart: its folder becomes <variant>-<tag> (sweeps).",
     show_default=False)]
-SeedOpt = Annotated[int | None, typer.Option(
-    "--seed", help="Override `seed`.", show_default=False)]
+DataSeedOpt = Annotated[int | None, typer.Option(
+    "--data-seed", help="Override `seed`, the data seed (the valid/test candidates, k-means); "
+    "`--seed` is always a training seed.", show_default=False)]
 DeviceOpt = Annotated[str | None, typer.Option(
     "--device", help="Override `device`: auto | cpu | cuda | mps.", show_default=False)]
 ParamsOpt = Annotated[Path, typer.Option(

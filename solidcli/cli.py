@@ -19,12 +19,12 @@ import typer
 from solidcli import __version__
 from solidcli._options import (
     BackboneOpt,
+    DataSeedOpt,
     DatasetOpt,
     DeviceOpt,
     DsrOpt,
     ModalitiesOpt,
     ParamsOpt,
-    SeedOpt,
     SetOpt,
     TagOpt,
     VariantOpt,
@@ -141,6 +141,27 @@ def _done(paths: list[Path]) -> None:
         typer.echo(str(p))
 
 
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(
+        metavar="DIR", help="Where the project goes (made if absent).")] = Path("."),
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing params.yaml and dvc.yaml.")] = False,
+) -> None:
+    """Make a SOLID project in DIR: the default params.yaml and dvc.yaml (without the
+    repository's code deps), a .gitignore, and git and DVC repositories where absent; then
+    `dvc repro` there runs the paper's grid on the bundled Scientific dataset, offline."""
+    with _guard():
+        import shlex
+
+        from solidcli import scaffold
+
+        _done(scaffold.init(folder, force=force))
+        here = folder.resolve() == Path.cwd().resolve()
+        typer.echo("solid: project ready; next: "
+                   f"{'' if here else f'cd {shlex.quote(str(folder))} && '}dvc repro", err=True)
+
+
 @app.command("check-params", epilog="DVC stage: check-params (the first; every stage "
              "depends on it)")
 def check_params(params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
@@ -168,7 +189,7 @@ def check_params(params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -
 
 
 @app.command()
-def download(dataset: DatasetOpt = None, seed: SeedOpt = None,
+def download(dataset: DatasetOpt = None, seed: DataSeedOpt = None,
              params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
     """Fetch a dataset (or read a folder of atomic files) and write data/prepared/<dataset>.
 
@@ -177,12 +198,14 @@ def download(dataset: DatasetOpt = None, seed: SeedOpt = None,
     Rebuilt from Amazon 2018: scientific-2018, instruments-2018, arts-2018, office-2018.
     Amazon 2014: cds, electronic.  DGRec Douban: douban-book, douban-music.
     Raw files are cached in data/raw/<dataset>/; SOLID_MIRROR=<url> reads from a mirror.
+    A folder with no data.<name> section in the params file gets its data, embed and
+    semantics sections derived from its files and written there.
     """
     with _guard():
         p, name = _dataset(dataset, _params(params, set_, seed))
         from solidcli.pipeline import download as stage
 
-        _done(stage.run(p, name))
+        _done(stage.run(p, name, params_file=params))
 
 
 @app.command()
@@ -205,7 +228,7 @@ def assign_semantics(dataset: DatasetOpt = None, modalities: ModalitiesOpt = Non
                      study_k: Annotated[bool, typer.Option(
                          "--study-k", help="The K study: one semantics per K of study.ks "
                          "and the category method, for study.dataset.")] = False,
-                     seed: SeedOpt = None, params: ParamsOpt = Path("params.yaml"),
+                     seed: DataSeedOpt = None, params: ParamsOpt = Path("params.yaml"),
                      set_: SetOpt = None) -> None:
     """Map every item to a semantic id: k-means (paper Eq. 7) or category (Eq. 8-10)."""
     with _guard():
@@ -396,6 +419,9 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
              study: Annotated[str | None, typer.Option(
                  "--study", help="Evaluate every run of a study (its own reports folder, "
                  "reports/studies/<study>/).", show_default=False)] = None,
+             seed: Annotated[int | None, typer.Option(
+                 "--seed", help="Evaluate this training seed alone (instead of every seed "
+                 "of `seeds`).", show_default=False)] = None,
              device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
              set_: SetOpt = None, workers: WorkersOpt = None,
              threads: ThreadsOpt = None) -> None:
@@ -406,7 +432,8 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
 
         if variant not in VARIANTS:
             raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
-        p, name = _dataset(dataset, _params(params, set_, None, device))
+        sets = [*(set_ or []), *_seed_sets(seed, None)]
+        p, name = _dataset(dataset, _params(params, sets, None, device))
         from solidcli.pipeline import evaluate as stage
 
         if study is not None:
@@ -423,6 +450,89 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
             return
         _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
                         _pick_dsr(dsr, p, variant), variant, tag=tag))
+
+
+@app.command()
+def recommend(
+    dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+    variant: Annotated[str, typer.Option(
+        "--variant", help="Which trained model: base | spg | sml | scl | scl_only.")] = "scl",
+    tag: TagOpt = None,
+    user: Annotated[list[str] | None, typer.Option(
+        "--user", "-u", help="A user of the dataset, by user token (repeatable): from the "
+        "history of --split.", show_default=False)] = None,
+    history: Annotated[str | None, typer.Option(
+        "--history", help="A history of item tokens, oldest first, separated by spaces (a "
+        "user the model has never seen); an unknown token is refused.",
+        show_default=False)] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Every user of the dataset, batched, to the Parquet file --out (user, "
+        "rank, item, score).")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The Parquet file of --all.", show_default=False)] = None,
+    k: Annotated[int, typer.Option("-k", "--top", help="How many items.")] = 10,
+    keep_seen: Annotated[bool, typer.Option(
+        "--keep-seen", help="Keep the history's own items (left out by default).")] = False,
+    split: Annotated[str, typer.Option(
+        "--split", help="A known user's history: full (every interaction the dataset has), "
+        "test or valid (that split's input history).")] = "full",
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="One training seed's model (default: the ensemble of every seed of "
+        "`seeds`: the mean of their scores).", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv.")] = "table",
+    params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+) -> None:
+    """Top-k items of a trained run, as item tokens with scores: for users of the dataset,
+    for a new history, or for every user (to Parquet). The seeds' ensemble by default."""
+    with _guard():
+        from solidcli.pipeline import recommend as stage
+
+        stage.check(fmt, k, user, history, all_, out)
+        from solidcli import api
+
+        model = api.load(dataset, backbone, dsr, variant, tag, seed, params=params,
+                         overrides=set_ or [])
+        which = f"seed {seed}" if seed is not None else f"mean of seeds {model.seeds}"
+        if all_:
+            n = stage.write_all(model, out, k, keep_seen, split)
+            typer.echo(f"wrote {out}: top {k} of {n} users ({model.run}, {which})", err=True)
+            return
+        if history is not None:
+            queries = [("history", model.item_ids(history.split()))]
+        else:
+            queries = [(u, model.user_history(u, split)) for u in user]
+        rows = stage.rows_for(model, queries, k, keep_seen)
+        sys.stdout.write(stage.render(rows, fmt, f"{model.run} ({which})"))
+
+
+@app.command()
+def export(
+    dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
+    variant: VariantOpt = "scl", tag: TagOpt = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Export this one training seed's model (default: the ensemble of every "
+        "seed of `seeds`, the mean of their scores, in one graph).", show_default=False)]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The .onnx file to write; <name>.items.json (the vocabulary) and "
+        "<name>.json (what the inputs and output are, the run, its model.pt SHA-256s) go "
+        "beside it (default: exports/<dataset>/<backbone>-<dsr>-<run>[-seed<s>].onnx).",
+        show_default=False)] = None,
+    params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
+) -> None:
+    """Write a trained run as an ONNX file (histories and lengths in, every item's score out,
+    the generated per-user weights inside the graph) and its item vocabulary, to serve it
+    without solid; checked against torch with onnxruntime before anything is written."""
+    with _guard():
+        from solidcli.config import VARIANTS
+
+        if variant not in VARIANTS:
+            raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+        p, name = _dataset(dataset, _params(params, set_))
+        from solidcli.pipeline import export as stage
+
+        _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
+                        _pick_dsr(dsr, p, variant), variant, tag=tag, seed=seed, out=out))
 
 
 @app.command()

@@ -20,6 +20,8 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     reports/curves/<d>/<key>/seed<s>.csv   training curves (a DVC plot)
     reports/table<N>.{md,tex,csv}, reports/figure<N>.{png,pdf}, reports/summary.json
     reports/params-checked.json            written by `check-params` when params.yaml is valid
+    exports/<d>/<key>[-seed<s>].onnx       `solid export`: the run as ONNX, with .items.json
+                                           (the vocabulary) and .json (what it is) beside it
     reports/studies/<study>/{metrics,curves}/<d>/...  the same for a study's runs (mechanics)
 
 A trained run is named by a `RunId`: a configuration (dataset, backbone, dsr, variant, tag)
@@ -42,6 +44,7 @@ DATA = Path("data")
 RAW_ROOT = DATA / "raw"
 MODELS = Path("models")
 REPORTS = Path("reports")
+EXPORTS = Path("exports")  # `solid export` (not a DVC output)
 METRICS_ROOT = REPORTS / "metrics"
 CURVES_ROOT = REPORTS / "curves"
 STUDY_REPORTS = REPORTS / "studies"  # a study outside the default pipeline
@@ -231,3 +234,9 @@ def figure_file(name: int | str, suffix: str = "png", out_dir: Path = REPORTS) -
     stem = f"figure{name}" if str(name).isdigit() else f"figure-{name}"
     return Path(out_dir) / f"{stem}.{suffix}"
 
+
+def export_file(run: RunId) -> Path:
+    """Where `solid export` writes a run by default: its seeds' ensemble (no seed), or one
+    seed's model (`-seed<s>`)."""
+    stem = run.key if run.seed is None else f"{run.key}-{seed_name(run.seed)}"
+    return EXPORTS / run.dataset / f"{stem}.onnx"

@@ -10,7 +10,8 @@ What each producer records, and what its readers verify before they use it:
     data/semantics*/.../<stem>.json   inputs: the data digest, each feature file, the model
                                       lending its item table (the `id` modality)
     models/.../seed<s>/run.json       inputs: the data digest, the semantics file, the model
-                                      the metacode came from; model_sha256: its own model.pt
+                                      the metacode came from; model_sha256: its own model.pt;
+                                      spec_sha256: its spec (checked before a model is built)
     reports/metrics/.../metrics.json  inputs: the data digest, the model; per_user_sha256
 
 A reader compares each recorded hash with the file now at that path and refuses a mismatch
@@ -207,7 +208,7 @@ def check_seed(dataset: str, seed: int) -> None:
     if made != seed:
         raise SolidError(f"params say data seed {seed}, but {prepared_dir(dataset)} was "
                          f"prepared with seed {made}; use seed {made}, or rerun `solid "
-                         f"download --dataset {dataset} --seed {seed}`")
+                         f"download --dataset {dataset} --data-seed {seed}`")
 
 
 # ---- verifying what an artifact read ----------------------------------------------------------
@@ -241,6 +242,12 @@ def verify_inputs(record: dict[str, Any], owner: Path, rebuild: str) -> None:
         if sha256_file(path) != item.get("sha256"):
             raise SolidError(f"{owner} is stale: {path} changed after it was made; rebuild "
                              f"it with `{rebuild}`")
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """The SHA-256 of a model spec (canonical JSON): run.json records it, so a spec changed
+    after training (a damaged run.json) is refused before any model is built from it."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 def verify_file(path: Path, recorded: Any, owner: Path, rebuild: str) -> None:

@@ -73,7 +73,8 @@ def save_runs(items: list[tuple[RunId, dict, dict, dict, list[dict]]]) -> list[P
                 reason = str(exc).splitlines()[0].split("] ")[-1].strip(" .") or "write failed"
                 raise SolidError(f"cannot write {final / 'model.pt'}: the disk is full or not "
                                  f"writable (torch: {reason})") from None
-            record = {**record, "model_sha256": provenance.sha256_file(tmp / "model.pt")}
+            record = {**record, "model_sha256": provenance.sha256_file(tmp / "model.pt"),
+                      "spec_sha256": provenance.spec_digest(record["spec"])}
             write_json(tmp / "run.json", record)
             write_json(tmp / "metrics.json", metrics)
             write_text(tmp / "curves.csv", curves_csv(curves))
@@ -120,7 +121,6 @@ def load_trained(run: RunId, device=None, make: str | None = None):
     """Rebuild a saved Recommender from its run.json spec and model.pt state_dict."""
     import torch
 
-    from solidcli.device import check_fits
     from solidcli.models.recommender import Recommender
 
     record = read_record(run, make)
@@ -131,6 +131,12 @@ def load_trained(run: RunId, device=None, make: str | None = None):
     rebuild = make or f"the train-{run.variant} command for {run}"
     owner = model_dir(run) / "run.json"
     provenance.verify_file(weights, record.get("model_sha256"), owner, rebuild)
+    if "spec_sha256" not in record:
+        raise SolidError(f"{owner} records no SHA-256 of its spec (made by an older solid, or "
+                         f"damaged); rebuild it with `{rebuild}`")
+    if record["spec_sha256"] != provenance.spec_digest(spec.to_dict()):
+        raise SolidError(f"{owner}: its spec is not the one the model was trained with (changed "
+                         f"after training, or damaged); rebuild it with `{rebuild}`")
     provenance.verify_inputs(record, owner, rebuild)
     try:
         with warnings.catch_warnings():  # torch warns as it refuses a pickle: one line only
@@ -138,8 +144,7 @@ def load_trained(run: RunId, device=None, make: str | None = None):
             state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - torch raises many types for a bad file
         raise SolidError(f"corrupt checkpoint: {weights}; retrain the run") from None
-    check_fits(spec, what=f"{run}")
-    model = Recommender(spec)
+    model = Recommender(spec)  # the spec it was trained with (its hash checked): it was built
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError):

@@ -191,6 +191,8 @@ CASES = [
     ("spec-lambda-nan", _spec(lam=float("nan")), EVAL_SCL, {},
      "spec.lam is nan, not a finite number"),
     ("spec-dim-huge", _spec(dim=10**12), EVAL_SCL, {}, "spec.dim = 1000000000000 is out of"),
+    ("spec-changed-in-range", _spec(dim=16), EVAL_SCL, {},
+     "run.json: its spec is not the one the model was trained with"),
     ("spec-heads-not-dividing",
      lambda: _edit_json(SCL / "run.json", lambda d: d["spec"]["backbone_opts"].update(heads=3)),
      EVAL_SCL, {}, "spec.backbone_opts.heads = 3 does not divide spec.dim = 8"),

@@ -15,7 +15,8 @@ from test_cli import assert_one_line_error, invoke
 @pytest.fixture
 def repo_params_project(tmp_path, monkeypatch) -> Path:
     """A project with the repository's own params.yaml (with its `default` sections), made
-    fast, and a tiny atomic folder that has no section of its own."""
+    fast, and a tiny text-only atomic folder that has no section of its own (download writes
+    them: text by MiniLM, as no features are shipped)."""
     data = YAML(typ="safe", pure=True).load((REPO / "params.yaml").read_text())
     data["device"] = "cpu"
     data["train"].update(epochs=2, batch_size=16, eval_batch_size=64, dim=8, max_len=10,
@@ -24,7 +25,9 @@ def repo_params_project(tmp_path, monkeypatch) -> Path:
     data["semantics"]["default"].update(k=4, modalities=["text"])
     data["data"]["default"]["eval_negatives"] = 9
     write_params(tmp_path / "params.yaml", data)
-    write_tiny_dataset(tmp_path / "incoming" / "My Shop")
+    folder = write_tiny_dataset(tmp_path / "incoming" / "My Shop")
+    for shipped in folder.glob("*.feat*CLS"):
+        shipped.unlink()
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -206,3 +206,12 @@ def test_bad_params_stop_dvc_before_it_removes_any_output(stages):
             if verb in ("download", "embed", "assign-semantics", "evaluate", "table",
                         "claims", "check-params"):
                 assert all(out.persist for out in stage.outs), stage.addressing
+
+
+def test_the_packaged_project_copy_is_not_a_pipeline_of_this_repository():
+    """solidcli/project/ (what `solid init` writes) is a copy of dvc.yaml: DVC ignores it here,
+    or `dvc repro` would run every stage twice, the second time inside the package."""
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        assert {s.path_in_repo for s in repo.index.stages} == {"dvc.yaml", "studies/dvc.yaml"}

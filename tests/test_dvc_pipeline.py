@@ -38,6 +38,7 @@ def project(tmp_path_factory):
            "DVC_NO_ANALYTICS": "1"}
     run(["git", "init", "-q"], root, env)
     run(["dvc", "init", "-q"], root, env)
+    shutil.copy(REPO / ".dvcignore", root / ".dvcignore")  # solidcli/project/ is no pipeline
     first = run(["dvc", "repro"], root, env)
     return root, env, first
 

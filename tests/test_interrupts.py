@@ -230,7 +230,8 @@ def test_a_signal_during_the_renames_leaves_every_seed_saved(tmp_path, monkeypat
 
     monkeypatch.chdir(tmp_path)
     config = RunId("tiny", "sasrec", "none", "base")
-    items = [(config.with_seed(s), {}, {"seed": s}, {}, []) for s in (0, 1)]
+    spec = {"backbone": "sasrec"}  # save_runs records its hash; nothing here reads it back
+    items = [(config.with_seed(s), {}, {"seed": s, "spec": spec}, {}, []) for s in (0, 1)]
     save_runs(items)
     rename = Path.rename
 
@@ -248,7 +249,8 @@ def test_a_signal_during_the_renames_leaves_every_seed_saved(tmp_path, monkeypat
     old = signal.signal(signal.SIGTERM, terminate)  # as `solid` has it (cli.main)
     try:
         with pytest.raises(Terminated):
-            save_runs([(config.with_seed(s), {}, {"seed": 10 + s}, {}, []) for s in (0, 1)])
+            save_runs([(config.with_seed(s), {}, {"seed": 10 + s, "spec": spec}, {}, [])
+                       for s in (0, 1)])
     finally:
         signal.signal(signal.SIGTERM, old)
     assert len(calls) == 4  # each seed: old folder aside, new one in place

@@ -46,6 +46,7 @@ class PreparedDataset:
     splits: dict[str, Split]
     candidates: dict[str, np.ndarray]  # split -> (users in split order, C) item ids
     stats: dict
+    users: object = None  # pandas.DataFrame: user 1..U, token (the dataset's user ids)
 
     @staticmethod
     def _read(dataset: str, names: tuple[str, ...]) -> list:
@@ -137,6 +138,7 @@ class PreparedDataset:
             splits=splits,
             candidates=candidates,
             stats=read_json(folder / "stats.json"),
+            users=users.to_pandas(),
         )
 
 

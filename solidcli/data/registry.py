@@ -144,7 +144,7 @@ def verify_checksums(source: DatasetSource) -> None:
     for fname, expected in source.sha256.items():
         fpath = source.folder / fname
         if not fpath.is_file():
-            raise SolidError(f"bundled file missing: {fpath} (reinstall solid or restore it)")
+            raise SolidError(f"bundled file missing: {fpath} (reinstall solid-rec or restore it)")
         if sha256_of(fpath) != expected:
             raise SolidError(
                 f"bundled file is truncated or altered (SHA-256 mismatch): {fpath}"

@@ -45,7 +45,11 @@ class InteractionIndex:
 
 def sample_negatives(rng: np.random.Generator, users: np.ndarray, k: int,
                      index: InteractionIndex, max_rounds: int = 1000) -> np.ndarray:
-    """`k` distinct negatives per entry of `users`, shape (len(users), k), int64."""
+    """`k` distinct negatives per entry of `users`, shape (len(users), k), int64.
+
+    Rejection sampling, redrawing only the entries that hit an interacted item or a repeat; a
+    row still unfinished after `max_rounds` (its user has hardly more free items than `k`, as
+    in a small catalogue) is completed exactly from the items it may still take."""
     users = np.asarray(users, dtype=np.int64)
     counts = index.count[np.minimum(users, len(index.count) - 1)]
     free = index.n_items - counts
@@ -63,7 +67,14 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, k: int,
         if n_bad == 0:
             return out
         out[bad] = rng.integers(1, index.n_items + 1, size=n_bad, dtype=np.int64)
-    raise SolidError("negative sampling did not converge (too few free items per user)")
+    bad = index.contains(rows, out) | _duplicates(out)
+    for row in np.flatnonzero(bad.any(axis=1)):
+        lo, hi = np.searchsorted(index.keys, [users[row] * index.stride,
+                                              (users[row] + 1) * index.stride])
+        taken = np.concatenate([index.keys[lo:hi] % index.stride, out[row][~bad[row]]])
+        pool = np.setdiff1d(np.arange(1, index.n_items + 1), taken)
+        out[row, bad[row]] = rng.choice(pool, int(bad[row].sum()), replace=False)
+    return out
 
 
 def _duplicates(mat: np.ndarray) -> np.ndarray:

@@ -93,8 +93,10 @@ class DIN(nn.Module):
         step = max(1, ITEM_CHUNK_ELEMENTS // max(1, s * b * width * hidden))
         slope = self.unit_act.weight
         pooled = []
-        for lo in range(0, t.shape[1], step):
-            pre = torch.bmm(t1[:, lo:lo + step], folded)  # (S, c, B L H)
+        # split, not slices t1[:, lo:lo + step]: traced for ONNX (`solid export`), a slice's
+        # end would be recomputed from each request's batch size, a split's sizes are fixed
+        for chunk in t1.split(step, dim=1):
+            pre = torch.bmm(chunk, folded)  # (S, c, B L H)
             c = pre.shape[1]
             act = torch.nn.functional.prelu(pre.view(1, s, -1), slope).view(s, -1, hidden)
             weight = torch.baddbmm(self.unit_out.bias[:, None], act, self.unit_out.weight)

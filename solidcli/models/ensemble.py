@@ -171,11 +171,12 @@ def member_lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 class LayerNorm(nn.Module):
     def __init__(self, members: int, dim: int) -> None:
         super().__init__()
+        self.dim = dim  # a constant, not x's size: the ONNX tracer can export it
         self.weight = nn.Parameter(torch.ones(members, dim))
         self.bias = nn.Parameter(torch.zeros(members, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.layer_norm(x, x.shape[-1:])
+        y = F.layer_norm(x, (self.dim,))
         return y * per_member(self.weight, y) + per_member(self.bias, y)
 
 
@@ -207,6 +208,8 @@ class GRU(nn.Module):
         self.between = Dropout(dropout) if layers > 1 and dropout > 0 else None
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_tracing() and not self.training:  # `solid export`'s ONNX tracer
+            return self._fused(seq)
         x = seq
         h_size = self.hidden
         for i, (w_in, w_rec) in enumerate(zip(self.inputs, self.recurrent, strict=True)):
@@ -224,6 +227,20 @@ class GRU(nn.Module):
                 h = n + z * (h - n)
                 outs.append(h)
             x = torch.stack(outs, dim=2)
+        return x
+
+    def _fused(self, seq: torch.Tensor) -> torch.Tensor:
+        """The same function through torch.gru, one call per member and layer (eval mode, so
+        no dropout between layers): what a trace records (`solid export`), so the ONNX graph
+        holds one GRU node that runs any history length instead of the loop unrolled at the
+        traced one. torch.gru's gates are these (r, z, n; its weights are our transposes)."""
+        x = seq
+        for w_in, w_rec in zip(self.inputs, self.recurrent, strict=True):
+            h0 = x.new_zeros(1, x.shape[1], self.hidden)
+            members = zip(x.unbind(0), w_in.weight.unbind(0), w_rec.weight.unbind(0),
+                          w_in.bias.unbind(0), w_rec.bias.unbind(0), strict=True)
+            x = torch.stack([torch.gru(xm, h0, [wi.t(), wr.t(), bi, br], True, 1, 0.0, False,
+                                       False, True)[0] for xm, wi, wr, bi, br in members])
         return x
 
 

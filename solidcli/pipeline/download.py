@@ -3,7 +3,9 @@
 A registered dataset comes from its source (`solidcli.data.registry`): the bundled copies
 (scientific, scientific-full) are checked against their SHA-256 sums and read in place;
 the others are downloaded into `data/raw/<name>/` and turned into atomic files by their
-recipe. A folder (`--dataset path/to/folder` or `data.<name>.path`) is read as it is. Every
+recipe. A folder (`--dataset path/to/folder` or `data.<name>.path`) is read as it is; a folder
+the params file has no `data.<name>` for gets its data/embed/semantics sections derived from its
+files and written there (`solidcli.data.own`), so later commands need no `-S`. Every
 source ends as RecBole/UniSRec atomic files, read here. Item and user ids shift to 1..N so 0 is
 padding. The train/valid/test sequences are the files' own leave-one-out split. Valid and test
 candidates (the positive first, then `eval_negatives` negatives the user never interacted
@@ -12,6 +14,7 @@ with) are drawn once here with the seed, so every model is scored on identical l
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +22,16 @@ import numpy as np
 from solidcli import provenance
 from solidcli._io import console, staged_dir, write_json
 from solidcli.config import Params
-from solidcli.data import registry
+from solidcli.data import own, registry
 from solidcli.data.atomic import read_atomic
 from solidcli.data.sampling import InteractionIndex, sample_negatives
+from solidcli.errors import SolidError
 from solidcli.layout import prepared_dir
 
 
-def run(params: Params, dataset: str) -> list[Path]:
+def run(params: Params, dataset: str, params_file: Path | None = None) -> list[Path]:
+    """Prepare `dataset`; `params_file` is where a new folder's derived sections go (None:
+    nowhere)."""
     import pandas as pd
 
     cfg = params.data_cfg(dataset)
@@ -63,6 +69,14 @@ def run(params: Params, dataset: str) -> list[Path]:
     sequences = pd.concat(seq_frames, ignore_index=True)
 
     index = InteractionIndex.from_splits(raw.sequences.values(), n_items)
+    text, doc = (own.load_document(params_file)
+                 if params_file is not None and cfg.path is not None else (None, None))
+    derived = None
+    if doc is not None and dataset not in doc["data"]:
+        derived = _derive(params, dataset, cfg, source, raw, index)
+        cfg = dataclasses.replace(cfg, eval_negatives=derived.sections["data"]["eval_negatives"])
+    else:
+        _check_negatives(dataset, cfg.eval_negatives, raw, index)
     cand_frames = []
     for offset, split in enumerate(("valid", "test"), start=1):
         u, _, t = raw.sequences[split]
@@ -90,7 +104,44 @@ def run(params: Params, dataset: str) -> list[Path]:
         f"[bold]{dataset}[/]: {n_users} users, {n_items} items, "
         f"{stats['interactions']} interactions -> {out}"
     )
+    if derived is not None:
+        added = own.add_sections(params_file, text, doc, dataset, derived, origin["folder"])
+        summary = (f"{params_file}: added {', '.join(added)} (derived from the data; edit "
+                   "them there)")
+        for line in (summary, *derived.notes):  # one line each, however wide the terminal
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
     return [out]
+
+
+def _fewest_free(raw, index: InteractionIndex) -> tuple[int, int]:
+    """(user id, count) of the valid/test user with the fewest items never interacted with:
+    the most negatives every candidate list can hold."""
+    users = np.concatenate([np.asarray(raw.sequences[s][0], dtype=np.int64)
+                            for s in ("valid", "test")])
+    free = index.n_items - index.count[np.minimum(users, len(index.count) - 1)]
+    at = int(np.argmin(free))
+    return int(users[at]), int(free[at])
+
+
+def _check_negatives(dataset: str, k: int, raw, index: InteractionIndex) -> None:
+    """A configured `eval_negatives` every valid/test user has enough free items for."""
+    user, free = _fewest_free(raw, index)
+    if free < k:
+        raise SolidError(f"{dataset}: user '{raw.user_tokens[user - 1]}' has only {free} items "
+                         f"they never interacted with, fewer than eval_negatives = {k}; set "
+                         f"data.{dataset}.eval_negatives to at most {free} in params.yaml")
+
+
+def _derive(params: Params, dataset: str, cfg, source, raw, index: InteractionIndex):
+    """The sections of a folder the params file does not know yet (`own.derive`)."""
+    _, free = _fewest_free(raw, index)
+    n_items = len(raw.item_tokens)
+    negatives = own.eval_negatives(cfg.eval_negatives, free, dataset, n_items)
+    base = params.id_semantics
+    return own.derive(dataset, source.folder, source.stem, raw, negatives, cfg.eval_negatives,
+                      params.embed_cfg(dataset).batch_size,
+                      f"solid train-base --dataset {dataset} --backbone {base.backbone} "
+                      f"--dsr {base.dsr}")
 
 
 def _category(text: str | None, prefix: str | None) -> str | None:

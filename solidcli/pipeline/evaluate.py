@@ -167,6 +167,7 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
     config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
+    _some_seeds_missing(params, config)
     device = pick_device(params.device)
     data = PreparedDataset.load(dataset)
     provenance.check_seed(dataset, params.seed)
@@ -178,6 +179,22 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         _log(run, metrics)
         out.append(folder)
     return out
+
+
+def _some_seeds_missing(params: Params, config: RunId) -> None:
+    """When only some seeds of `seeds` are trained: name the first missing one, the command
+    that trains it, and the evaluate command that takes a trained seed alone."""
+    trained = [s for s in params.seeds if (model_dir(config.with_seed(s)) / "run.json").is_file()]
+    missing = [s for s in params.seeds if s not in trained]
+    if trained and missing:
+        first = config.with_seed(missing[0])
+        tag = f" --tag {config.tag}" if config.tag else ""
+        raise SolidError(
+            f"{config} seed {missing[0]} is not trained ({model_dir(first) / 'run.json'} "
+            f"missing); train it with `{train_command(params, first)} --seed {missing[0]}`, or "
+            f"evaluate a trained seed alone: `solid evaluate --dataset {config.dataset} "
+            f"--backbone {config.backbone} --dsr {config.dsr} --variant {config.variant}{tag} "
+            f"--seed {trained[0]}`")
 
 
 def run_all(params: Params, dataset: str, study: str | None = None,

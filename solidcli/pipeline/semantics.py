@@ -62,8 +62,9 @@ def _feature_tables(params: Params, dataset: str, modalities: list[str]):
             continue
         path = feat_dir / f"{modality}.npy"
         if modality not in meta.get("modalities", {}) or not path.is_file():
-            raise SolidError(f"no {modality} features for '{dataset}': {path} missing "
-                             f"(set embed.{dataset}.{modality} and run `solid embed`)")
+            raise SolidError(f"no {modality} features for '{dataset}': {path} missing (set "
+                             f"embed.{dataset}.{modality} and run `solid embed --dataset "
+                             f"{dataset}`)")
         tables.append(_load_features(path, dataset, modality))
         empty = int((~tables[-1][1:].any(axis=1)).sum())
         if empty:
@@ -72,7 +73,8 @@ def _feature_tables(params: Params, dataset: str, modalities: list[str]):
         sources[modality] = str(path)
     if len({t.shape[0] for t in tables}) != 1:
         raise SolidError(f"the {', '.join(sources)} tables of '{dataset}' disagree on the "
-                         "number of items; rerun `solid embed` (and train-base for id)")
+                         f"number of items; rerun `solid embed --dataset {dataset}` (and "
+                         "train-base for id)")
     return tables, sources
 
 
@@ -125,7 +127,7 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
         items = PreparedDataset.load_items(dataset)
         if len(items) != x.shape[0]:
             raise SolidError(f"the features of '{dataset}' have {x.shape[0]} items, the "
-                             f"prepared data {len(items)}; rerun `solid embed`")
+                             f"prepared data {len(items)}; rerun `solid embed --dataset {dataset}`")
         labels = items["category"].tolist()
         if not any(isinstance(c, str) and c for c in labels):
             raise SolidError(
