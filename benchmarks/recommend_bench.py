@@ -6,7 +6,9 @@
 Targets (issue 26) on this project's 2-core CPU: `solid recommend --user X` end to end
 (process start, load every seed, score) <= 1.5 s; `--all` for the 2,928 users <= 5 s. Each
 command's figure is printed beside the in-process figure (the API, `solidcli.api`, already
-loaded) measured in the same run, so the process start and the loading show apart.
+loaded) measured in the same run, so the process start and the loading show apart; both
+engines: torch (the trained models) and onnx (the run's `solid export`, which the script
+makes first: no torch to import).
 
 Without --project, the bundled Scientific data is prepared in a temporary folder and the run
 is trained there for one epoch under every seed of params.yaml (the speed of recommending
@@ -87,6 +89,12 @@ def main() -> None:
                 for _ in range(args.repeat)]
     cli_all = [_solid("recommend", *RUN, "--all", "--out", "recs.parquet", cwd=project)
                for _ in range(args.repeat)]
+    _solid("export", *RUN, cwd=project)
+    onnx = ["--engine", "onnx"]
+    onnx_user = [_solid("recommend", *RUN, *onnx, "--user", user, cwd=project)
+                 for _ in range(args.repeat)]
+    onnx_all = [_solid("recommend", *RUN, *onnx, "--all", "--out", "recs.parquet", cwd=project)
+                for _ in range(args.repeat)]
     n = len(model.user_tokens)
     print(f"\nScientific, SASRec + DUET + SCL, ensemble of {len(model.seeds)} seeds, one "
           f"thread; medians of {args.repeat}")
@@ -95,6 +103,10 @@ def main() -> None:
           f"{statistics.median(one) * 1000:>14.1f}ms {TARGETS['user']:>7.1f}s")
     print(f"{f'recommend --all ({n} users)':38} {statistics.median(cli_all):>19.2f}s "
           f"{statistics.median(every):>15.2f}s {TARGETS['all']:>7.1f}s")
+    print(f"{'recommend --user X --engine onnx':38} {statistics.median(onnx_user):>19.2f}s "
+          f"{'':>16} {TARGETS['user']:>7.1f}s")
+    print(f"{'recommend --all --engine onnx':38} {statistics.median(onnx_all):>19.2f}s "
+          f"{'':>16} {TARGETS['all']:>7.1f}s")
     print(f"{'api.load (every seed, checked)':38} {'':>20} {load_s:>15.2f}s")
     if tmp is not None:
         os.chdir(REPO)

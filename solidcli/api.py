@@ -12,7 +12,9 @@ This module is the documented surface (the rest of `solidcli` may change between
 
 `load` reads a run that `solid train-*` saved under the project's `models/` (the current
 folder, or `project=`), every seed of `seeds` in its params.yaml, and checks it as `solid
-evaluate` does (model.pt against run.json, the data and semantics it was trained on). With
+evaluate` does (model.pt against run.json, the data and semantics it was trained on);
+`engine="onnx"` scores with the run's `solid export` file in onnxruntime instead, without
+importing torch, after checking that the export is the run as it is now. With
 several seeds a score is the seeds' ensemble, the mean of their scores (logits); `seed=s`
 takes one seed alone. A history is a list of item tokens (the dataset's own ids), oldest
 first; only its last `max_len` items reach the model, as in training. An item token the
@@ -27,7 +29,7 @@ argsort), so the same inputs always give the same list.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,13 +41,18 @@ from solidcli.errors import SolidError
 SPLITS = ("full", "test", "valid")  # a known user's history: all of it, or a split's
 
 
+ENGINES = ("torch", "onnx")  # what scores: the trained models, or their `solid export`
+
+
 class TrainedModel:
     """A trained run (one seed, or the ensemble of its seeds) and its dataset's vocabulary."""
 
-    def __init__(self, members: list, run: Any, seeds: list[int], items: Any, users: Any,
-                 histories: dict[str, dict[int, np.ndarray]]) -> None:
-        self._members = members  # one Recommender per seed (scored one by one: stacking
-        # them into one batched model costs more than it saves for a request)
+    def __init__(self, scorer: Callable[[np.ndarray, np.ndarray], np.ndarray], max_len: int,
+                 run: Any, seeds: list[int], items: Any, users: Any,
+                 histories: dict[str, dict[int, np.ndarray]], members: list | None = None
+                 ) -> None:
+        self._scorer = scorer  # (hist (B, L), lengths (B,)) -> (B, N) scores of items 1..N
+        self._members = members  # engine torch: one Recommender per seed
         self.run = run  # the configuration (a solidcli.layout.RunId without a seed)
         self.seeds = seeds
         self.item_tokens: list[str] = [str(t) for t in items["token"]]  # item id i + 1
@@ -53,7 +60,7 @@ class TrainedModel:
         self.user_tokens: list[str] = [str(t) for t in users["token"]]
         self._user_ids = {t: i + 1 for i, t in enumerate(self.user_tokens)}
         self._histories = histories  # split -> user id -> item ids (oldest first)
-        self.max_len: int = members[0].spec.max_len
+        self.max_len = max_len
 
     # ---- vocabulary ------------------------------------------------------------------------
     @property
@@ -89,22 +96,17 @@ class TrainedModel:
     def scores(self, histories: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
         """(B, N) float32 scores of items 1..N (column j = item id j + 1) for histories of
         item ids: the mean over the loaded seeds of each seed's logits."""
-        import torch
-
         from solidcli.data.batching import pad_histories
 
         for h in histories:
             if len(h) == 0:
                 raise SolidError("an empty history: give at least one item token")
         out = np.empty((len(histories), self.n_items), dtype=np.float32)
-        with torch.no_grad():
-            for lo in range(0, len(histories), batch_size):
-                part = histories[lo:lo + batch_size]
-                hist, lengths = pad_histories([np.asarray(h) for h in part], self.max_len)
-                width = int(lengths.max())
-                hist_t, lengths_t = torch.from_numpy(hist[:, :width]), torch.from_numpy(lengths)
-                total = sum(m.score_items(hist_t, lengths_t)[0, :, 1:] for m in self._members)
-                out[lo:lo + len(part)] = (total / len(self._members)).float().numpy()
+        for lo in range(0, len(histories), batch_size):
+            part = histories[lo:lo + batch_size]
+            hist, lengths = pad_histories([np.asarray(h) for h in part], self.max_len)
+            out[lo:lo + len(part)] = self._scorer(
+                np.ascontiguousarray(hist[:, :int(lengths.max())]), lengths)
         return out
 
     def top_k(self, histories: Sequence[np.ndarray], k: int = 10, keep_seen: bool = False
@@ -145,6 +147,9 @@ class TrainedModel:
     def item_embeddings(self, seed: int | None = None) -> tuple[list[str], np.ndarray]:
         """(item tokens, (N, D) float32 item table) of one seed (default: the first loaded;
         the seeds' tables live in different spaces, so they are never averaged)."""
+        if self._members is None:
+            raise SolidError("the item table is inside the exported graph: load the run with "
+                             "engine='torch' for its embeddings")
         seed = self.seeds[0] if seed is None else seed
         if seed not in self.seeds:
             raise SolidError(f"seed {seed} is not loaded (loaded: {self.seeds})")
@@ -162,15 +167,19 @@ class TrainedModel:
 def load(dataset: str | None = None, backbone: str | None = None, dsr: str | None = None,
          variant: str = "scl", tag: str | None = None, seed: int | None = None,
          project: str | Path | None = None, params: str | Path = "params.yaml",
-         overrides: Sequence[str] = ()) -> TrainedModel:
+         overrides: Sequence[str] = (), engine: str = "torch",
+         export: str | Path | None = None) -> TrainedModel:
     """A trained run of the project at `project` (default: the current folder): every seed of
     its params' `seeds` (their ensemble), or `seed` alone. Unset names take the params'
-    defaults, as the CLI does (the first dataset, backbone, and dsr)."""
+    defaults, as the CLI does (the first dataset, backbone, and dsr). `engine="onnx"` scores
+    with the run's `solid export` file (`export`, default its layout path; checked to be the
+    run as it is now, `solidcli.serving`) in onnxruntime, without importing torch."""
     folder = Path(project) if project is not None else Path.cwd()
     if not folder.is_dir():
         raise SolidError(f"project folder not found: {folder}")
     with _inside(folder):
-        return _load(dataset, backbone, dsr, variant, tag, seed, Path(params), list(overrides))
+        return _load(dataset, backbone, dsr, variant, tag, seed, Path(params), list(overrides),
+                     engine, export)
 
 
 @contextmanager
@@ -184,7 +193,8 @@ def _inside(folder: Path) -> Iterator[None]:
         os.chdir(old)
 
 
-def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides) -> TrainedModel:
+def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides, engine,
+          export) -> TrainedModel:
     from solidcli.config import VARIANTS, check_backbone, check_dsr, load_params
     from solidcli.data.prepared import PreparedDataset
     from solidcli.grid import find_tagged, train_command
@@ -193,6 +203,8 @@ def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides) ->
 
     if variant not in VARIANTS:
         raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
+    if engine not in ENGINES:
+        raise SolidError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     p = load_params(params_path, overrides)
     p, name = p.for_dataset(dataset if dataset is not None else _first(p.datasets, "datasets"))
     backbone = check_backbone(backbone or _first(p.backbones, "backbones"))
@@ -200,6 +212,8 @@ def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides) ->
                     solid=variant != "base")
     config = find_tagged(p, RunId(name, backbone, dsr, variant, tag))
     seeds = list(p.seeds) if seed is None else [seed]
+    if engine == "onnx":
+        return _load_export(p, name, config, seeds, seed, export)
     members = []
     for s in seeds:
         run = config.with_seed(s)
@@ -213,13 +227,59 @@ def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides) ->
         raise SolidError(f"{config} was trained on {members[0].spec.n_items} items, the "
                          f"prepared data has {data.n_items}; retrain it "
                          f"(`{train_command(p, config)}`)")
-    histories = {split: {int(u): h for u, h in zip(data.splits[split].users,
-                                                   data.splits[split].histories, strict=True)}
-                 for split in ("valid", "test")}
+    return TrainedModel(_torch_scorer(members), members[0].spec.max_len, config, seeds,
+                        data.items, data.users, _histories(data), members)
+
+
+def _histories(data: Any) -> dict[str, dict[int, np.ndarray]]:
+    """split -> user id -> history (item ids, oldest first); `full`: the test history and
+    its target, every interaction the dataset has."""
+    out = {split: {int(u): h for u, h in zip(data.splits[split].users,
+                                              data.splits[split].histories, strict=True)}
+           for split in ("valid", "test")}
     test = data.splits["test"]
-    histories["full"] = {int(u): np.append(h, t) for u, h, t in zip(
+    out["full"] = {int(u): np.append(h, t) for u, h, t in zip(
         test.users, test.histories, test.targets, strict=True)}
-    return TrainedModel(members, config, seeds, data.items, data.users, histories)
+    return out
+
+
+def _torch_scorer(members: list) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The seeds' mean logits of items 1..N, each seed's model run alone (stacking them into
+    one batched model costs more than it saves for a request)."""
+    import torch
+
+    def score(hist: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            h, n = torch.from_numpy(hist), torch.from_numpy(lengths)
+            total = sum(m.score_items(h, n)[0, :, 1:] for m in members)
+            return (total / len(members)).float().numpy()
+    return score
+
+
+def _load_export(p: Any, name: str, config: Any, seeds: list[int], seed: int | None,
+                 export: str | Path | None) -> TrainedModel:
+    """The run's `solid export` in onnxruntime (engine onnx): no torch imported."""
+    from solidcli.data.prepared import PreparedDataset
+    from solidcli.layout import export_file
+    from solidcli.serving import read_export, session
+
+    path = Path(export) if export is not None else export_file(
+        config if seed is None else config.with_seed(seed))
+    remake = (f"solid export --dataset {name} --backbone {config.backbone} --dsr {config.dsr} "
+              f"--variant {config.variant}" + (f" --tag {config.tag}" if config.tag else "")
+              + (f" --seed {seed}" if seed is not None else "")
+              + (f" --out {path}" if export is not None else ""))
+    meta = read_export(path, config.key, seeds, remake)
+    data = PreparedDataset.load(name)
+    if meta["tokens"] != [str(t) for t in data.items["token"]]:
+        raise SolidError(f"{path}: its vocabulary is not the prepared data's; remake it with "
+                         f"`{remake}`")
+    graph = session(path)
+
+    def score(hist: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return graph.run(["scores"], {"hist": hist, "lengths": lengths})[0]
+    return TrainedModel(score, int(meta["max_len"]), config, seeds, data.items, data.users,
+                        _histories(data))
 
 
 def _first(axis: list[str], name: str) -> str:

@@ -480,6 +480,13 @@ def recommend(
         "--seed", help="One training seed's model (default: the ensemble of every seed of "
         "`seeds`: the mean of their scores).", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv.")] = "table",
+    engine: Annotated[str, typer.Option(
+        "--engine", help="torch: the trained models | onnx: the run's `solid export` file in "
+        "onnxruntime (no torch to load; refused if the run changed since it was exported).")]
+    = "torch",
+    export: Annotated[Path | None, typer.Option(
+        "--export", help="--engine onnx: the .onnx file (default: where `solid export` "
+        "writes the run).", show_default=False)] = None,
     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
     """Top-k items of a trained run, as item tokens with scores: for users of the dataset,
@@ -491,7 +498,7 @@ def recommend(
         from solidcli import api
 
         model = api.load(dataset, backbone, dsr, variant, tag, seed, params=params,
-                         overrides=set_ or [])
+                         overrides=set_ or [], engine=engine, export=export)
         which = f"seed {seed}" if seed is not None else f"mean of seeds {model.seeds}"
         if all_:
             n = stage.write_all(model, out, k, keep_seen, split)

@@ -179,3 +179,46 @@ def test_evaluate_takes_one_seed_and_its_hint_works_as_written(project):
     assert done.exit_code == 0, done.output
     assert (project / "reports/metrics/tiny/sasrec-duet-base-one/seed1/metrics.json").is_file()
     assert not (project / "reports/metrics/tiny/sasrec-duet-base-one/seed0").exists()
+
+
+def test_the_onnx_engine_gives_the_same_lists_without_torch_and_refuses_a_stale_export(project):
+    """`--engine onnx` scores with the run's `solid export` file: the lists torch gives, no
+    torch imported; a model retrained since the export, or no export, is one line whose
+    command works as written."""
+    import shlex
+    import subprocess
+    import sys
+
+    missing = invoke("recommend", *SCL, "-u", "USER003", "--engine", "onnx")
+    assert_one_line_error(missing, "no export exports/tiny/sasrec-duet-scl.onnx; make it with")
+    make = missing.stderr.split("make it with `")[1].split("`")[0]
+    assert invoke(*shlex.split(make)[1:]).exit_code == 0
+    users = ["USER003", "USER010", "USER021"]
+    for args in (["-u", u] for u in users):
+        got = invoke("recommend", *SCL, *args, "--engine", "onnx", "--format", "json", "-k", "5")
+        want = invoke("recommend", *SCL, *args, "--format", "json", "-k", "5")
+        assert got.exit_code == want.exit_code == 0, got.output
+        assert [r["item"] for r in json.loads(got.stdout)] == [
+            r["item"] for r in json.loads(want.stdout)]
+    onnx = api.load(dsr="duet", variant="scl", engine="onnx")
+    histories = [onnx.user_history(u) for u in users]
+    np.testing.assert_allclose(onnx.scores(histories),
+                               api.load(dsr="duet", variant="scl").scores(histories),
+                               rtol=1e-4, atol=1e-4)
+    code = ("import sys; from solidcli import api\n"
+            "m = api.load(dsr='duet', variant='scl', engine='onnx')\n"
+            "m.recommend_users(['USER003'])\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+    assert invoke("train-scl", "--dsr", "duet", "--seed", "0", "-S",
+                  "train.lr=0.01").exit_code == 0
+    before = snapshot(project)
+    assert_one_line_error(invoke("recommend", *SCL, "-u", "USER003", "--engine", "onnx"),
+                          "exports/tiny/sasrec-duet-scl.onnx is stale: "
+                          "models/tiny/scl/sasrec-duet/seed0/model.pt was retrained after it "
+                          "was exported; remake it with `solid export --dataset tiny")
+    assert_one_line_error(invoke("recommend", *SCL, "-u", "USER003", "--engine", "jax"),
+                          "unknown engine 'jax'")
+    assert snapshot(project) == before

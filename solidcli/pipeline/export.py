@@ -57,12 +57,12 @@ from solidcli.errors import SolidError
 from solidcli.grid import find_tagged, train_command
 from solidcli.layout import RunId, export_file, model_dir
 from solidcli.runs import load_trained
+from solidcli.serving import runtime, session, sidecars
 
 OPSET = 17
 TOLERANCE = 1e-4  # |onnxruntime - torch| <= TOLERANCE * (1 + |torch|), every score checked
 PROBE_USERS = 64  # test histories in the check's larger batch
 FORMAT = "solid-export/1"
-EXTRA = "solid export needs the export extra: pip install 'solid-rec[export]'"
 
 
 class Scores(nn.Module):
@@ -76,16 +76,6 @@ class Scores(nn.Module):
     def forward(self, hist: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         logits, _ = self.model.item_logits(hist, lengths, first=1)  # (S, B, N)
         return logits.mean(dim=0)
-
-
-def _runtime():
-    """onnx and onnxruntime, or the one-line error naming the extra that installs them."""
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError:
-        raise SolidError(EXTRA) from None
-    return onnx, onnxruntime
 
 
 def example_batch(n_items: int, batch: int, width: int, seed: int = 0
@@ -112,15 +102,6 @@ def write_onnx(model: nn.Module, path: Path, trace_batch: int) -> None:
             input_names=["hist", "lengths"], output_names=["scores"],
             dynamic_axes={"hist": {0: "batch", 1: "length"}, "lengths": {0: "batch"},
                           "scores": {0: "batch"}})
-
-
-def session(path: Path, threads: int = 1):
-    """An onnxruntime CPU session of the file at `path`, `threads` threads."""
-    _, ort = _runtime()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def torch_scores(model: nn.Module, hist: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -173,11 +154,6 @@ def _check_out(out: Path) -> None:
             raise SolidError(f"cannot write {out}: {parent} is a file, not a folder")
 
 
-def sidecars(out: Path) -> tuple[Path, Path]:
-    """(vocabulary, description) beside the .onnx file: <name>.items.json, <name>.json."""
-    return out.with_suffix(".items.json"), out.with_suffix(".json")
-
-
 def _load(params: Params, config: RunId, seeds: list[int], one_seed: bool):
     """The seeds' models as one group (members in `seeds` order) and their run records."""
     from solidcli.models.recommender import Recommender
@@ -211,7 +187,7 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     out = Path(out) if out is not None else export_file(
         config if seed is None else config.with_seed(seed))
     _check_out(out)
-    onnx, ort = _runtime()
+    onnx, ort = runtime()
     seeds = list(params.seeds) if seed is None else [seed]
     model, records = _load(params, config, seeds, seed is not None)
     spec = model.spec
