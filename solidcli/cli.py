@@ -209,6 +209,31 @@ def download(dataset: DatasetOpt = None, seed: DataSeedOpt = None,
 
 
 @app.command()
+def synth(
+    like: Annotated[str, typer.Option("--like", help="Imitate this registered dataset.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (created).")],
+    scale: Annotated[float, typer.Option("--scale", help="Users and items times this.")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+) -> None:
+    """Write a synthetic dataset with the statistics of a registered one, at any scale.
+
+    Atomic files as the real ones (leave-one-out, histories cut to 50), item text and random
+    512-d features for the modalities the named dataset has. Use it with
+    `solid download --dataset <out>`. Features are random: semantic ids carry no signal.
+    """
+    with _guard():
+        from solidcli.data import synth as stage
+
+        s = stage.run(like, scale, seed, out, force=force)
+        typer.echo(f"{out}: like {like} x{scale:g} (seed {seed}): {s['users']} users, "
+                   f"{s['items']} items, {s['interactions']} interactions, mean length "
+                   f"{s['mean_length']:.2f} (min {s['min_length']}, max {s['max_length']}), "
+                   f"popularity Gini {s['popularity_gini']:.3f}, top 1% of items "
+                   f"{100 * s['top1pct_share']:.1f}% of interactions, in {s['seconds']} s")
+
+
+@app.command()
 def embed(dataset: DatasetOpt = None, params: ParamsOpt = Path("params.yaml"),
           set_: SetOpt = None) -> None:
     """Write item text/image features to data/features/<dataset>: imported or encoded."""

@@ -9,7 +9,8 @@ The branch (paper Eq. 12, x = M_v(E_v(s_v)) before its bound T):
 * `branch_same_across_users`: the fraction of bounded entries equal for all users;
 * `branch_to_trunk`: |bounded branch| / |trunk| per user (Frobenius norms over all generated
   tensors), averaged over users.
-The codebook (Eq. 13), over the item table's rows:
+The codebook (Eq. 13), over the item table's rows (searched in chunks of rows,
+`codebook.nearest_code`, so no items x codes table is built):
 * `codes_used`: codes that are the nearest code of at least one item, of `codes`;
 * `code_perplexity`: exp of the entropy of the items' code assignment (= codes_used when the
   items spread evenly over them);

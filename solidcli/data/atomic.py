@@ -20,7 +20,10 @@ warning.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+
+import numpy as np
 
 from solidcli.errors import SolidError
 
@@ -42,13 +45,41 @@ def write_index(path: Path, tokens: list[str]) -> None:
 
 
 @dataclass
+class Split:
+    """One `.inter` file's rows as arrays (ids shifted by one): row r is user `users[r]`, history
+    `items[offsets[r]:offsets[r + 1]]` (oldest first) and target `targets[r]`."""
+
+    users: np.ndarray  # int32
+    offsets: np.ndarray  # int64, rows + 1 entries
+    items: np.ndarray  # int32, every history concatenated
+    targets: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def lists(self) -> tuple[list[int], list[list[int]], list[int]]:
+        """(users, histories, targets) as Python lists (small data: tests, inspection)."""
+        flat, ends = self.items.tolist(), self.offsets.tolist()
+        return (self.users.tolist(), [flat[a:b] for a, b in pairwise(ends)],
+                self.targets.tolist())
+
+
+@dataclass
 class AtomicDataset:
     item_tokens: list[str]  # position i holds the token of item i + 1
     user_tokens: list[str]  # position u holds the token of user u + 1
-    sequences: dict[str, tuple[list[int], list[list[int]], list[int]]]  # split -> users, hists, targets
+    splits: dict[str, Split]
     texts: list[str | None] | None  # position i: text of item i + 1
     categories: list[str | None] | None = None  # from <stem>.item
     images: list[str | None] | None = None  # from <stem>.item: URL or folder-relative path
+
+    @property
+    def sequences(self) -> dict[str, tuple[list[int], list[list[int]], list[int]]]:
+        """split -> (users, histories, targets) as lists, built anew on each access."""
+        return {name: split.lists() for name, split in self.splits.items()}
 
 
 def _lines(path: Path) -> list[str]:
@@ -91,7 +122,101 @@ def _read_index(path: Path) -> list[str]:
     return [tokens[i] for i in range(len(tokens))]
 
 
-def _read_inter(path: Path, n_users: int, n_items: int):
+def _read_inter(path: Path, n_users: int, n_items: int) -> Split:
+    """One `.inter` file, parsed vectorised when every line is canonical (`<digits>\\t<digits
+    separated by single spaces>\\t<digits>`, ids in range); any other file goes through the
+    line-by-line reader, which accepts what it always did and names the first bad line."""
+    fast = _parse_inter(path, n_users, n_items) if path.is_file() else None
+    if fast is not None:
+        return fast
+    users, hists, targets = _read_inter_lines(path, n_users, n_items)
+    offsets = np.zeros(len(hists) + 1, dtype=np.int64)
+    np.cumsum([len(h) for h in hists], out=offsets[1:])
+    flat = np.fromiter((i for h in hists for i in h), dtype=np.int32, count=int(offsets[-1]))
+    return Split(np.asarray(users, dtype=np.int32), offsets, flat,
+                 np.asarray(targets, dtype=np.int32))
+
+
+_CHUNK = 1 << 22  # bytes parsed at a time: a few dozen MB of temporaries
+_TAB, _NL, _SPACE = 9, 10, 32
+
+
+def _parse_inter(path: Path, n_users: int, n_items: int) -> Split | None:
+    """The canonical `.inter` file at `path` as a Split, or None when any byte, line or id
+    is out of the canonical form (the caller then reads it line by line)."""
+    data = path.read_bytes()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    header = header_line(INTER_HEADER).encode()
+    if data[start:start + len(header)] != header:
+        return None
+    start += len(header)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + _CHUNK) + 1
+        if end <= start:  # a line longer than a chunk
+            end = data.find(b"\n", start + _CHUNK) + 1 or len(data)
+        chunk = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+        if chunk[-1] != _NL:  # the last line, without its newline
+            chunk = np.append(chunk, np.uint8(_NL))
+        part = _parse_chunk(chunk, n_users, n_items)
+        if part is None:
+            return None
+        parts.append(part)
+        start = end
+    if not parts:
+        return None
+    users, lengths, items, targets = (np.concatenate(c) for c in zip(*parts, strict=True))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return Split(users, offsets, items, targets)
+
+
+def _parse_chunk(a: np.ndarray, n_users: int, n_items: int):
+    """(users, history lengths, history items, targets) of whole lines `a` (bytes ending in a
+    newline), or None unless every line is canonical with ids in range."""
+    digit = (a >= 48) & (a <= 57)
+    tab, nl = a == _TAB, a == _NL
+    if not a.size or not digit[0] or not (digit | tab | nl | (a == _SPACE)).all():
+        return None
+    sep = np.flatnonzero(~digit)
+    before, after = a[sep - 1], a[np.minimum(sep + 1, a.size - 1)]
+    kind = a[sep]
+    double_tab = (kind == _TAB) & (after == _TAB)
+    # one separator between two numbers, but for the empty history's tab pair
+    if not ((before >= 48) | ((kind == _TAB) & (before == _TAB))).all():
+        return None
+    if not ((after >= 48) | double_tab)[:-1].all():
+        return None
+    # per line, the separators are: tab, spaces, tab, newline
+    ends = np.flatnonzero(kind == _NL)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if ((kind[starts] != _TAB) | (kind[ends - 1] != _TAB)).any():
+        return None
+    if (np.add.reduceat((kind == _TAB).astype(np.int64), starts) != 2).any():
+        return None
+    # the numbers: digit runs, each ended by the separator after it
+    first = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))
+    last = np.flatnonzero(digit & ~np.concatenate((digit[1:], [False]))) + 1
+    width = last - first
+    if width.max() > 18:
+        return None
+    values = np.zeros(first.size, dtype=np.int64)
+    for k in range(int(width.max())):
+        more = width > k
+        values[more] = values[more] * 10 + (a[first[more] + k] - 48)
+    values += 1  # ids shift by one: 0 is padding
+    line_end = a[last] == _NL
+    line_start = np.concatenate(([True], line_end[:-1]))
+    users, targets = values[line_start], values[line_end]
+    items = values[~(line_start | line_end)]
+    lengths = np.diff(np.flatnonzero(line_end), prepend=-1) - 2
+    if users.max() > n_users or max(items.max(initial=1), targets.max()) > n_items:
+        return None
+    return (users.astype(np.int32), lengths, items.astype(np.int32),
+            targets.astype(np.int32))
+
+
+def _read_inter_lines(path: Path, n_users: int, n_items: int):
     lines = _lines(path)
     if not lines or lines[0].split("\t") != INTER_HEADER:
         raise SolidError(f"{path}: header must be {' '.join(INTER_HEADER)} (tab-separated)")
@@ -195,14 +320,14 @@ def read_atomic(folder: Path, stem: str) -> AtomicDataset:
     users = _read_index(folder / f"{stem}.user2index")
     seqs = {s: _read_inter(folder / f"{stem}.{s}.inter", len(users), len(items)) for s in SPLITS}
     for split in ("valid", "test"):
-        split_users = seqs[split][0]
-        if len(set(split_users)) != len(split_users):
+        split_users = seqs[split].users
+        if len(np.unique(split_users)) != len(split_users):
             raise SolidError(f"{folder / f'{stem}.{split}.inter'}: a user has more than one row")
     position = {tok: i for i, tok in enumerate(items)}  # item token -> index
     index = folder / f"{stem}.item2index"
     texts = _read_texts(folder / f"{stem}.text", position, index)
     categories, images = _read_item_meta(folder / f"{stem}.item", position, index)
-    return AtomicDataset(item_tokens=items, user_tokens=users, sequences=seqs, texts=texts,
+    return AtomicDataset(item_tokens=items, user_tokens=users, splits=seqs, texts=texts,
                          categories=categories, images=images)
 
 

@@ -559,7 +559,7 @@ class MissrecRecipe(Recipe):
             raise SolidError(f"{archive}: bad atomic files in {self.subfolder}/: "
                              f"{str(exc).replace(str(out), self.subfolder)}") from None
         return {"users": len(data.user_tokens), "items": len(data.item_tokens),
-                "rows": {s: len(v[0]) for s, v in data.sequences.items()},
+                "rows": {s: len(v) for s, v in data.splits.items()},
                 "files": sorted(written)}
 
 

@@ -36,6 +36,22 @@ class InteractionIndex:
             items += [flat, np.asarray(targets, dtype=np.int64)]
         return cls(np.concatenate(users), np.concatenate(items), n_items)
 
+    @classmethod
+    def from_flat(cls, splits, n_items: int, rows: int = 1 << 16) -> InteractionIndex:
+        """From `atomic.Split`s (users, history offsets and items, targets), as `from_splits`;
+        `rows` rows at a time, so the temporaries stay small however many histories repeat."""
+        stride = n_items + 1
+        keys = []
+        for split in splits:
+            users = split.users.astype(np.int64)
+            keys.append(np.unique(users * stride + split.targets))
+            for lo in range(0, len(users), rows):
+                ends = split.offsets[lo:lo + rows + 1]
+                owner = np.repeat(users[lo:lo + rows], np.diff(ends))
+                keys.append(np.unique(owner * stride + split.items[ends[0]:ends[-1]]))
+        flat = np.unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+        return cls(flat // stride, flat % stride, n_items)
+
     def contains(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         keys = users.astype(np.int64) * self.stride + items.astype(np.int64)
         pos = np.searchsorted(self.keys, keys)

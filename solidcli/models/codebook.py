@@ -3,7 +3,9 @@ practice that lets it learn (issue 11).
 
 Each item representation of a history is replaced by its nearest codebook entry (Euclidean),
 E_v -> E'_v. The codebook (N_c x L_r) is initialised from a semantic embedding table, the
-"metacode". By default it is a trainable parameter.
+"metacode". By default it is a trainable parameter. The search for the nearest code runs
+over chunks of rows with a bounded table of distances (`nearest_code`, issue 27), with the
+results of the whole table bit for bit.
 
 What reaches what (the paper leaves it open; `solid.*` picks):
 * The lookup itself has no gradient. Without a straight-through estimator
@@ -47,13 +49,9 @@ class SemanticCodebook(nn.Module):
 
     @torch.no_grad()
     def nearest(self, x: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest code for every vector of x (S, ..., D) -> (S, ...)."""
-        s = x.shape[0]
-        flat = x.reshape(s, -1, x.shape[-1])
-        codes = self.codes
-        dist = torch.baddbmm(codes.pow(2).sum(-1).unsqueeze(1), flat, codes.transpose(1, 2),
-                             alpha=-2.0) + flat.pow(2).sum(-1, keepdim=True)
-        return dist.argmin(dim=-1).view(x.shape[:-1])
+        """Index of the nearest code for every vector of x (S, ..., D) -> (S, ...), in
+        chunks of rows (`nearest_code`)."""
+        return nearest_code(x, self.codes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Every vector of x (S, ..., D) quantised: (what the branch reads, the codes).
@@ -88,6 +86,59 @@ class SemanticCodebook(nn.Module):
                         state[key][m, dead] = 0.0
             moved.append(len(dead))
         return moved
+
+
+CHUNK_BYTES = 64 << 20  # distances `nearest_code` holds at once (64 MiB)
+MIN_CHUNK_ROWS = 64  # fewest rows per chunk: below ~16 rows MKL's gemm takes other paths
+
+
+def chunk_rows(members: int, n_codes: int, element_size: int) -> int:
+    """Rows per chunk of `nearest_code`: as many as fit S x rows x N_c distances in
+    CHUNK_BYTES, at least MIN_CHUNK_ROWS. Depends on the sizes and the element size only,
+    never on the device."""
+    return max(MIN_CHUNK_ROWS, CHUNK_BYTES // max(1, members * n_codes * element_size))
+
+
+def _distances(flat: torch.Tensor, codes: torch.Tensor, sq_codes: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances ||x||^2 - 2 x.c + ||c||^2 (S, n, N_c) of the rows of
+    flat (S, n, D) to the codes (S, N_c, D), ||c||^2 = sq_codes (S, N_c). The sum is added
+    in place: the same IEEE additions as `a + b`, one table instead of two."""
+    dist = torch.baddbmm(sq_codes.unsqueeze(1), flat, codes.transpose(1, 2), alpha=-2.0)
+    return dist.add_(flat.pow(2).sum(-1, keepdim=True))
+
+
+@torch.no_grad()
+def nearest_code(x: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """Index of each member's nearest code (S, N_c, D) for every vector of x (S, ..., D)
+    -> (S, ...); ties go to the first code (torch.argmin).
+
+    Memory is bounded (issue 27): the whole (S, rows, N_c) table, 4.5 GB for 5 members x
+    26k items x 8.6k codes, was built, and held twice, on every step. Now at most
+    `chunk_rows` rows are held at a time, about CHUNK_BYTES of distances. Rows that fit in
+    one chunk (every step and item table of Scientific's Table 1 runs, K = 32) take the one
+    call they always took. Larger inputs are cut into windows of exactly `chunk_rows` rows,
+    the last one moved back to end at the last row, so that every matrix product has the
+    same shape and no short tail chunk reaches BLAS's small-matrix kernels, whose sums round
+    differently (measured: MKL's products of 1-8 rows differ in the last bits). A row's
+    distances, and so its argmin, are then bitwise those of the whole table: MKL's gemm
+    gives a row the same bits for any number of rows >= 16 (tests/test_codebook_chunks.py
+    checks this over many shapes; a GPU's BLAS is not checked). The search has no gradient: the codes' and items' gradients (Eq. 13's MSE,
+    straight-through) follow from the indices alone, so they are unchanged too. While
+    tracing for ONNX (`solid export`) the whole table is built, as a loop over traced sizes
+    would freeze the chunk count into the graph."""
+    s, d = x.shape[0], x.shape[-1]
+    flat = x.reshape(s, -1, d)
+    n = flat.shape[1]
+    sq_codes = codes.pow(2).sum(-1)
+    rows = chunk_rows(s, codes.shape[1], flat.element_size())
+    if torch.jit.is_tracing() or n <= rows:
+        return _distances(flat, codes, sq_codes).argmin(dim=-1).view(x.shape[:-1])
+    index = torch.empty(s, n, dtype=torch.long, device=x.device)
+    for lo in range(0, n, rows):
+        start = min(lo, n - rows)  # the last window ends at the last row
+        best = _distances(flat[:, start:start + rows], codes, sq_codes).argmin(dim=-1)
+        index[:, lo:start + rows] = best[:, lo - start:]
+    return index.view(x.shape[:-1])
 
 
 def aux_loss(kind: str, items: torch.Tensor, codes: torch.Tensor, mask: torch.Tensor | None,

@@ -33,6 +33,7 @@ def run(params: Params, dataset: str, params_file: Path | None = None) -> list[P
     """Prepare `dataset`; `params_file` is where a new folder's derived sections go (None:
     nowhere)."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
     cfg = params.data_cfg(dataset)
     if cfg.path is not None:
@@ -58,17 +59,8 @@ def run(params: Params, dataset: str, params_file: Path | None = None) -> list[P
     users = pd.DataFrame({
         "user": np.arange(1, n_users + 1, dtype=np.int32), "token": raw.user_tokens,
     })
-    seq_frames = []
-    for split, (u, h, t) in raw.sequences.items():
-        seq_frames.append(pd.DataFrame({
-            "user": np.asarray(u, dtype=np.int32),
-            "split": split,
-            "history": [np.asarray(x, dtype=np.int32) for x in h],
-            "target": np.asarray(t, dtype=np.int32),
-        }))
-    sequences = pd.concat(seq_frames, ignore_index=True)
-
-    index = InteractionIndex.from_splits(raw.sequences.values(), n_items)
+    sequences = _sequence_table(raw.splits)
+    index = InteractionIndex.from_flat(raw.splits.values(), n_items)
     text, doc = (own.load_document(params_file)
                  if params_file is not None and cfg.path is not None else (None, None))
     derived = None
@@ -79,7 +71,7 @@ def run(params: Params, dataset: str, params_file: Path | None = None) -> list[P
         _check_negatives(dataset, cfg.eval_negatives, raw, index)
     cand_frames = []
     for offset, split in enumerate(("valid", "test"), start=1):
-        u, _, t = raw.sequences[split]
+        u, t = raw.splits[split].users, raw.splits[split].targets
         rng = np.random.default_rng([params.seed, offset])
         negs = sample_negatives(rng, np.asarray(u), cfg.eval_negatives, index)
         lists = np.concatenate([np.asarray(t)[:, None], negs], axis=1).astype(np.int32)
@@ -96,7 +88,7 @@ def run(params: Params, dataset: str, params_file: Path | None = None) -> list[P
     with staged_dir(out) as tmp:
         items.to_parquet(tmp / "items.parquet", index=False)
         users.to_parquet(tmp / "users.parquet", index=False)
-        sequences.to_parquet(tmp / "sequences.parquet", index=False)
+        pq.write_table(sequences, tmp / "sequences.parquet")
         candidates.to_parquet(tmp / "candidates.parquet", index=False)
         write_json(tmp / "stats.json", stats)
         provenance.write_manifest(tmp, dataset, origin, params.seed)
@@ -116,8 +108,7 @@ def run(params: Params, dataset: str, params_file: Path | None = None) -> list[P
 def _fewest_free(raw, index: InteractionIndex) -> tuple[int, int]:
     """(user id, count) of the valid/test user with the fewest items never interacted with:
     the most negatives every candidate list can hold."""
-    users = np.concatenate([np.asarray(raw.sequences[s][0], dtype=np.int64)
-                            for s in ("valid", "test")])
+    users = np.concatenate([raw.splits[s].users.astype(np.int64) for s in ("valid", "test")])
     free = index.n_items - index.count[np.minimum(users, len(index.count) - 1)]
     at = int(np.argmin(free))
     return int(users[at]), int(free[at])
@@ -144,6 +135,34 @@ def _derive(params: Params, dataset: str, cfg, source, raw, index: InteractionIn
                       f"--dsr {base.dsr}")
 
 
+def _sequence_table(splits):
+    """sequences.parquet's table, built from the split arrays with the schema (pandas metadata
+    included) that pandas gives the same frame, so the file's bytes are what `to_parquet` of
+    that frame writes, without a Python object per row."""
+    import pandas as pd
+    import pyarrow as pa
+
+    sample = pd.DataFrame({"user": np.zeros(1, dtype=np.int32), "split": "train",
+                           "history": [np.zeros(1, dtype=np.int32)],
+                           "target": np.zeros(1, dtype=np.int32)})
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    parts = list(splits.values())
+    names = pa.array(list(splits), type=schema.field("split").type)
+    which = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
+    starts = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
+    offsets = np.concatenate([p.offsets[:-1] + at for p, at in zip(parts, starts, strict=True)]
+                             + [[starts[-1] + parts[-1].offsets[-1]]])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise SolidError(f"{offsets[-1]} history entries: more than one Parquet list column "
+                         "chunk holds (2^31 - 1)")
+    history = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
+                                       pa.array(np.concatenate([p.items for p in parts])))
+    return pa.Table.from_arrays([
+        pa.array(np.concatenate([p.users for p in parts])), names.take(pa.array(which)),
+        history, pa.array(np.concatenate([p.targets for p in parts])),
+    ], schema=schema)
+
+
 def _category(text: str | None, prefix: str | None) -> str | None:
     """The category path segment of a UniSRec text line ('title. category path. brand.')."""
     if not text or not prefix:
@@ -158,10 +177,9 @@ def _stats(dataset, citation, n_users, n_items, raw, index) -> dict:
     # A user's sequence length: the test history plus its target, unless that history was cut
     # to the last 50 items; UniSRec's files then still tell it, as train rows + 3 (n - 3 train
     # rows per user, one valid, one test).
-    train_rows = np.bincount(np.asarray(raw.sequences["train"][0]), minlength=n_users + 1)
-    test_users, test_hist, _ = raw.sequences["test"]
-    lengths = np.asarray([max(len(h) + 1, train_rows[u] + 3)
-                          for u, h in zip(test_users, test_hist, strict=True)])
+    train_rows = np.bincount(raw.splits["train"].users, minlength=n_users + 1)
+    test = raw.splits["test"]
+    lengths = np.maximum(test.lengths() + 1, train_rows[test.users] + 3)
     interactions = int(lengths.sum())
     pairs = len(index.keys)
     q = np.quantile(lengths, [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]).tolist()
@@ -173,7 +191,7 @@ def _stats(dataset, citation, n_users, n_items, raw, index) -> dict:
         "interactions": interactions,
         "distinct_user_item_pairs": pairs,
         "density": pairs / (n_users * n_items),
-        "rows": {split: len(v[0]) for split, v in raw.sequences.items()},
+        "rows": {split: len(v) for split, v in raw.splits.items()},
         "sequence_length": {
             "mean": float(lengths.mean()),
             "quantiles": dict(zip(["min", "q25", "median", "q75", "q90", "max"], q, strict=True)),
