@@ -4,6 +4,7 @@
                                           # validation), and the pipeline's per-stage times
                                           # from the last `dvc repro` of this checkout
     python benchmarks/bench.py --repro    # also a whole `dvc repro` in a fresh copy, timed
+    python benchmarks/bench.py --scale [--sizes office-full:1 ...]  # benchmarks/scale_bench.py
 
 It also times full-ranking evaluation (issue 10: every test user against all 1,585 items) beside
 the sampled protocol, for SASRec and for DIN, whose state depends on the target.
@@ -222,6 +223,12 @@ def bench_repro() -> dict:
 
 
 def main() -> None:
+    if "--scale" in sys.argv[1:]:  # the stages at the paper's sizes: benchmarks/scale_bench.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import scale_bench
+
+        scale_bench.main([a for a in sys.argv[1:] if a != "--scale"])
+        return
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repro", action="store_true", help="also time a full dvc repro")
