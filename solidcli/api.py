@@ -117,9 +117,10 @@ class TrainedModel:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise SolidError(f"k must be a whole number >= 1, got {k!r}")
         scores = self.scores(histories)
-        if not keep_seen:
-            for row, h in enumerate(histories):
-                scores[row, np.asarray(h, dtype=np.int64) - 1] = -np.inf
+        if not keep_seen and len(histories):  # every history's own items, in one scatter
+            rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+            cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) - 1
+            scores[rows, cols] = -np.inf
         k = min(int(k), self.n_items)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         picked = np.take_along_axis(scores, order, axis=1)
@@ -197,36 +198,25 @@ def _load(dataset, backbone, dsr, variant, tag, seed, params_path, overrides, en
           export) -> TrainedModel:
     from solidcli.config import VARIANTS, check_backbone, check_dsr, load_params
     from solidcli.data.prepared import PreparedDataset
-    from solidcli.grid import find_tagged, train_command
+    from solidcli.grid import find_tagged, pick, pick_dsr
     from solidcli.layout import RunId
-    from solidcli.runs import load_trained
+    from solidcli.runs import load_seeds
 
     if variant not in VARIANTS:
         raise SolidError(f"unknown variant '{variant}' (choose from {', '.join(VARIANTS)})")
     if engine not in ENGINES:
         raise SolidError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     p = load_params(params_path, overrides)
-    p, name = p.for_dataset(dataset if dataset is not None else _first(p.datasets, "datasets"))
-    backbone = check_backbone(backbone or _first(p.backbones, "backbones"))
-    dsr = check_dsr(dsr or _first(p.dsrs if variant == "base" else p.solid_dsrs, "dsrs"),
-                    solid=variant != "base")
+    p, name = p.for_dataset(pick(dataset, p.datasets, "datasets"))
+    backbone = check_backbone(pick(backbone, p.backbones, "backbones"))
+    dsr = check_dsr(pick_dsr(dsr, p, variant), solid=variant != "base")
     config = find_tagged(p, RunId(name, backbone, dsr, variant, tag))
     seeds = list(p.seeds) if seed is None else [seed]
     if engine == "onnx":
         return _load_export(p, name, config, seeds, seed, export)
-    members = []
-    for s in seeds:
-        run = config.with_seed(s)
-        model, _ = load_trained(run, make=train_command(p, run) + (
-            "" if seed is None else f" --seed {s}"))
-        members.append(model)
-    for model in members:
-        model.eval()
     data = PreparedDataset.load(name)
-    if members[0].spec.n_items != data.n_items:
-        raise SolidError(f"{config} was trained on {members[0].spec.n_items} items, the "
-                         f"prepared data has {data.n_items}; retrain it "
-                         f"(`{train_command(p, config)}`)")
+    members = [model.eval() for model, _ in load_seeds(p, config, seeds, data.n_items,
+                                                       one_seed=seed is not None)]
     return TrainedModel(_torch_scorer(members), members[0].spec.max_len, config, seeds,
                         data.items, data.users, _histories(data), members)
 
@@ -280,9 +270,3 @@ def _load_export(p: Any, name: str, config: Any, seeds: list[int], seed: int | N
         return graph.run(["scores"], {"hist": hist, "lengths": lengths})[0]
     return TrainedModel(score, int(meta["max_len"]), config, seeds, data.items, data.users,
                         _histories(data))
-
-
-def _first(axis: list[str], name: str) -> str:
-    if not axis:
-        raise SolidError(f"params.yaml: '{name}' is empty; pass the name")
-    return axis[0]

@@ -112,11 +112,9 @@ def _params(path: Path, sets: list[str] | None, seed: int | None = None,
 
 
 def _pick(value: str | None, axis: list[str], name: str) -> str:
-    if value is not None:
-        return value
-    if not axis:
-        raise SolidError(f"params.yaml: '{name}' is empty; pass the value as a flag")
-    return axis[0]
+    from solidcli.grid import pick
+
+    return pick(value, axis, name)
 
 
 def _dataset(value: str | None, p):
@@ -125,10 +123,9 @@ def _dataset(value: str | None, p):
 
 
 def _pick_dsr(value: str | None, p, variant: str) -> str:
-    """Baselines default to the first of `dsrs`, SOLID variants to the first of `solid_dsrs`."""
-    if variant == "base":
-        return _pick(value, p.dsrs, "dsrs")
-    return _pick(value, p.solid_dsrs, "solid_dsrs")
+    from solidcli.grid import pick_dsr
+
+    return pick_dsr(value, p, variant)
 
 
 def _fail(message: str) -> None:
@@ -477,12 +474,15 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
                         _pick_dsr(dsr, p, variant), variant, tag=tag))
 
 
+ModelSeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="One training seed's model (default: the ensemble of every seed of "
+    "`seeds`: the mean of their scores).", show_default=False)]
+
+
 @app.command()
 def recommend(
     dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
-    variant: Annotated[str, typer.Option(
-        "--variant", help="Which trained model: base | spg | sml | scl | scl_only.")] = "scl",
-    tag: TagOpt = None,
+    variant: VariantOpt = "scl", tag: TagOpt = None,
     user: Annotated[list[str] | None, typer.Option(
         "--user", "-u", help="A user of the dataset, by user token (repeatable): from the "
         "history of --split.", show_default=False)] = None,
@@ -501,9 +501,7 @@ def recommend(
     split: Annotated[str, typer.Option(
         "--split", help="A known user's history: full (every interaction the dataset has), "
         "test or valid (that split's input history).")] = "full",
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="One training seed's model (default: the ensemble of every seed of "
-        "`seeds`: the mean of their scores).", show_default=False)] = None,
+    seed: ModelSeedOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv.")] = "table",
     engine: Annotated[str, typer.Option(
         "--engine", help="torch: the trained models | onnx: the run's `solid export` file in "
@@ -541,10 +539,7 @@ def recommend(
 def export(
     dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOpt = None,
     variant: VariantOpt = "scl", tag: TagOpt = None,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="Export this one training seed's model (default: the ensemble of every "
-        "seed of `seeds`, the mean of their scores, in one graph).", show_default=False)]
-    = None,
+    seed: ModelSeedOpt = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="The .onnx file to write; <name>.items.json (the vocabulary) and "
         "<name>.json (what the inputs and output are, the run, its model.pt SHA-256s) go "

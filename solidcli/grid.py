@@ -314,6 +314,22 @@ def dataset_runs(params: Params, dataset: str, families=MAIN_FAMILIES) -> list[P
     return list(out.values())
 
 
+def pick(value: str | None, axis: list[str], name: str) -> str:
+    """`value`, or the first of the params' axis `name` (a single command's default)."""
+    if value is not None:
+        return value
+    if not axis:
+        raise SolidError(f"params.yaml: '{name}' is empty; pass the value as a flag")
+    return axis[0]
+
+
+def pick_dsr(value: str | None, params: Params, variant: str) -> str:
+    """Baselines default to the first of `dsrs`, SOLID variants to the first of `solid_dsrs`."""
+    if variant == "base":
+        return pick(value, params.dsrs, "dsrs")
+    return pick(value, params.solid_dsrs, "solid_dsrs")
+
+
 def find(params: Params, run: RunId) -> Planned | None:
     """The planned configuration of this run (any seed), if the params define it (in the
     default pipeline or a study)."""

@@ -154,6 +154,32 @@ def load_trained(run: RunId, device=None, make: str | None = None):
     return model, record
 
 
+def load_seeds(params: Params, config: RunId, seeds: list[int], n_items: int,
+               one_seed: bool = False) -> list[tuple[Any, dict[str, Any]]]:
+    """(model, run record) of each seed of `config`, checked to be one configuration trained
+    on `n_items` items: what evaluate, export and the API score. `one_seed`: the hint for a
+    seed not trained names `--seed s`."""
+    from solidcli.grid import train_command
+
+    loaded = []
+    for s in seeds:
+        run = config.with_seed(s)
+        loaded.append(load_trained(run, make=train_command(params, run)
+                                   + (f" --seed {s}" if one_seed else "")))
+    spec = loaded[0][0].spec
+    for s, (model, _) in zip(seeds, loaded, strict=True):
+        run = config.with_seed(s)
+        if model.spec != spec:
+            raise SolidError(f"{model_dir(run)} and {model_dir(config.with_seed(seeds[0]))} are "
+                             f"not the same configuration; retrain it "
+                             f"(`{train_command(params, run)}`)")
+        if spec.n_items != n_items:
+            raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the "
+                             f"prepared data has {n_items}; retrain it "
+                             f"(`{train_command(params, run)}`)")
+    return loaded
+
+
 # ---- semantics: what SPG / SML / SCL read --------------------------------------------------
 
 def resolve_semantics(params: Params, dataset: str, by_modality: str | None = None,

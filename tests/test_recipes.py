@@ -193,7 +193,7 @@ def test_amazon_2018_unisrec_recipe(mirror, monkeypatch, tmp_path, capsys):
     # first appearance along U1's sequence, then nothing new
     assert data.item_tokens == ["B004", "B002", "B006", "B001", "B005", "B003"]
     index = {tok: n for n, tok in enumerate(data.item_tokens)}
-    rows = {s: len(v[0]) for s, v in data.sequences.items()}
+    rows = {s: len(v.users) for s, v in data.splits.items()}
     assert rows == {"train": 5 * 3 + 57 + 2, "valid": 7, "test": 7}  # n-3 train rows per user
     stats = json.loads((folder / "build.json").read_text())["stats"]
     assert stats["interactions"] == 5 * 6 + 60 + 5 and stats["k_core_rounds"] == 2
@@ -208,14 +208,14 @@ def test_amazon_2018_unisrec_recipe(mirror, monkeypatch, tmp_path, capsys):
     assert (folder / "Arts.test.inter").read_text().splitlines()[1] == "0\t0 1 2 3 4\t5"
     # ties at the same second are ordered by item token: B001 before B003
     tie = [index[t] for t in ("B002", "B001", "B003", "B004", "B005")]
-    users, hists, targets = data.sequences["test"]
+    users, hists, targets = data.splits["test"].lists()
     assert [i - 1 for i in hists[6]] + [targets[6] - 1] == tie
     # the long user: every history keeps its last 50 items
     long_seq = [index[f"B00{j % 6 + 1}"] for j in range(60)]
     assert users[5] == 6 and [i - 1 for i in hists[5]] == long_seq[9:59]
     assert targets[5] - 1 == long_seq[59]
-    assert [i - 1 for i in data.sequences["valid"][1][5]] == long_seq[8:58]
-    train_u, train_h, _ = data.sequences["train"]
+    assert [i - 1 for i in data.splits["valid"].lists()[1][5]] == long_seq[8:58]
+    train_u, train_h, _ = data.splits["train"].lists()
     assert max(len(h) for h, u in zip(train_h, train_u, strict=True) if u == 6) == 50
 
     text = (folder / "Arts.text").read_text().splitlines()
@@ -263,7 +263,7 @@ def test_amazon_2014_csv_is_user_first(mirror, monkeypatch, tmp_path):
     assert data.user_tokens == ["V1", "V2", "V3", "V4", "V5"]
     assert data.item_tokens == ["C1", "C2", "C3", "C4", "C5"] and data.texts is None
     assert not (source.folder / "CDs.item").exists()
-    assert data.sequences["test"][1][0] == [1, 2, 3, 4]
+    assert data.splits["test"].lists()[1][0] == [1, 2, 3, 4]
 
 
 def test_douban_reads_one_member_of_the_shared_archive(mirror, monkeypatch, tmp_path):
@@ -472,7 +472,7 @@ def test_core_reproduces_the_released_scientific_files(tmp_path):
     full = read_atomic(SCIENTIFIC / "scientific-full", "Scientific")
     rows: dict[int, list] = {}  # user -> (history, target), oldest first
     for split in ("train", "valid", "test"):
-        users, hists, targets = full.sequences[split]
+        users, hists, targets = full.splits[split].lists()
         step = -1 if split == "train" else 1  # train rows come newest target first
         for u, h, t in list(zip(users, hists, targets, strict=True))[::step]:
             rows.setdefault(u - 1, []).append((h, t))

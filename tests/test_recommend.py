@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,14 +114,7 @@ def test_the_readme_example_runs(project):
 
 
 def _no_model() -> None:
-    (project_path() / layout.model_dir(RunId("tiny", "sasrec", "duet", "scl", seed=1))
-     / "model.pt").unlink()
-
-
-def project_path():
-    from pathlib import Path
-
-    return Path.cwd()
+    (layout.model_dir(RunId("tiny", "sasrec", "duet", "scl", seed=1)) / "model.pt").unlink()
 
 
 @pytest.mark.parametrize(("breaker", "args", "text"), [
@@ -137,7 +131,7 @@ def project_path():
     (None, [*SCL, "-u", "USER001", "--seed", "9"],
      "run `solid train-scl --dataset tiny --backbone sasrec --dsr duet --seed 9` first"),
     (_no_model, [*SCL, "-u", "USER001"], "missing checkpoint models/tiny/scl/sasrec-duet/seed1"),
-    (lambda: (project_path() / "out.parquet").mkdir(), [*SCL, "--all", "--out", "out.parquet"],
+    (lambda: Path("out.parquet").mkdir(), [*SCL, "--all", "--out", "out.parquet"],
      "--out out.parquet is a folder"),
 ], ids=["untrained-run", "unknown-item", "unknown-user", "k-0", "format", "empty-history",
         "two-requests", "all-without-out", "split", "seed-not-trained", "no-model-pt",

@@ -20,9 +20,9 @@ def sequences(folder: Path, stem: str) -> tuple[object, list[list[int]]]:
     history the prefix before its target cut to its last 50 items."""
     data = read_atomic(folder, stem)
     rows: dict[int, list[tuple[list[int], int]]] = {}
-    for u, h, t in zip(*data.sequences["train"], strict=True):
+    for u, h, t in zip(*data.splits["train"].lists(), strict=True):
         rows.setdefault(u, []).append((h, t))
-    (vu, vh, vt), (tu, th, tt) = data.sequences["valid"], data.sequences["test"]
+    (vu, vh, vt), (tu, th, tt) = data.splits["valid"].lists(), data.splits["test"].lists()
     assert vu == tu == list(range(1, len(data.user_tokens) + 1))
     seqs = []
     for u in vu:

@@ -76,11 +76,6 @@ class AtomicDataset:
     categories: list[str | None] | None = None  # from <stem>.item
     images: list[str | None] | None = None  # from <stem>.item: URL or folder-relative path
 
-    @property
-    def sequences(self) -> dict[str, tuple[list[int], list[list[int]], list[int]]]:
-        """split -> (users, histories, targets) as lists, built anew on each access."""
-        return {name: split.lists() for name, split in self.splits.items()}
-
 
 def _lines(path: Path) -> list[str]:
     """The file's lines, read as UTF-8 without a leading byte-order mark."""

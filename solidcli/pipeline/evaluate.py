@@ -54,7 +54,7 @@ from solidcli.layout import (
     run_metrics_dir,
     study_roots,
 )
-from solidcli.runs import load_trained, read_record
+from solidcli.runs import load_seeds, read_record
 
 
 def _score(params: Params, data: PreparedDataset, config: RunId, device,
@@ -70,16 +70,8 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
     timer = Timer()
     runs = [config.with_seed(s) for s in params.seeds]
     with timer("load"):
-        loaded = [load_trained(run, make=train_command(params, run)) for run in runs]
+        loaded = load_seeds(params, config, list(params.seeds), data.n_items)
     spec = loaded[0][0].spec
-    for run, (model, _) in zip(runs, loaded, strict=True):
-        if model.spec != spec:
-            raise SolidError(f"{model_dir(run)} and {model_dir(runs[0])} are not the same "
-                             f"configuration; retrain it (`{train_command(params, run)}`)")
-        if spec.n_items != data.n_items:
-            raise SolidError(f"{model_dir(run)} was trained on {spec.n_items} items, the "
-                             f"prepared data has {data.n_items}; retrain it "
-                             f"(`{train_command(params, run)}`)")
     members = [model for model, _ in loaded]
     group = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
     results, per_user, full = {}, [], []

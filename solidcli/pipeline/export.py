@@ -54,9 +54,10 @@ from solidcli.config import Params, check_backbone, check_dsr
 from solidcli.data.batching import pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.errors import SolidError
-from solidcli.grid import find_tagged, train_command
+from solidcli.grid import find_tagged
 from solidcli.layout import RunId, export_file, model_dir
-from solidcli.runs import load_trained
+from solidcli.models.recommender import Recommender
+from solidcli.runs import load_seeds
 from solidcli.serving import runtime, session, sidecars
 
 OPSET = 17
@@ -154,26 +155,6 @@ def _check_out(out: Path) -> None:
             raise SolidError(f"cannot write {out}: {parent} is a file, not a folder")
 
 
-def _load(params: Params, config: RunId, seeds: list[int], one_seed: bool):
-    """The seeds' models as one group (members in `seeds` order) and their run records."""
-    from solidcli.models.recommender import Recommender
-
-    loaded = []
-    for s in seeds:
-        run = config.with_seed(s)
-        make = train_command(params, run) + (f" --seed {s}" if one_seed else "")
-        loaded.append(load_trained(run, make=make))
-    spec = loaded[0][0].spec
-    for s, (model, _) in zip(seeds, loaded, strict=True):
-        if model.spec != spec:
-            raise SolidError(f"{model_dir(config.with_seed(s))} and "
-                             f"{model_dir(config.with_seed(seeds[0]))} are not the same "
-                             f"configuration; retrain it (`{train_command(params, config)}`)")
-    members = [model for model, _ in loaded]
-    group = members[0] if len(members) == 1 else Recommender.group(members)
-    return group.eval(), [record for _, record in loaded]
-
-
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
         tag: str | None = None, seed: int | None = None, out: Path | None = None
         ) -> list[Path]:
@@ -189,12 +170,12 @@ def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
     _check_out(out)
     onnx, ort = runtime()
     seeds = list(params.seeds) if seed is None else [seed]
-    model, records = _load(params, config, seeds, seed is not None)
-    spec = model.spec
     data = PreparedDataset.load(dataset)
-    if spec.n_items != data.n_items:
-        raise SolidError(f"{config} was trained on {spec.n_items} items, the prepared data has "
-                         f"{data.n_items}; retrain it (`{train_command(params, config)}`)")
+    loaded = load_seeds(params, config, seeds, data.n_items, one_seed=seed is not None)
+    members = [model for model, _ in loaded]
+    model = (members[0] if len(members) == 1 else Recommender.group(members)).eval()
+    records = [record for _, record in loaded]
+    spec = model.spec
     tokens = [str(t) for t in data.items.sort_values("item")["token"]]
     items_path, meta_path = sidecars(out)
     with staged_files([out, items_path, meta_path]) as (tmp_onnx, tmp_items, tmp_meta):
