@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install repro repro-authors repro-ce mechanics select-k test bench clean
+.PHONY: install repro repro-authors repro-ce mechanics select-k test bench dvc-deps docs clean
 
 $(BIN)/solid: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ test: install
 
 bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
+
+# dvc.yaml's code dependencies, written from each stage's import closure (a test checks them)
+dvc-deps: install
+	$(BIN)/python tools/dvc_deps.py
+
+# the documentation site (mkdocs.yml, docs/): offline, every link checked, into site/
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV)

@@ -5,6 +5,12 @@
                                           # from the last `dvc repro` of this checkout
     python benchmarks/bench.py --repro    # also a whole `dvc repro` in a fresh copy, timed
     python benchmarks/bench.py --scale [--sizes office-full:1 ...]  # benchmarks/scale_bench.py
+    python benchmarks/bench.py --encoding [--like office-full]  # encoding_bench.py: train.encoding
+                                          # prefix vs sequence, one epoch
+    python benchmarks/bench.py --kmeans [--quick]  # kmeans_bench.py: lloyd vs mini-batch
+                                          # k-means for semantic ids (issue 27)
+    python benchmarks/bench.py --executors [--no-ray] [--no-slurm]  # executor_bench.py: per-unit
+                                          # overhead of local, Ray and SLURM workers
 
 It also times full-ranking evaluation (issue 10: every test user against all 1,585 items) beside
 the sampled protocol, for SASRec and for DIN, whose state depends on the target.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import shutil
@@ -222,13 +229,20 @@ def bench_repro() -> dict:
                 "stages": stage_times(work)}
 
 
-def main() -> None:
-    if "--scale" in sys.argv[1:]:  # the stages at the paper's sizes: benchmarks/scale_bench.py
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import scale_bench
+SUB_BENCHMARKS = {
+    "--scale": "scale_bench",  # every stage at the paper's sizes
+    "--encoding": "encoding_bench",  # train.encoding prefix vs sequence, per epoch
+    "--kmeans": "kmeans_bench",  # lloyd vs mini-batch k-means for semantic ids
+    "--executors": "executor_bench",  # per-unit overhead of local, Ray and SLURM
+}
 
-        scale_bench.main([a for a in sys.argv[1:] if a != "--scale"])
-        return
+
+def main() -> None:
+    for flag, module in SUB_BENCHMARKS.items():  # each its own script in benchmarks/
+        if flag in sys.argv[1:]:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            importlib.import_module(module).main([a for a in sys.argv[1:] if a != flag])
+            return
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repro", action="store_true", help="also time a full dvc repro")

@@ -18,6 +18,9 @@ CPU time of the whole default grid (69 configurations x 5 seeds) from its measur
 Scientific (`GRID_SCIENTIFIC_S`, the committed stage records) by the ratio of the training
 stages' time to the first size's.
 
+The last column is the figure measured before the scale work (`BEFORE`: two epochs, except
+Douban's one, on the same machine under load; so compare per epoch).
+
 Targets (issue 27): time per interaction at Office size <= 1.5x Scientific's for every
 training stage; full ranking's time per user x item <= 1.5x; peak RSS of every stage of a
 Douban-Book-sized dataset <= 8 GiB. Douban size takes hours per epoch on a 2-core CPU: run it
@@ -41,6 +44,19 @@ REPO = Path(__file__).resolve().parent.parent
 GRID_SCIENTIFIC_S = 8806.0  # single-thread training of the default grid on Scientific, 5 seeds
 RUN = ["--backbone", "sasrec", "--dsr", "duet"]
 TRAINING = ("train-base", "train-sml", "train-scl")
+# the figures measured before the scale work (same machine, 2 epochs unless noted, one seed,
+# SASRec + DUET; the machine was shared, so upper bounds): (seconds, peak RSS GiB) by size/stage
+BEFORE = {
+    "scientific:1": {"train-base": (5.2, 0.55), "train-scl": (5.9, 0.57),
+                     "evaluate": (4.8, 0.42), "assign-semantics": (2.8, 0.27)},
+    "scientific:10": {"train-base": (19.0, 1.0), "train-scl": (35.0, 1.0),
+                      "evaluate": (14.5, 0.85), "assign-semantics": (38.0, 0.6)},
+    "office-full:1": {"download": (19.0, 1.0), "train-base": (85.0, 1.8),
+                      "train-sml": (124.0, 1.8), "train-scl": (346.0, 3.5),
+                      "evaluate": (75.0, 1.8)},
+    "douban-book:1": {"download": (46.0, 5.5), "assign-semantics": (595.0, 0.6),
+                      "train-base": (831.0, 4.8)},  # SASRec alone, 1 epoch; k-means K=2,000
+}
 
 
 def _stage(args: list[str], cwd: Path) -> tuple[float, float]:
@@ -58,7 +74,8 @@ def _stage(args: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss * scale / 2**30
 
 
-def measure(like: str, scale: float, epochs: int, device: str) -> dict:
+def measure(like: str, scale: float, epochs: int, device: str,
+            encodings: tuple[str, ...] = ("prefix",)) -> dict:
     """Every stage's figures on one synthetic size."""
     with tempfile.TemporaryDirectory(prefix="solid-scale-") as tmp:
         root = Path(tmp)
@@ -75,33 +92,46 @@ def measure(like: str, scale: float, epochs: int, device: str) -> dict:
         figures["download"] = download
         figures["embed"] = _stage(["embed", "--dataset", name], root)
         figures["assign-semantics"] = _stage(["assign-semantics", "--dataset", name], root)
-        for stage in TRAINING:
-            figures[stage] = _stage([stage, "--dataset", name, *RUN, *sets], root)
+        for encoding in encodings:  # the last one's models are evaluated
+            for stage in TRAINING:
+                figures[_key(stage, encoding)] = _stage(
+                    [stage, "--dataset", name, *RUN, *sets, "-S", f"train.encoding={encoding}"],
+                    root)
         figures["evaluate"] = _stage(["evaluate", "--dataset", name, *RUN, "--variant", "scl",
                                       *sets], root)
-    return {"size": f"{like}:{scale:g}", "users": stats["users"], "items": stats["items"],
+    return {"size": f"{like}:{scale:g}", "encodings": encodings,
+            "users": stats["users"], "items": stats["items"],
             "interactions": stats["interactions"], "stages": figures}
+
+
+def _key(stage: str, encoding: str) -> str:
+    return stage if encoding == "prefix" else f"{stage} ({encoding})"
 
 
 def report(rows: list[dict], epochs: int) -> str:
     base = rows[0]
     lines = [(f"one seed, {epochs} epoch(s), one thread; relative = time per interaction "
              "(evaluate: per user x item) / the first size's"),
-             f"{'size':24} {'stage':18} {'wall':>9} {'relative':>9} {'peak RSS':>9}"]
+             (f"{'size':24} {'stage':24} {'wall':>9} {'relative':>9} {'peak RSS':>9} "
+              f"{'before (wall, RSS)':>20}")]
     for row in rows:
         for stage, (seconds, rss) in row["stages"].items():
             unit = (row["users"] * row["items"] if stage == "evaluate" else row["interactions"])
             base_unit = (base["users"] * base["items"] if stage == "evaluate"
                          else base["interactions"])
-            relative = (seconds / unit) / (base["stages"][stage][0] / base_unit)
-            lines.append(f"{row['size']:24} {stage:18} {seconds:>8.1f}s {relative:>8.2f}x "
-                         f"{rss:>8.2f}G")
-        train = sum(row["stages"][s][0] for s in TRAINING)
-        base_train = sum(base["stages"][s][0] for s in TRAINING)
-        grid = GRID_SCIENTIFIC_S * train / base_train
-        lines.append(f"{row['size']:24} {'grid (extrap.)':18} {grid / 3600:>8.1f}h "
-                     f"({row['users']:,} users, {row['items']:,} items, "
-                     f"{row['interactions']:,} interactions)")
+            ref = base["stages"].get(stage)
+            relative = (seconds / unit) / (ref[0] / base_unit) if ref else float("nan")
+            before = BEFORE.get(row["size"], {}).get(stage)
+            was = f"{before[0]:>8.1f}s {before[1]:>6.2f}G" if before else ""
+            lines.append(f"{row['size']:24} {stage:24} {seconds:>8.1f}s {relative:>8.2f}x "
+                         f"{rss:>8.2f}G {was:>20}")
+        for encoding in row["encodings"]:
+            train = sum(row["stages"][_key(s, encoding)][0] for s in TRAINING)
+            base_train = sum(base["stages"][s][0] for s in TRAINING)  # the paper's, prefix
+            grid = GRID_SCIENTIFIC_S * train / base_train
+            lines.append(f"{row['size']:24} {'grid, ' + encoding:24} {grid / 3600:>8.1f}h "
+                         f"({row['users']:,} users, {row['items']:,} items, "
+                         f"{row['interactions']:,} interactions)")
     return "\n".join(lines)
 
 
@@ -111,12 +141,19 @@ def main(argv: list[str] | None = None) -> None:
                     help="<registered dataset>:<scale>, the first is the reference")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--encoding", nargs="+", default=["prefix", "sequence"],
+                    choices=["prefix", "sequence"],
+                    help="train.encoding of the training stages after the first size's "
+                    "(prefix: the paper's; the first size runs both)")
     args = ap.parse_args(argv)
     rows = []
-    for size in args.sizes:
+    for i, size in enumerate(args.sizes):
         like, _, scale = size.partition(":")
         print(f"measuring {like} x{scale or 1} ...", flush=True)
-        rows.append(measure(like, float(scale or 1), args.epochs, args.device))
+        # the reference size runs both (the relative times and the grid's extrapolation are
+        # taken from it); the others the encodings asked for
+        encodings = ("prefix", "sequence") if i == 0 else tuple(args.encoding)
+        rows.append(measure(like, float(scale or 1), args.epochs, args.device, encodings))
     print(report(rows, args.epochs))
     print(f"(peak RSS of this script's children: "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20:.2f} GiB)")

@@ -291,6 +291,24 @@ ThreadsOpt = Annotated[int | None, typer.Option(
     "threads may not exceed the cores.", show_default=False)]
 
 
+def _executor(ctx: typer.Context, value: str | None) -> str | None:
+    """--executor: the engine for this command's units (`solidcli.executors`), until it ends."""
+    if value is not None:
+        from solidcli import executors
+
+        if value not in executors.EXECUTORS:
+            raise typer.BadParameter(f"'{value}' (choose from {', '.join(executors.EXECUTORS)})")
+        executors.choose(value)
+        ctx.call_on_close(lambda: executors.choose(None))
+    return value
+
+
+ExecutorOpt = Annotated[str | None, typer.Option(
+    "--executor", help="Where the units run: local (worker processes, the default), ray or "
+    "slurm (env SOLID_EXECUTOR; settings: cluster.yaml, docs/cluster.md). Not a param: "
+    "switching retrains nothing.", callback=_executor, show_default=False)]
+
+
 def _seed_sets(seed: int | None, seeds: str | None) -> list[str]:
     """--seed / --seeds as an override of `seeds`."""
     if seed is not None and seeds is not None:
@@ -376,7 +394,7 @@ def train_base(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: Ds
                seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
                params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
                tag: TagOpt = None, all_: AllOpt = False, workers: WorkersOpt = None,
-               threads: ThreadsOpt = None) -> None:
+               threads: ThreadsOpt = None, executor: ExecutorOpt = None) -> None:
     """Train a baseline: the SR model alone (--dsr none) or with a dynamic model (DSR)."""
     _train("base", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
            all_=all_, workers=workers, threads=threads)
@@ -387,7 +405,8 @@ def train_spg(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: Dsr
               seed: TrainSeedOpt = None, seeds: SeedsOpt = None, device: DeviceOpt = None,
               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
               tag: TagOpt = None, modalities: ModalitiesOpt = None, all_: AllOpt = False,
-              workers: WorkersOpt = None, threads: ThreadsOpt = None) -> None:
+              workers: WorkersOpt = None, threads: ThreadsOpt = None,
+              executor: ExecutorOpt = None) -> None:
     """Train SPG: dynamic parameters from the semantic sequence (paper Eq. 11)."""
     _train("spg", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
            modalities=modalities, all_=all_, workers=workers, threads=threads)
@@ -400,7 +419,7 @@ def train_sml(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: Dsr
               params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
               tag: TagOpt = None, modalities: ModalitiesOpt = None, all_: AllOpt = False,
               sweep: SweepOpt = None, study: StudyOpt = None, workers: WorkersOpt = None,
-              threads: ThreadsOpt = None) -> None:
+              threads: ThreadsOpt = None, executor: ExecutorOpt = None) -> None:
     """Train SML: semantic trunk + item branch clipped to +-T (paper Eq. 12)."""
     _train("sml", dataset, backbone, dsr, seed, seeds, device, params, set_, tag,
            modalities=modalities, all_=all_, sweep=sweep, workers=workers, threads=threads,
@@ -422,7 +441,7 @@ def train_scl(
         "--without-semantics", help="Ablation (Table 2): no semantic trunk, codebook "
         "initialised at random (variant scl_only).")] = False,
     all_: AllOpt = False, sweep: SweepOpt = None, study: StudyOpt = None,
-    workers: WorkersOpt = None, threads: ThreadsOpt = None,
+    workers: WorkersOpt = None, threads: ThreadsOpt = None, executor: ExecutorOpt = None,
 ) -> None:
     """Train full SOLID: SML with the semantic codebook, BCE + lambda * MSE (paper Eq. 13)."""
     if without_semantics and modalities is not None:
@@ -446,7 +465,7 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
                  "of `seeds`).", show_default=False)] = None,
              device: DeviceOpt = None, params: ParamsOpt = Path("params.yaml"),
              set_: SetOpt = None, workers: WorkersOpt = None,
-             threads: ThreadsOpt = None) -> None:
+             threads: ThreadsOpt = None, executor: ExecutorOpt = None) -> None:
     """Score trained models on valid and test: AUC, UAUC, NDCG@10/20, Recall@10/20."""
     with _guard():
         _check_workers(workers, threads)
@@ -471,7 +490,7 @@ def evaluate(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrO
             _done(stage.run_all(p, name, workers=workers, threads=threads))
             return
         _done(stage.run(p, name, _pick(backbone, p.backbones, "backbones"),
-                        _pick_dsr(dsr, p, variant), variant, tag=tag))
+                        _pick_dsr(dsr, p, variant), variant, tag=tag, threads=threads))
 
 
 ModelSeedOpt = Annotated[int | None, typer.Option(

@@ -1,7 +1,8 @@
-"""Typed parameters: `params.yaml` (the only place defaults live) plus CLI overrides.
+"""Typed parameters: `params.yaml` (where defaults live) plus CLI overrides.
 
 Every section is a frozen dataclass (`solidcli.schema`). Loading rejects unknown keys, missing
-keys, wrong types and out-of-range numbers with one clear message naming the key, and then
+keys (except the few fields that declare a default, which a params.yaml written before them
+may leave out: `semantics.<d>.algorithm`), wrong types and out-of-range numbers with one clear message naming the key, and then
 checks what spans sections (attention heads dividing the dimension, names on the grid axes
 that exist), so a typo or a bad value in `params.yaml` or in `--set` never silently falls back
 to something else or trains a model. YAML is read with ruamel (YAML 1.2, as DVC reads it).
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, make_dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from solidcli.errors import SolidError
 from solidcli.models.registry import BACKBONES, TransformerCfg
@@ -69,6 +70,9 @@ class SemanticsCfg:
     method: Literal["kmeans", "category"]
     k: int = count()  # at most the number of items (checked by assign-semantics)
     modalities: list[str]  # any of id, text, image (id = a trained model's item table)
+    # k-means: lloyd (exact) | minibatch | auto = lloyd while items x K <= 10 million, minibatch
+    # above (`features.semantics.choose_algorithm`); may be left out of params.yaml
+    algorithm: Literal["auto", "lloyd", "minibatch"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,9 @@ class TrainCfg:
     sampled_negatives: int = count()  # negatives per positive of sampled-ce
     dim: int = width()
     max_len: int = width()  # most recent items of a history fed to the model
+    encoding: Literal["prefix", "sequence"]  # prefix: every training row encoded on its own
+    # (the paper's) | sequence: each user's sequence encoded once, a row at every position
+    # (backbones whose state at a position is its prefix's: SASRec causal, GRU4Rec)
 
     def loss_for(self, backbone: str) -> str:
         """The objective `backbone` trains with: its `loss_by_backbone` entry, else `loss`."""
@@ -176,7 +183,31 @@ class SolidCfg:
 
 @dataclass(frozen=True)
 class EvalCfg:
+    """How `solid evaluate` scores (`eval`).
+
+    Full ranking of a target-dependent backbone (DIN: the history is pooled once per item)
+    costs test users x items x history; where that exceeds `FULL_RANKING_BUDGET`, it ranks a
+    random sample of the test users instead (`full_ranking_sample`; docs/ARCHITECTURE.md). The
+    rule's two numbers are constants, not params.yaml keys: the schema requires every key of
+    a section, and a new key under `eval` would change the `eval` params every training
+    stage of dvc.yaml depends on."""
+
     ties: Literal["conservative", "average", "optimistic"]
+
+    # users x items x history positions (max_len) full-ranked per target-dependent model:
+    # 4.3x the bundled Scientific data's 2.3e8 (all its users are ranked)
+    FULL_RANKING_BUDGET: ClassVar[int] = 1_000_000_000
+    FULL_RANKING_MIN_USERS: ClassVar[int] = 1000  # a sample never smaller (CI half-width)
+
+    def full_ranking_sample(self, users: int, items: int, history: int,
+                            target_dependent: bool) -> int:
+        """How many of `users` test users full ranking scores: all of them, except for a
+        target-dependent backbone whose users x items x history exceeds the budget, which
+        gets as many as the budget pays for, at least `FULL_RANKING_MIN_USERS`."""
+        if not target_dependent or users * items * history <= self.FULL_RANKING_BUDGET:
+            return users
+        return min(users, max(self.FULL_RANKING_MIN_USERS,
+                              self.FULL_RANKING_BUDGET // (items * history)))
 
 
 @dataclass(frozen=True)
@@ -361,9 +392,30 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
         if not isinstance(node.get(part), dict):
             raise ConfigError(f"override '{item}': '{'.'.join(parts[: i + 1])}' is not a section")
         node = node[part]
-    if parts[-1] not in node:
+    if parts[-1] not in node and not _defaulted(parts):
         raise ConfigError(f"override '{item}': unknown key '{key}'")
     node[parts[-1]] = parse_value(value)
+
+
+def _defaulted(parts: list[str]) -> bool:
+    """Whether `parts` names a schema field with a default, which params.yaml may leave out
+    (`semantics.<name>.algorithm`), so that an override may still set it."""
+    import typing
+
+    hint: Any = Params
+    for i, part in enumerate(parts):
+        if typing.get_origin(hint) is dict:
+            hint = typing.get_args(hint)[1]
+            continue
+        if not dataclasses.is_dataclass(hint):
+            return False
+        fields = {f.metadata.get("key", f.name): f for f in dataclasses.fields(hint)}
+        if part not in fields:
+            return False
+        if i == len(parts) - 1:
+            return fields[part].default is not dataclasses.MISSING
+        hint = typing.get_type_hints(hint)[fields[part].name]
+    return False
 
 
 def _check_across(p: Params) -> None:

@@ -20,6 +20,13 @@ import torch
 from solidcli.errors import SolidError
 
 
+def start_worker(threads: int) -> None:
+    """Set a process that trains or scores units up: `threads` torch threads, freed memory
+    kept (a local worker, the main process running units itself, a cluster task)."""
+    torch.set_num_threads(threads)
+    keep_freed_memory()
+
+
 def keep_freed_memory() -> None:
     """Ask glibc to keep freed memory instead of returning it to the system (Linux only).
 

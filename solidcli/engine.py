@@ -13,8 +13,20 @@ softmax cross-entropy over the positive and `sampled_negatives` negatives, `ce` 
 item with no negatives drawn: `solidcli.losses`; `train.loss_by_backbone` sets it per
 backbone), plus lambda times the model's auxiliary loss (SCL's codebook MSE, Eq. 13); with
 `solid.dead_codes: reinit` unused codes restart after every epoch (`models.codebook`). The
-group's loss is the sum of the members' losses, so each member's gradient is its own. After every epoch all members are scored on the
-valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
+group's loss is the sum of the members' losses, so each member's gradient is its own.
+
+A training row is a history prefix and its next item. `train.encoding: prefix` (the paper's,
+the default) encodes every row on its own, so an epoch reads the sum over users of
+n_u x min(n_u, max_len) positions; `sequence` encodes each user's sequence once, in windows
+of max_len (`data.batching.Windows`), and reads each row's state at its position. For a
+backbone whose state at a position is its prefix's (`per_position`: SASRec with causal
+attention, GRU4Rec; the DSR's condition GRU likewise) that gives the same logits for every
+row whose history fits in max_len. The rows, their negatives and the rows per step stay the
+same; a batch holds whole users, and a history longer than max_len reads max_len / 2 to
+max_len items. BERT4Rec and DIN always train on prefixes (`FitResult.encoding` says which
+ran).
+
+After every epoch all members are scored on the valid candidates in one pass; each member keeps its own best-valid-UAUC epoch and stops on its
 own after `patience` epochs without an improvement larger than `min_delta`, once `min_epochs`
 have run. The kept epoch is the best one, even when it beat the previous best by less than
 `min_delta`: that margin decides when to stop, not which epoch to keep. A stopped member
@@ -36,12 +48,12 @@ from torch import nn
 
 from solidcli._io import console, progress
 from solidcli.config import TrainCfg
-from solidcli.data.batching import length_batches, pad_histories
+from solidcli.data.batching import Windows, length_batches, pad_histories
 from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 from solidcli.errors import SolidError
 from solidcli.losses import bce, softmax_ce
-from solidcli.metrics import FULL_METRIC_NAMES, evaluate_scores, full_ranking_metrics
+from solidcli.metrics import FULL_METRIC_NAMES, evaluate_scores, full_ranking_from_counts
 from solidcli.models.ensemble import keep_members, member_state
 
 
@@ -89,35 +101,80 @@ def score(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device) 
 
 @torch.no_grad()
 def score_full(model: nn.Module, ev: EvalSet, batch_size: int, device: torch.device,
-               ties: str) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
+               ties: str, full_users: np.ndarray | None = None
+               ) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
     """The sampled logits (S, M, C) of every member, as `score` gives them, and each member's
     per-user full-ranking metrics (`metrics.full_ranking_metrics`), from one pass: each history
     is encoded once and every item scored against it (`Recommender.score_items`); the sampled
     candidates are those items' columns, except for DIN, whose target-dependent state scores
-    them with `forward` (the all-items path only equals it up to rounding)."""
+    them with `forward` (the all-items path only equals it up to rounding).
+
+    The (S, B, N + 1) all-items scores stay on the device: the history is masked there and
+    each user's row reduced to two counts (`_full_counts`), so only (S, B) integers are copied
+    to the host, where `metrics.full_ranking_from_counts` turns them into the same bits as
+    `full_ranking_metrics`. `full_users` (sorted row indices of `ev`) full-ranks those users
+    only (a sample, see `pipeline.evaluate`): the sampled logits then come from `score` for
+    every user, and the others' full-ranking metrics are NaN."""
     model.eval()
     users = len(ev.lengths)
-    sampled = np.empty((model.members, *ev.candidates.shape), dtype=np.float32)
-    out = [{m: np.empty(users) for m in FULL_METRIC_NAMES} for _ in range(model.members)]
-    for idx in length_batches(ev.lengths, batch_size):
+    out = [{m: np.full(users, np.nan) for m in FULL_METRIC_NAMES} for _ in range(model.members)]
+    if full_users is None:
+        rows = np.arange(users)
+        sampled = np.empty((model.members, *ev.candidates.shape), dtype=np.float32)
+    else:
+        rows = np.asarray(full_users, dtype=np.int64)
+        sampled = score(model, ev, batch_size, device)
+    for pos in length_batches(ev.lengths[rows], batch_size):
+        idx = rows[pos]
         lengths = ev.lengths[idx]
         width = int(lengths.max())
         hist = torch.from_numpy(ev.hist[idx, :width]).to(device)
         lengths_t = torch.from_numpy(lengths).to(device)
-        cands = torch.from_numpy(ev.candidates[idx]).to(device)
         every = model.score_items(hist, lengths_t)
-        if model.target is None:
-            picked = model(hist, lengths_t, cands)[0]
-        else:
-            picked = torch.gather(every, 2, cands.expand(model.members, -1, -1))
-        sampled[:, idx] = picked.float().cpu().numpy()
-        every = every.float().cpu().numpy()
-        hists = [ev.histories[i] for i in idx]
-        for member, scores in zip(out, every, strict=True):
-            for m, v in full_ranking_metrics(scores, ev.targets[idx], hists,
-                                             ties=ties).items():
+        if full_users is None:
+            cands = torch.from_numpy(ev.candidates[idx]).to(device)
+            if model.target is None:
+                picked = model(hist, lengths_t, cands)[0]
+            else:
+                picked = torch.gather(every, 2, cands.expand(model.members, -1, -1))
+            sampled[:, idx] = picked.float().cpu().numpy()
+        greater, equal = _full_counts(every, ev.targets[idx], [ev.histories[i] for i in idx])
+        for member, above, tied in zip(out, greater, equal, strict=True):
+            for m, v in full_ranking_from_counts(above, tied, ties=ties).items():
                 member[m][idx] = v
     return sampled, out
+
+
+def _full_counts(every: torch.Tensor, targets: np.ndarray, histories: list[np.ndarray],
+                 via_numpy: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's and user's counts (S, B) of the items scoring strictly above the target
+    and equal to it (the target not counted), among every item but the padding id and the
+    user's history (the target stays a candidate when the history holds it), computed where
+    `every` (S, B, N + 1) lives; `every` is overwritten (masked). float32 comparisons equal
+    `full_ranking_metrics`' float64 ones (widening is exact), so the counts are the same.
+    On the CPU (`via_numpy` None: where `every` lives) NumPy counts on the same memory."""
+    every = every.float()  # the values the host copy held (a no-op for float32 logits)
+    bad = (~torch.isfinite(every[..., 1:])).any(-1).sum(-1)  # (S,) users with a bad score
+    if bool(bad.any()):
+        raise SolidError(f"the model gave NaN or infinite scores for {int(bad.max())} of "
+                         f"{every.shape[1]} users; its weights are broken (retrain it)")
+    device = every.device
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = (np.concatenate(histories).astype(np.int64) if len(rows)
+            else np.zeros(0, dtype=np.int64))
+    keep = cols != targets[rows]
+    every[:, torch.from_numpy(rows[keep]).to(device),
+          torch.from_numpy(cols[keep]).to(device)] = -torch.inf
+    every[..., 0] = -torch.inf
+    target = torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(device)
+    own = torch.gather(every, 2, target.expand(every.shape[0], -1)[..., None])  # (S, B, 1)
+    if device.type == "cpu" if via_numpy is None else via_numpy:  # NumPy counts 2-5x faster
+        every, own = every.numpy(), own.numpy()
+        return (every > own).sum(-1), (every == own).sum(-1) - 1
+    greater = (every > own).sum(-1, dtype=torch.int32)
+    equal = (every == own).sum(-1, dtype=torch.int32) - 1
+    return greater.cpu().numpy().astype(np.int64), equal.cpu().numpy().astype(np.int64)
 
 
 def evaluate(model, ev: EvalSet, batch_size: int, device, ties: str) -> list[dict[str, float]]:
@@ -137,6 +194,7 @@ class FitResult:
     curves: list[dict[str, float]] = field(default_factory=list)
     stale: int = 0
     running: bool = True
+    encoding: str = "prefix"  # how training rows were encoded (`train.encoding`, as run)
 
     @property
     def epoch_seconds(self) -> list[float]:
@@ -145,11 +203,13 @@ class FitResult:
 
 
 class _Batches:
-    """Every member's training rows, negatives and batches for one epoch."""
+    """Every member's training rows, negatives and batches for one epoch: batches of rows,
+    or with `windows` (`train.encoding: sequence`) batches of windows predicting about
+    `batch_size` rows."""
 
     def __init__(self, seeds: list[int], data_seed: int, epoch: int, users: np.ndarray,
                  targets: np.ndarray, lengths: np.ndarray, batch_size: int, negatives: int,
-                 index: InteractionIndex) -> None:
+                 index: InteractionIndex, windows: Windows | None = None) -> None:
         n_batches = -(-len(lengths) // batch_size)
         order = np.random.default_rng([data_seed, epoch, 1]).permutation(n_batches)
         cands, batches = [], []
@@ -160,7 +220,10 @@ class _Batches:
                 cands.append(np.concatenate([targets[:, None], negs], axis=1))
             else:  # loss ce: the target alone (every item is scored)
                 cands.append(targets[:, None])
-            batches.append(length_batches(lengths, batch_size, rng, order))
+            if windows is None:
+                batches.append(length_batches(lengths, batch_size, rng, order))
+            else:
+                batches.append(windows.batches(batch_size, rng, [data_seed, epoch, 1]))
         self.cands = np.stack(cands)  # (S, N, 1 + negatives), the target first
         self.rows = [np.stack(step) for step in zip(*batches, strict=True)]  # each (S, B)
 
@@ -188,16 +251,30 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
         users = np.concatenate([users, extra.users])
         histories = list(histories) + list(extra.histories)
         targets = np.concatenate([targets, extra.targets])
-    hist, lengths = pad_histories(histories, cfg.max_len)
+    encoding = cfg.encoding if getattr(model.backbone, "per_position", False) else "prefix"
+    windows = None
+    if encoding == "prefix":
+        hist, lengths = pad_histories(histories, cfg.max_len)
+        hist_t = torch.from_numpy(hist).to(device)
+        lengths_t = torch.from_numpy(lengths).to(device)
+    else:
+        # the files list a user's newest row first: the valid rows (select_on test) go first
+        n_train = len(train.users)
+        perm = np.r_[np.arange(n_train, len(users)), np.arange(n_train)]
+        windows = Windows.from_rows(users[perm], [histories[i] for i in perm], targets[perm],
+                                    cfg.max_len)
+        windows.rows = np.where(windows.rows >= 0, perm[windows.rows], -1)
+        win_hist = torch.from_numpy(windows.hist).to(device)
+        win_lengths = torch.from_numpy(windows.lengths).to(device)
+        win_rows = torch.from_numpy(windows.rows).to(device)
+        lengths = windows.lengths
     index = InteractionIndex.from_splits(
         ((s.users, s.histories, s.targets) for s in data.splits.values()), data.n_items)
     valid = EvalSet.from_split(data, select_on, cfg.max_len)
     params = [p for p in model.parameters() if p.requires_grad]
     # the fused kernel is the same update in one pass (CPU and CUDA)
     optim = torch.optim.Adam(params, lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    hist_t = torch.from_numpy(hist).to(device)
-    lengths_t = torch.from_numpy(lengths).to(device)
-    results = [FitResult(seed) for seed in seeds]
+    results = [FitResult(seed, encoding=encoding) for seed in seeds]
     active = list(range(len(seeds)))  # the group's members, as indices into `results`
     model.rng.seed(seeds, device)
     names = [f"{label} seed {s}" for s in seeds]  # for errors
@@ -206,21 +283,35 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             epoch_data = _Batches([seeds[i] for i in active], data_seed, epoch, users,
-                                  targets, lengths, batch_size, negatives, index)
+                                  targets, lengths, batch_size, negatives, index, windows)
             cands_t = torch.from_numpy(epoch_data.cands).to(device)
             members = torch.arange(len(active), device=device)[:, None]
             model.train()
             total = torch.zeros(2, len(active), device=device)
             for rows in epoch_data.rows:
                 rows_t = torch.from_numpy(rows).to(device)
-                width = int(lengths[rows].max())
-                step_hist, step_lengths = hist_t[rows_t, :width], lengths_t[rows_t]
-                cands = cands_t[members, rows_t]  # (S, B, 1 + negatives), the target first
-                if loss_kind == "ce":  # every item but padding; the target's class is id - 1
-                    logits, aux = model.item_logits(step_hist, step_lengths, first=1)
+                if windows is None:
+                    width = int(lengths[rows].max())
+                    step_hist, step_lengths = hist_t[rows_t, :width], lengths_t[rows_t]
+                    cands = cands_t[members, rows_t]  # (S, B, 1 + negatives), target first
+                    if loss_kind == "ce":  # every item but padding; the class is id - 1
+                        logits, aux = model.item_logits(step_hist, step_lengths, first=1)
+                    else:
+                        logits, aux = model(step_hist, step_lengths, cands)
+                else:  # rows rows_t are windows; their predicting positions are the rows
+                    width = int(windows.lengths[rows].max())
+                    step_hist, step_lengths = win_hist[rows_t, :width], win_lengths[rows_t]
+                    # the predicting positions, the same for every member (found on the host:
+                    # no device sync)
+                    at = torch.from_numpy(np.flatnonzero(
+                        windows.rows[rows[0], :width].ravel() >= 0)).to(device)
+                    row_ids = win_rows[rows_t, :width].flatten(1)[:, at]  # (S, R)
+                    cands = cands_t[members, row_ids]  # (S, R, 1 + negatives)
+                    logits, aux = model.position_logits(
+                        step_hist, step_lengths, at, None if loss_kind == "ce" else cands)
+                if loss_kind == "ce":
                     loss = softmax_ce(logits, cands[..., 0] - 1)
                 else:
-                    logits, aux = model(step_hist, step_lengths, cands)
                     loss = bce(logits) if loss_kind == "bce" else softmax_ce(logits)
                 full = loss + lam * aux if lam else loss
                 optim.zero_grad(set_to_none=True)

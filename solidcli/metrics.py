@@ -171,7 +171,21 @@ def full_ranking_metrics(scores: np.ndarray, targets: np.ndarray,
     keep = cols != targets[rows]
     scores[rows[keep], cols[keep]] = -np.inf
     scores[:, 0] = -np.inf
-    rank = _rank(scores, scores[np.arange(len(scores)), targets][:, None], ties)
+    own = scores[np.arange(len(scores)), targets][:, None]
+    return full_ranking_from_counts((scores > own).sum(1), (scores == own).sum(1) - 1, ks,
+                                    ties)
+
+
+def full_ranking_from_counts(greater: np.ndarray, equal: np.ndarray, ks=(10, 20),
+                             ties: str = "conservative") -> dict[str, np.ndarray]:
+    """`full_ranking_metrics` from each user's counts of the items left after the history
+    is masked (padding too) that score strictly above the target (`greater`) and equally
+    (`equal`, the target itself not counted): the two integers per user that
+    `engine.score_full` reduces the all-items scores to on the device, so only they are
+    copied to the host. The same arithmetic as `_rank`, so the same bits."""
+    greater = np.asarray(greater, dtype=np.int64)
+    equal = np.asarray(equal, dtype=np.int64)
+    rank = 1.0 + greater + TIE_WEIGHT[ties] * equal
     out = {}
     for k in ks:
         hit = rank <= k
@@ -179,3 +193,16 @@ def full_ranking_metrics(scores: np.ndarray, targets: np.ndarray,
         out[f"Recall@{k}"] = hit.astype(np.float64)
     out["MRR"] = 1.0 / rank
     return out  # FULL_METRIC_NAMES' order for the default ks
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> list[float]:
+    """[low, high]: the Student-t confidence interval of the mean of `values` (a random
+    sample of users' metrics), at `level`; the mean itself when fewer than 2 values."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return [mean, mean]
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return [mean - half, mean + half]

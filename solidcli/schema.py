@@ -111,11 +111,12 @@ def build(cls: type, data: Any, where: str) -> Any:
     prefix = f"{where}." if where else ""
     if unknown:
         raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
-    missing = [k for k in fields if k not in data]
+    missing = [k for k, f in fields.items()  # a field with a default may be left out
+               if k not in data and f.default is dataclasses.MISSING]
     if missing:
         raise ConfigError(f"missing key '{prefix}{missing[0]}'")
     kwargs = {f.name: _coerce(hints[f.name], data[k], prefix + k, f.metadata)
-              for k, f in fields.items()}
+              for k, f in fields.items() if k in data}
     return cls(**kwargs)
 
 

@@ -9,8 +9,14 @@ thread per worker (on this project's models one thread trains as fast as two), a
 workers as cores and units allow. `--workers` / `--threads` or SOLID_WORKERS / SOLID_THREADS
 set them; a different thread count may change the last digits of the results.
 
-The same units could go to a cluster scheduler unchanged: a unit is a picklable function and
-its arguments, and writes only its own run folders.
+On a GPU (the stage's device CUDA, or `auto` finding one; MPS) there is one worker per GPU,
+each pinned to its own (CUDA_VISIBLE_DEVICES, set in the worker before CUDA starts), with
+`cores // workers` threads: a dozen processes sharing one GPU, each loading the data, would
+only queue on it.
+
+The same units go to a cluster scheduler unchanged (`--executor ray | slurm`,
+`solidcli.executors`): a unit is a picklable function and its arguments, and writes only its
+own run folders.
 
 Stopping (Ctrl-C, SIGTERM, a failed unit) never waits for the running units: the parent
 SIGTERMs its workers, whose unit unwinds at once (its staging folders removed, nothing
@@ -61,14 +67,44 @@ def _env_int(name: str) -> int | None:
 class Plan:
     workers: int
     threads: int
+    gpus: int = 0  # GPUs the workers share out, one each (0: the CPU)
 
 
-def plan(units: int, workers: int | None = None, threads: int | None = None) -> Plan:
-    """Workers and threads per worker for `units` units: workers x threads <= cores."""
+def gpu_count(device: str | None) -> int:
+    """The GPUs a stage of `device` (auto, cpu, cuda, mps) trains on: CUDA's device count,
+    1 for MPS, 0 for the CPU."""
+    if device in (None, "cpu"):
+        return 0
+    import torch
+
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.cuda.device_count()
+    mps = getattr(torch.backends, "mps", None)
+    if device in ("auto", "mps") and mps is not None and mps.is_available():
+        return 1
+    return 0  # cuda or mps asked for but missing: the unit says so when it picks its device
+
+
+def plan(units: int, workers: int | None = None, threads: int | None = None,
+         device: str | None = None) -> Plan:
+    """Workers and threads per worker for `units` units: workers x threads <= cores; on a
+    GPU device, one worker per GPU (at most) and the cores shared among them."""
     n_cores = cores()
     for what, value in (("workers", workers), ("threads per worker", threads)):
         if value is not None and value < 1:  # the CLI says so first, naming its flag
             raise SolidError(f"{what} must be a whole number >= 1, got {value}")
+    gpus = gpu_count(device)
+    if gpus:
+        asked = workers or _env_int("SOLID_WORKERS")
+        if asked is not None and asked > gpus:
+            raise SolidError(f"{asked} workers on {gpus} GPU(s): one worker per GPU at most "
+                             "(each would load the data and queue on the same GPU)")
+        n = max(1, min(asked or gpus, units))
+        threads = threads or _env_int("SOLID_THREADS") or max(1, n_cores // n)
+        if n * threads > n_cores:
+            raise SolidError(f"{n} workers x {threads} threads would oversubscribe the "
+                             f"{n_cores} cores")
+        return Plan(workers=n, threads=threads, gpus=gpus)
     threads = threads or _env_int("SOLID_THREADS") or 1
     if threads > n_cores:
         raise SolidError(f"{threads} threads per worker, but this machine has {n_cores} "
@@ -83,21 +119,20 @@ def plan(units: int, workers: int | None = None, threads: int | None = None) -> 
 
 def _start_worker(threads: int) -> None:
     """Set a worker (or the main process, for one worker) up for training."""
-    import torch
+    from solidcli.device import start_worker
 
-    from solidcli.device import keep_freed_memory
-
-    torch.set_num_threads(threads)
-    keep_freed_memory()
+    start_worker(threads)
 
 
 _in_unit = threading.Event()  # in a worker: a unit is running
 
 
-def _in_worker(threads: int, parent: int) -> None:
+def _in_worker(threads: int, parent: int, gpu_ids: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # already so since its start (`_spawning`)
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ[WORKER_ENV] = "1"
+    if gpu_ids is not None:  # this worker's own GPU, before anything starts CUDA
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_ids.get(timeout=10)
     _start_worker(threads)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
@@ -168,18 +203,38 @@ def _stop(pool: ProcessPoolExecutor, futures: list[Future], grace: float = GRACE
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _visible_gpus(n: int) -> list[str]:
+    """The ids of the first `n` GPUs this process sees, as CUDA_VISIBLE_DEVICES names them."""
+    seen = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = [x.strip() for x in seen.split(",") if x.strip()] if seen else []
+    return (ids or [str(i) for i in range(n)])[:n]
+
+
 def run_units(fn: Callable[..., Any], units: Sequence[tuple], how: Plan,
               label: str = "units") -> list[Any]:
-    """fn(*unit) for every unit, in `how.workers` processes; results in unit order. The
+    """fn(*unit) for every unit, in `how.workers` processes (or on the cluster engine
+    `--executor` / SOLID_EXECUTOR chose: `solidcli.executors`); results in unit order. The
     first failure stops the rest and is raised (a SolidError keeps its message), and so does
     an interrupt: the workers are stopped at once, never waited for (`_stop`)."""
+    from solidcli import executors
+
+    elsewhere = executors.run(fn, units, how, label)
+    if elsewhere is not None:
+        return elsewhere
     if how.workers == 1:
         _start_worker(how.threads)
         return [fn(*unit) for unit in units]
     console.log(f"{label}: {len(units)} units on {how.workers} workers x {how.threads} "
-                "thread(s)")
-    pool = ProcessPoolExecutor(max_workers=how.workers, mp_context=get_context("spawn"),
-                               initializer=_in_worker, initargs=(how.threads, os.getpid()))
+                f"thread(s){', one GPU each' if how.gpus else ''}")
+    context = get_context("spawn")
+    gpu_ids = None
+    if how.gpus:
+        gpu_ids = context.Queue()
+        for gpu in _visible_gpus(how.workers):
+            gpu_ids.put(gpu)
+    pool = ProcessPoolExecutor(max_workers=how.workers, mp_context=context,
+                               initializer=_in_worker,
+                               initargs=(how.threads, os.getpid(), gpu_ids))
     futures: list[Future] = []
     try:
         with _spawning():

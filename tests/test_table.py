@@ -520,12 +520,55 @@ def test_figure5_labels_mean_and_sd(params, root: Path, tmp_path: Path, monkeypa
     _, missing = figure.figure5(params, root, tmp_path / "f.png")
     assert [str(p.run) for p in missing] == [str(cell.with_seed(2))]
     uauc = {t.get_text() for t in figs[0].axes[0].texts}
-    # lambda 1, T 0.1: UAUC 0.31 + 0.013333 over seeds 0-2; lambda 0.1, T 0.01: seeds 0, 1
-    assert {"0.3233\n± 0.0153", "0.3450\n± 0.0071\nn=2"} <= uauc
-    assert "3 training seeds (0, 1, 2)" in figs[0]._suptitle.get_text()
+    # x 100: lambda 1, T 0.1: UAUC 0.31 + 0.013333 over seeds 0-2; lambda 0.1, T 0.01: seeds 0, 1
+    assert {"32.33\n±1.53", "34.50\n±0.71\nn=2"} <= uauc
+    assert all(t.get_fontsize() >= 9 for t in figs[0].axes[0].texts)
+    assert figs[0].get_size_inches()[0] == pytest.approx(7.0)  # a two-column paper's width
+    assert figs[0]._suptitle is None  # the caption is in docs/figures.md
+    assert "3 training seeds (0, 1, 2)" in figs[0].legends[0].get_title().get_text()
     figure.figure5(params, root, tmp_path / "f.png", seed=0)
-    assert {"0.3100", "0.3400"} <= {t.get_text() for t in figs[1].axes[0].texts}
-    assert "training seed 0" in figs[1]._suptitle.get_text()
+    assert {"31.00", "34.00"} <= {t.get_text() for t in figs[1].axes[0].texts}
+    assert "training seed 0" in figs[1].legends[0].get_title().get_text()
+
+
+def test_figure5_colour_limits() -> None:
+    """The colour scale spans max(range, 4 median sds) around the middle of the range."""
+    # means within one sd (0.005) of each other: the scale is 4 sd wide, not 0.770..0.772
+    low, high, rule = figure.colour_limits([0.770, 0.771, 0.772], [0.005, 0.004, 0.006])
+    assert (low, high) == pytest.approx((0.761, 0.781)) and rule == "4 × median sd"
+    assert high - low >= 4 * 0.005
+    # means far apart: their range
+    assert figure.colour_limits([0.1, 0.5, 0.3], [0.01, None, 0.02]) == pytest.approx(
+        (0.1, 0.5, "range of the means"))
+    # one seed: the range of the values; one value: a 0.001 band
+    assert figure.colour_limits([0.3, 0.4], [None, None])[2] == "range of the values"
+    assert figure.colour_limits([0.5], [None])[:2] == pytest.approx((0.4995, 0.5005))
+
+
+def test_figure5_marks_best_and_papers_best(params, root: Path, tmp_path: Path,
+                                            monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    assert figure.paper_best("UAUC") == (0.1, 0.01)  # Tables 4 and 5 of the paper peak there
+
+    def cell(v: float) -> SimpleNamespace:
+        return SimpleNamespace(mean={"UAUC": v}, sd={"UAUC": 0.01}, n=3)
+
+    cells = {(1.0, 0.1): cell(0.9), (1.0, 0.01): cell(0.5), (0.1, 0.1): cell(0.5),
+             (0.1, 0.01): cell(0.5)}
+    h = figure.heat("UAUC", cells, [1.0, 0.1], [0.1, 0.01])
+    assert (h.best, h.paper) == ((1.0, 0.1), (0.1, 0.01))
+    assert figure.heat("UAUC", {(1.0, 0.1): cell(0.9)}, [1.0], [0.1]).paper is None
+    figs = drawn(monkeypatch)
+    figure.figure5(params, root, tmp_path / "f.png")
+    for ax in figs[0].axes[:3]:  # lambda (columns) 1, 0.1; T (rows) 0.1, 0.01
+        best, = [p for p in ax.patches if p.get_gid() == "best"]
+        assert best.get_xy() == pytest.approx((1 - 0.47, 1 - 0.47)) and best.get_linewidth() > 2
+        star, = [line for line in ax.lines if line.get_gid() == "paper-best"]
+        assert star.get_marker() == "*"
+        assert (round(star.get_xdata()[0]), round(star.get_ydata()[0])) == (1, 1)
+    assert [t.get_text() for t in figs[0].legends[0].get_texts()] == [
+        "best mean", "paper's best (λ = 0.1, T = 0.01)"]
 
 
 def test_figure5_says_which_cells_are_missing(tmp_path: Path, root: Path) -> None:
@@ -560,6 +603,9 @@ def test_figures_3_and_4(params, tmp_path: Path, number: str, present: str, abse
     (low, high), = [seg[:, 1] for seg in bar.errorbar.lines[2][0].get_segments()]
     assert top == pytest.approx(0.623333, abs=1e-6)
     assert (low, high) == pytest.approx((0.623333 - 0.015275, 0.623333 + 0.015275), abs=1e-6)
+    assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()] == [
+        "SR model alone", "DUET", "Ours (DUET)"]
+    assert [t.get_text() for t in figs[0].axes[0].get_xticklabels()] == ["SASRec", "BERT4Rec"]
     figure.figure_uauc(number, params, root, out, seed=2)
     bar = first_bar(figs[1])
     assert bar.errorbar is None
@@ -586,7 +632,10 @@ def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
     assert [len(line.get_xdata()) for line in lines] == [3, 4] * len(runs)  # every seed
     assert [line.get_color() for line in lines[:4]] == ["C0", "C0", "C1", "C1"]
     assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()] == [
-        r.key for r in runs]
+        "SASRec + DUET", "SASRec + DUET + SPG", "SASRec + DUET + SPG + SML", "SASRec + DUET + SCL",
+        "SASRec + Ours (DUET)"]
+    assert [figure.key_label(k) for k in ("din-none-base", "bert4rec-apg-sml-T0.01", "odd")] == [
+        "DIN", "BERT4Rec + APG + SPG + SML [T0.01]", "odd"]
     _, missing = figure.figure_curves(params, "scientific", ["sasrec-duet-scl",
                                                              "din-none-base"],
                                       tmp_path / "d.png", seed=1)

@@ -290,6 +290,48 @@ def test_claims_without_any_run(tmp_path: Path) -> None:
         claims.run(params, tmp_path, None, correction="bonferroni")
 
 
+def test_claims_report_answers_first_with_one_verdict_per_claim(evaluated,
+                                                                 tmp_path: Path) -> None:
+    """Issue 30: the answer up front, one verdict per claim of its kind, each comparison's
+    effect against the paper's with its power, and today's rule kept to compare with."""
+    params, r = evaluated
+    out = tmp_path / "out"
+    text, _, (report, _) = claims.run(params, r, out, authors_root=tmp_path / "no")
+    assert text.startswith("# The paper's claims, tested\n\n**Which claims hold.**")
+    assert "**How large SOLID's gain is.**" in text and "**How sure.**" in text
+    # Ours beats its DSR: SASRec far above, BERT4Rec far below -> the 'every' claim fails
+    assert report.claim("T1.ours>dsr")[0] == "contradicted"
+    assert report.claim("T2.full-best")[0] == "supported"  # a 'best' claim, Holm over 24
+    assert claims.family_kind("T1.ours>dsr") == "all"
+    assert claims.family_kind("T3.not-all-three") == "any"
+    assert "| Table 1, Scientific | every | **contradicted** |" in text
+    rows = [row for row in csv.DictReader((out / "claims.csv").read_text().splitlines())
+            if row["metrics"] == "sampled" and row["family"] == "T1.ours>dsr"]
+    sas = next(x for x in rows if x["id"] == "T1.scientific.sasrec.ours-duet>duet"
+               and x["metric"] == "UAUC")
+    assert sas["claim_kind"] == "all" and sas["claim_verdict"] == "contradicted"
+    assert sas["test"] == "mixed" and float(sas["p_mixed"]) < 0.05
+    assert float(sas["mixed_ci_low"]) > 0 and float(sas["mde"]) > 0
+    # the paper's SASRec Ours (DUET) - DUET UAUC: 0.6738 - 0.6555; ours +0.06: above it
+    assert float(sas["paper_diff"]) == pytest.approx(0.0183, abs=1e-6)
+    assert sas["magnitude"] == "as large as claimed" and sas["alpha_comparison"] == "0.05"
+    assert sas["seeds_for_paper_diff"] != ""
+    bert = next(x for x in rows if x["id"] == "T1.scientific.bert4rec.ours-duet>duet"
+                and x["metric"] == "UAUC")
+    assert bert["magnitude"] == "reversed" and bert["paper_diff"] == ""  # no BERT4Rec row
+    assert "## Effect against the paper's, and power" in text
+    assert "verdicts change**" in text
+    # today's rule as the option: the two runs swap their verdict columns
+    old_text, _, (old, _) = claims.run(params, r, None, authors_root=tmp_path / "no",
+                                       test="seed-and-user")
+    assert old.test == "seed-and-user" and "Today's rule: a paired t-test" in old_text
+    for new_row, old_row in zip(report.rows, old.rows, strict=True):
+        assert (new_row.verdict, new_row.verdict_other) == (old_row.verdict_other,
+                                                            old_row.verdict)
+    with pytest.raises(SolidError, match="unknown claims test"):
+        claims.run(params, r, None, authors_root=tmp_path / "no", test="bootstrap")
+
+
 def test_compare_rejects_unpaired_user_arrays() -> None:
     with pytest.raises(ValueError, match="do not pair"):
         compare("UAUC", np.ones(2), np.ones(2), np.ones((2, 3)), np.ones((2, 4)))

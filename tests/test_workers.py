@@ -96,3 +96,53 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
         return "Z"
+
+
+def _visible_gpu(meeting: str, i: int) -> str:
+    """The worker's CUDA_VISIBLE_DEVICES, once both units are running (so each worker holds
+    one)."""
+    import os
+    import time
+    from pathlib import Path
+
+    (Path(meeting) / str(i)).touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(meeting).iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return os.environ.get("CUDA_VISIBLE_DEVICES", "")
+
+
+def test_plan_on_gpus_is_one_worker_per_gpu_with_the_cores_shared(monkeypatch):
+    """Issue 27: on CUDA, as many workers as GPUs (not cores), each with cores // workers
+    threads; the CPU plan is unchanged."""
+    monkeypatch.setattr(workers, "cores", lambda: 16)
+    for name in ("SOLID_WORKERS", "SOLID_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(workers, "gpu_count", lambda device: 2 if device == "cuda" else 0)
+    assert workers.plan(12, device="cuda") == workers.Plan(workers=2, threads=8, gpus=2)
+    assert workers.plan(1, device="cuda") == workers.Plan(workers=1, threads=16, gpus=2)
+    assert workers.plan(12, threads=2, device="cuda") == workers.Plan(2, 2, gpus=2)
+    assert workers.plan(12, device="cpu") == workers.Plan(workers=12, threads=1)
+    with pytest.raises(SolidError, match="3 workers on 2 GPU"):
+        workers.plan(12, workers=3, device="cuda")
+
+
+def test_gpu_count_follows_the_device(monkeypatch):
+    import torch
+
+    assert workers.gpu_count("cpu") == 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert workers.gpu_count("cuda") == workers.gpu_count("auto") == 4
+
+
+def test_each_gpu_worker_is_pinned_to_its_own_gpu(two_cores, monkeypatch, tmp_path):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    for n, (given, pinned) in enumerate(((None, ["0", "1"]), ("5,7", ["5", "7"]))):
+        if given:  # ids as the parent sees them
+            monkeypatch.setenv("CUDA_VISIBLE_DEVICES", given)
+        meeting = tmp_path / str(n)
+        meeting.mkdir()
+        units = [(str(meeting), 0), (str(meeting), 1)]
+        seen = workers.run_units(_visible_gpu, units, workers.Plan(2, 1, gpus=2))
+        assert sorted(seen) == pinned

@@ -24,17 +24,25 @@ class InteractionIndex:
         self.count = np.bincount(self.keys // self.stride)  # distinct items per user id
 
     @classmethod
-    def from_splits(cls, splits, n_items: int) -> InteractionIndex:
-        """From (users, histories, targets) per split: every history item and every target."""
-        users, items = [], []
+    def from_splits(cls, splits, n_items: int, rows: int = 1 << 16) -> InteractionIndex:
+        """From (users, histories, targets) per split: every history item and every target,
+        `rows` rows at a time (a user's items repeat in each of its prefixes: 49 M history
+        items for 1.9 M interactions at Douban-Book size)."""
+        stride = n_items + 1
+        keys = []
         for split_users, histories, targets in splits:
             split_users = np.asarray(split_users, dtype=np.int64)
-            lens = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-            users += [np.repeat(split_users, lens), split_users]
-            flat = (np.concatenate([np.asarray(h, dtype=np.int64) for h in histories])
-                    if len(histories) else np.empty(0, dtype=np.int64))
-            items += [flat, np.asarray(targets, dtype=np.int64)]
-        return cls(np.concatenate(users), np.concatenate(items), n_items)
+            keys.append(np.unique(split_users * stride + np.asarray(targets, dtype=np.int64)))
+            for lo in range(0, len(histories), rows):
+                part = histories[lo:lo + rows]
+                lens = np.fromiter((len(h) for h in part), dtype=np.int64, count=len(part))
+                if not lens.sum():
+                    continue
+                owner = np.repeat(split_users[lo:lo + rows], lens)
+                flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in part])
+                keys.append(np.unique(owner * stride + flat))
+        flat = np.unique(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+        return cls(flat // stride, flat % stride, n_items)
 
     @classmethod
     def from_flat(cls, splits, n_items: int, rows: int = 1 << 16) -> InteractionIndex:

@@ -23,6 +23,7 @@ from solidcli.models.transformer import TransformerStack, gather_last, padding_m
 
 class BERT4Rec(nn.Module):
     target_dependent = False
+    per_position = False  # bidirectional: a position's output has seen the items after it
 
     def __init__(self, dim: int, max_len: int, cfg: TransformerCfg, members: int = 1) -> None:
         super().__init__()

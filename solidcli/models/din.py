@@ -33,6 +33,7 @@ ITEM_CHUNK_ELEMENTS = 1 << 23  # S * B * C_chunk * L * H floats per chunk of `po
 
 class DIN(nn.Module):
     target_dependent = True
+    per_position = False  # target-aware pooling: every prefix is pooled on its own
 
     def __init__(self, dim: int, max_len: int, cfg: DinCfg, members: int = 1) -> None:
         super().__init__()

@@ -208,8 +208,8 @@ class GRU(nn.Module):
         self.between = Dropout(dropout) if layers > 1 and dropout > 0 else None
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
-        if torch.jit.is_tracing() and not self.training:  # `solid export`'s ONNX tracer
-            return self._fused(seq)
+        if seq.device.type != "cpu" or (torch.jit.is_tracing() and not self.training):
+            return self._fused(seq)  # a GPU's fused kernel (cuDNN), or `solid export`'s tracer
         x = seq
         h_size = self.hidden
         for i, (w_in, w_rec) in enumerate(zip(self.inputs, self.recurrent, strict=True)):
@@ -230,12 +230,16 @@ class GRU(nn.Module):
         return x
 
     def _fused(self, seq: torch.Tensor) -> torch.Tensor:
-        """The same function through torch.gru, one call per member and layer (eval mode, so
-        no dropout between layers): what a trace records (`solid export`), so the ONNX graph
-        holds one GRU node that runs any history length instead of the loop unrolled at the
-        traced one. torch.gru's gates are these (r, z, n; its weights are our transposes)."""
+        """The same function through torch.gru, one call per member and layer: what a trace
+        records (`solid export`), so the ONNX graph holds one GRU node that runs any history
+        length instead of the loop unrolled at the traced one, and what a GPU runs (one
+        cuDNN kernel per layer instead of a kernel launch per position; the loop keeps the
+        CPU's committed results bit for bit). torch.gru's gates are these (r, z, n; its
+        weights are our transposes)."""
         x = seq
-        for w_in, w_rec in zip(self.inputs, self.recurrent, strict=True):
+        for i, (w_in, w_rec) in enumerate(zip(self.inputs, self.recurrent, strict=True)):
+            if i > 0 and self.between is not None:
+                x = self.between(x)
             h0 = x.new_zeros(1, x.shape[1], self.hidden)
             members = zip(x.unbind(0), w_in.weight.unbind(0), w_rec.weight.unbind(0),
                           w_in.bias.unbind(0), w_rec.bias.unbind(0), strict=True)

@@ -42,7 +42,7 @@ from torch import nn
 
 from solidcli.models.ensemble import GRU, MLP
 from solidcli.models.layers import Params, Shapes
-from solidcli.models.transformer import gather_last
+from solidcli.models.transformer import at_positions, gather_last
 
 
 class StaticParams(nn.Module):
@@ -66,15 +66,20 @@ class StaticParams(nn.Module):
 
 
 class SequenceCondition(nn.Module):
-    """Embedded sequence (S, B, L, D) + lengths (S, B) -> condition vector c (S, B, D)."""
+    """Embedded sequence (S, B, L, D) + lengths (S, B) -> condition vector c (S, B, D), or,
+    with `at` (flat indices into B x L), the condition of the prefix ending at each of those
+    positions (S, R, D): the GRU's state there (`train.encoding: sequence`)."""
 
     def __init__(self, dim: int, members: int) -> None:
         super().__init__()
         self.gru = GRU(members, dim, dim)
         self.mlp = MLP(members, dim)
 
-    def forward(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.mlp(gather_last(self.gru(seq), (lengths - 1).clamp(min=0)))
+    def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
+                at: torch.Tensor | None = None) -> torch.Tensor:
+        if at is None:
+            return self.mlp(gather_last(self.gru(seq), (lengths - 1).clamp(min=0)))
+        return self.mlp(at_positions(self.gru(seq), at))
 
 
 class Hypernetwork(nn.Module):

@@ -18,6 +18,7 @@ from solidcli.models.transformer import gather_last
 
 class GRU4Rec(nn.Module):
     target_dependent = False
+    per_position = True  # a recurrent state at position p has read the prefix up to p only
 
     def __init__(self, dim: int, max_len: int, cfg: Gru4recCfg, members: int = 1) -> None:
         super().__init__()
@@ -28,5 +29,8 @@ class GRU4Rec(nn.Module):
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:
         """seq (S, B, L, D), lengths (S, B) -> last valid hidden state (S, B, D)."""
-        out = self.gru(self.dropout(torch.tanh(self.seq_transform(seq))))
-        return gather_last(out, (lengths - 1).clamp(min=0))
+        return gather_last(self.states(seq, lengths), (lengths - 1).clamp(min=0))
+
+    def states(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The hidden state after every position (S, B, L, D)."""
+        return self.gru(self.dropout(torch.tanh(self.seq_transform(seq))))

@@ -52,6 +52,13 @@ from solidcli.models.generators import (
 from solidcli.models.layers import DenseLayers, LowRankLayers
 from solidcli.models.registry import BACKBONES
 from solidcli.models.spec import ModelSpec
+from solidcli.models.transformer import at_positions
+
+# a catalogue up to this many items (padding included) is scored whole when many candidates
+# are (validation, the sampled test): cheaper there than a (S, B, C, D) tensor, and the
+# committed results' arithmetic; a larger one scores only its candidates (at Douban-Book
+# size, 213k items, scoring every item per user was most of an epoch's validation)
+EVERY_ITEM_UP_TO = 16_384
 
 
 def build_backbone(spec: ModelSpec, members: int) -> nn.Module:
@@ -143,11 +150,12 @@ class Recommender(nn.Module):
 
     # ---------------------------------------------------------------------------------------
     def dynamic_params(self, hist: torch.Tensor, item_seq: torch.Tensor,
-                       lengths: torch.Tensor):
-        """Tensors for the dynamic layers of each history, and the auxiliary loss (S,)."""
+                       lengths: torch.Tensor, at: torch.Tensor | None = None):
+        """Tensors for the dynamic layers of each history (with `at`: of the prefix ending at
+        each of those flat positions), and the auxiliary loss (S,)."""
         if self.static is not None:
             return self.static(), item_seq.new_zeros(item_seq.shape[0])
-        parts = self.dynamic_parts(hist, item_seq, lengths)
+        parts = self.dynamic_parts(hist, item_seq, lengths, at)
         branch, trunk, aux = parts["branch"], parts["trunk"], parts["aux"]
         if trunk is None:
             return branch, aux
@@ -156,7 +164,7 @@ class Recommender(nn.Module):
         return add_params(trunk, bound_params(branch, self.spec.clip, self.spec.bound)), aux
 
     def dynamic_parts(self, hist: torch.Tensor, item_seq: torch.Tensor,
-                      lengths: torch.Tensor) -> dict:
+                      lengths: torch.Tensor, at: torch.Tensor | None = None) -> dict:
         """The generated tensors before they are combined: `branch` (from the item sequence,
         before its bound), `trunk` (from the semantic sequence), either None where the
         variant has none, and `aux`, the codebook's auxiliary loss (S,)."""
@@ -172,10 +180,10 @@ class Recommender(nn.Module):
                     semantic = self.semantics(self.item_to_semantic[hist])
                 aux = aux_loss(self.spec.aux_loss, item_seq, codes, mask,
                                self.spec.commitment, semantic)
-            branch = self.item_generator(self.item_condition(seq, lengths))
+            branch = self.item_generator(self.item_condition(seq, lengths, at))
         if self.semantic_generator is not None:
             sem_seq = self.semantics(self.item_to_semantic[hist])
-            trunk = self.semantic_generator(self.semantic_condition(sem_seq, lengths))
+            trunk = self.semantic_generator(self.semantic_condition(sem_seq, lengths, at))
         return {"branch": branch, "trunk": trunk, "aux": aux}
 
     def forward(self, hist: torch.Tensor, lengths: torch.Tensor, candidates: torch.Tensor):
@@ -187,17 +195,40 @@ class Recommender(nn.Module):
             candidates = candidates.expand(self.members, -1, -1)
         item_seq = self.items(hist)
         targets = None
-        if self.target is None or self.training:
+        every = self.items.weight.shape[1] <= EVERY_ITEM_UP_TO
+        if self.target is None or self.training or not every:
             targets = self.items(candidates, padding=False)  # (S, B, C, D)
         out, aux = self._layers_out(hist, item_seq, lengths, targets)
         if self.target is None:  # target-dependent state: the layers output the logit
             return out.squeeze(-1), aux
-        if self.training:  # a few candidates: multiply and sum (a batched product of 1-row
-            # matrices is slower on the CPU)
+        if self.training or not every:  # a few candidates: multiply and sum (a batched
+            # product of 1-row matrices is slower on the CPU)
             return (out.unsqueeze(2) * self.target(targets)).sum(-1), aux
-        # scoring many candidates: every item once, then the candidates' columns (the same
-        # numbers, without a (S, B, C, D) tensor)
+        # scoring many candidates of a small catalogue: every item once, then the candidates'
+        # columns (the same numbers up to rounding, without a (S, B, C, D) tensor); above
+        # EVERY_ITEM_UP_TO items that would cost more than the candidates' own products
         return torch.gather(self._every_item(out), 2, candidates), aux
+
+    def position_logits(self, hist: torch.Tensor, lengths: torch.Tensor, at: torch.Tensor,
+                        candidates: torch.Tensor | None = None, first: int = 1
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One pass over whole sequences (`train.encoding: sequence`): hist (S, B, L) and
+        lengths (S, B) as `forward`'s, `at` (R,) the flat positions of the B x L grid whose
+        prefixes are training rows; logits (S, R, C) of `candidates` (S, R, C), or, without
+        them, of every item from id `first` on (`train.loss: ce`), and the auxiliary loss.
+        Only for backbones whose state at a position is that prefix's state (`per_position`):
+        each row's logits are then `forward`'s for its prefix, the sequence encoded once."""
+        if not getattr(self.backbone, "per_position", False):
+            raise ValueError(f"{self.spec.backbone} cannot be trained one sequence at a time")
+        hist, lengths = self._per_member(hist, lengths)
+        item_seq = self.items(hist)
+        state = at_positions(self.backbone.states(item_seq, lengths), at)
+        params, aux = self.dynamic_params(hist, item_seq, lengths, at)
+        out = self.layers(state, params)  # (S, R, D)
+        if candidates is None:
+            return self._every_item(out, first), aux
+        targets = self.items(candidates, padding=False)  # (S, R, C, D)
+        return (out.unsqueeze(2) * self.target(targets)).sum(-1), aux
 
     def _per_member(self, hist: torch.Tensor, lengths: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,19 +251,21 @@ class Recommender(nn.Module):
         return torch.bmm(out, table.transpose(1, 2))
 
     def score_items(self, hist: torch.Tensor, lengths: torch.Tensor,
-                    chunk: int = 256) -> torch.Tensor:
+                    chunk: int | None = None) -> torch.Tensor:
         """Logits (S, B, N + 1) of every item (column 0 is the padding id: callers mask it)
         for each history, in eval mode: the numbers `forward` gives for any candidates."""
         return self.item_logits(hist, lengths, chunk=chunk)[0]
 
     def item_logits(self, hist: torch.Tensor, lengths: torch.Tensor, first: int = 0,
-                    chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+                    chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (S, B, N + 1 - first) of every item from id `first` on for each history, and
         the auxiliary loss (S,): full ranking (eval) and `train.loss: ce` (training). The
         history is encoded once and meets the item table in one product. DIN, whose state
         depends on the target, pools the history for every item, `chunk` items at a time; in
         training each chunk is recomputed in the backward pass (`torch.utils.checkpoint`)
-        instead of keeping its (S, B, chunk, L, H) activations."""
+        instead of keeping its (S, B, chunk, L, H) activations. `chunk` defaults to 256 items
+        on the CPU (cache-sized) and 4,096 on a GPU (fewer, larger kernels: 213k items are
+        52 chunks per batch there instead of 833)."""
         s = self.members
         hist, lengths = self._per_member(hist, lengths)
         item_seq = self.items(hist)
@@ -248,6 +281,8 @@ class Recommender(nn.Module):
             return self.layers(state, params).squeeze(-1)
 
         cols = []
+        if chunk is None:
+            chunk = 256 if hist.device.type == "cpu" else 4096
         for lo in range(first, n, chunk):
             ids = torch.arange(lo, min(n, lo + chunk), device=hist.device)
             targets = self.items(ids.expand(s, -1), padding=False)  # (S, c, D)

@@ -25,11 +25,16 @@ class SASRec(nn.Module):
     def __init__(self, dim: int, max_len: int, cfg: SasrecCfg, members: int = 1) -> None:
         super().__init__()
         self.causal = cfg.causal
+        self.per_position = cfg.causal  # each position's state is its prefix's own state
         self.encoder = TransformerStack(dim, max_len, cfg.layers, cfg.heads, cfg.dropout,
                                         members, input_kind=cfg.input, init=cfg.init)
 
     def forward(self, seq: torch.Tensor, lengths: torch.Tensor,
                 targets: torch.Tensor | None = None) -> torch.Tensor:
         """seq (S, B, L, D) embedded history, lengths (S, B) >= 1 -> user state (S, B, D)."""
-        h = self.encoder(seq, padding_mask(lengths, seq.shape[2]), self.causal)
-        return gather_last(h, (lengths - 1).clamp(min=0))
+        return gather_last(self.states(seq, lengths), (lengths - 1).clamp(min=0))
+
+    def states(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The state at every position (S, B, L, D); with causal attention the state at
+        position p is the state of the prefix that ends there (`train.encoding: sequence`)."""
+        return self.encoder(seq, padding_mask(lengths, seq.shape[2]), self.causal)

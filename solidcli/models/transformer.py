@@ -132,6 +132,11 @@ def padding_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
     return torch.arange(width, device=lengths.device) >= lengths.unsqueeze(-1)
 
 
+def at_positions(h: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    """h (S, B, L, D) at the flat positions `at` (R,) of its B x L grid -> (S, R, D)."""
+    return h.flatten(1, 2).index_select(1, at)
+
+
 def gather_last(h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """h (S, B, L, D) at position index[s, b] for each row -> (S, B, D)."""
     return torch.gather(h, 2, index[..., None, None].expand(-1, -1, 1, h.shape[-1])).squeeze(2)

@@ -53,6 +53,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from solidcli._io import staged_files
@@ -78,7 +79,18 @@ from solidcli.pipeline.table import (
     seeds_note,
 )
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
-from solidcli.stats import Paired, check_correction, correct, verdict
+from solidcli.stats import (
+    MAGNITUDES,
+    Paired,
+    check_correction,
+    claim_verdict,
+    correct,
+    magnitude,
+    min_detectable,
+    seeds_needed,
+    standard_error,
+    verdict,
+)
 
 FIGURE5_METRICS = ("UAUC", "NDCG@10", "Recall@10")  # the figure's three panels
 VERDICTS = ("supported", "contradicted", "inconclusive")
@@ -88,6 +100,26 @@ FAMILY_WORDS = {"T1.ours>dsr": "our proposed methods significantly outperform bo
                 "T1.dsr>none": "the '-' option consistently performs worse than using a DSR "
                                "model"}
 ARTS = "paper: Arts, SASRec + DUET"
+# the claims report's test (issue 30): mixed, the one test over seeds and users
+# (`solidcli.stats.mixed_test`), or today's rule, seed-and-user (stats.rule's tests, Holm
+# over every claim)
+CLAIM_TESTS = ("mixed", "seed-and-user")
+# how each claim combines its comparisons (`solidcli.stats.claim_verdict`): all = "for every
+# SR model and metric" (intersection-union, each comparison at alpha); best = "X is best"
+# (Holm over the claim); any = "at least one" (Holm over the claim)
+FAMILY_KIND = {"T1.ours>dsr": "all", "T1.dsr>none": "all", "T2.full-best": "best",
+               "T2.sml-adds": "all", "T2.scl-greatest": "best", "T3.single": "all",
+               "T3.pairs": "all", "T3.not-all-three": "any", "T4.lambda-best": "best",
+               "T5.T-best": "best", "T5.T1-collapses": "all", "F5.grid-best": "best"}
+KIND_WORDS = {"all": "every comparison (intersection-union test, each at α)",
+              "best": "X is best (Holm over the claim)",
+              "any": "at least one (Holm over the claim)"}
+POWER = 0.8  # the power of the minimum detectable effect and of the seeds needed
+
+
+def family_kind(family: str) -> str:
+    """A claim's kind (FAMILY_KIND; `all` for a family not listed)."""
+    return FAMILY_KIND.get(family, "all")
 
 
 @dataclass(frozen=True)
@@ -125,6 +157,49 @@ class Row:
     verdict: str = "not run"
     verdict_uncorrected: str = "not run"
     missing: list[str] = field(default_factory=list)
+    verdict_other: str = "not run"  # under the other test of CLAIM_TESTS
+    kind: str = "sampled"  # the metrics: sampled or full (the paper printed only sampled)
+    level: float = math.nan  # each comparison's level: alpha, or alpha / m under Holm
+
+    @property
+    def paper_diff(self) -> float | None:
+        """The paper's a - hardest rival (None: not printed, or full-ranking metrics)."""
+        if self.kind == "full" or self.missing:
+            return None
+        a = self.claim.a.paper.get(self.metric)
+        b = self.claim.rivals[self.hardest].paper.get(self.metric)
+        return None if a is None or b is None else a - b
+
+    @property
+    def reading(self) -> str:
+        """Our CI against the paper's difference (`solidcli.stats.magnitude`)."""
+        if self.missing:
+            return ""
+        return magnitude(self.raw[self.hardest].mixed_ci, self.paper_diff,
+                         self.claim.direction)
+
+    def _se(self) -> tuple[float, float]:
+        p = self.raw[self.hardest]
+        return standard_error(p.components, p.n_seeds, p.n_users)
+
+    @cached_property
+    def mde(self) -> float:
+        """The smallest difference the hardest comparison detects with 80% power at its
+        level, from its observed variance components, seeds and users."""
+        if self.missing or any(math.isnan(c) for c in self.raw[self.hardest].components):
+            return math.nan
+        return min_detectable(*self._se(), self.level, POWER)
+
+    @cached_property
+    def seeds_for_paper(self) -> int | None:
+        """The seeds at which the hardest comparison detects the paper's difference with 80%
+        power (None: no paper difference in the claimed direction, or more than 100)."""
+        d = self.paper_diff
+        if d is None:
+            return None
+        p = self.raw[self.hardest]
+        return seeds_needed(self.claim.direction * d, p.components, p.n_users, self.level,
+                            POWER)
 
     @property
     def hardest(self) -> int:
@@ -301,11 +376,32 @@ class Report:
     seeds: tuple[int, ...]
     protocols: tuple[str, ...]
     kind: str = "sampled"
+    test: str = "mixed"  # CLAIM_TESTS
 
-    def counts(self, uncorrected: bool = False) -> dict[str, int]:
-        key = "verdict_uncorrected" if uncorrected else "verdict"
+    def counts(self, uncorrected: bool = False, key: str = "verdict") -> dict[str, int]:
+        key = "verdict_uncorrected" if uncorrected else key
         return {v: sum(1 for r in self.rows if getattr(r, key) == v)
                 for v in (*VERDICTS, "not run")}
+
+    def families(self) -> list[str]:
+        return list(dict.fromkeys(r.claim.family for r in self.rows))
+
+    def claim(self, family: str, key: str = "verdict") -> tuple[str, list[Row]]:
+        """One claim's verdict (`solidcli.stats.claim_verdict` over its comparisons; `key`
+        verdict_other: under the other test) and the comparisons that keep it from being
+        supported (those against it first)."""
+        rows = [r for r in self.rows if r.claim.family == family]
+        kind = family_kind(family)
+        got = claim_verdict([getattr(r, key) for r in rows], kind)
+        if got == "supported" or (kind == "any" and got == "inconclusive"):
+            return got, []
+        order = {"contradicted": 0, "inconclusive": 1, "not run": 2}
+        return got, sorted((r for r in rows if getattr(r, key) != "supported"),
+                           key=lambda r: order[getattr(r, key)])
+
+    def changed(self) -> list[Row]:
+        """The tested rows whose verdict differs between the two tests."""
+        return [r for r in self.rows if r.verdict in VERDICTS and r.verdict != r.verdict_other]
 
     def find(self, claim_id: str, metric: str) -> Row | None:
         return next((r for r in self.rows if r.claim.id == claim_id and r.metric == metric),
@@ -333,11 +429,20 @@ def _cells(results: dict[RunId, list[Result]], kind: str) -> tuple[dict[RunId, C
     return cells, why
 
 
+def check_test(test: str) -> str:
+    """`test` if it is one of CLAIM_TESTS, else a SolidError naming them."""
+    if test not in CLAIM_TESTS:
+        raise SolidError(f"unknown claims test '{test}' (choose from {', '.join(CLAIM_TESTS)})")
+    return test
+
+
 def evaluate_claims(params: Params, metrics_root: Path, correction: str | None = None,
-                    kinds: tuple[str, ...] = ("sampled",)) -> list[Report]:
+                    kinds: tuple[str, ...] = ("sampled",), test: str = "mixed") -> list[Report]:
     """Test every claim on the metrics under `metrics_root` (all of `params.seeds`): one
-    Report per metric kind, from one reading of the metrics and per-user files."""
+    Report per metric kind, from one reading of the metrics and per-user files; `test`:
+    CLAIM_TESTS (each row also carries the other test's verdict)."""
     correction = check_correction(params.stats.correction if correction is None else correction)
+    check_test(test)
     found = claims(params)
     if not found:
         raise SolidError("no claim to test: params.yaml defines none of the runs the paper's "
@@ -346,11 +451,11 @@ def evaluate_claims(params: Params, metrics_root: Path, correction: str | None =
                if s.planned is not None}
     results, _ = read_results(Path(metrics_root), list(planned), list(params.seeds))
     users = PerUser()
-    return [_report(params, found, results, users, correction, kind) for kind in kinds]
+    return [_report(params, found, results, users, correction, kind, test) for kind in kinds]
 
 
 def _report(params: Params, found: list[Claim], results: dict[RunId, list[Result]],
-            users: PerUser, correction: str, kind: str) -> Report:
+            users: PerUser, correction: str, kind: str, test: str = "mixed") -> Report:
     """The claims `found`, tested on the `kind` metrics of `results`."""
     cfg, seeds = params.stats, tuple(params.seeds)
     cells, why = _cells(results, kind)
@@ -363,7 +468,7 @@ def _report(params: Params, found: list[Claim], results: dict[RunId, list[Result
             f"train with `{s.planned.command}`" if s.planned.run not in results else why
             for s, cell in zip((c.a, *c.rivals), sides, strict=True) if cell is None]
         for m in metrics_of(c, kind):
-            row = Row(c, m, missing=missing)
+            row = Row(c, m, missing=missing, kind=kind)
             rows.append(row)
             if missing:
                 continue
@@ -379,13 +484,21 @@ def _report(params: Params, found: list[Claim], results: dict[RunId, list[Result
     for row in rows:
         if row.missing:
             continue
-        d = row.claim.direction
-        row.verdict = verdict([p.significant(cfg.alpha, cfg.rule) for p in row.pairs], d)
-        row.verdict_uncorrected = verdict([p.significant(cfg.alpha, cfg.rule)
-                                            for p in row.raw], d)
+        d, fam = row.claim.direction, row.claim.family
+        # the one test: an "every" claim's comparisons each at alpha (intersection-union),
+        # a "best" / "at least one" claim's Holm-corrected over the claim
+        held = row.raw if family_kind(fam) == "all" else row.pairs
+        size = sum(len(r.raw) for r in families[fam])
+        row.level = (cfg.alpha if family_kind(fam) == "all" or correction == "none"
+                     else cfg.alpha / size)
+        new = verdict([p.significant(cfg.alpha, "mixed") for p in held], d)
+        old = verdict([p.significant(cfg.alpha, cfg.rule) for p in row.pairs], d)
+        row.verdict, row.verdict_other = (new, old) if test == "mixed" else (old, new)
+        rule = "mixed" if test == "mixed" else cfg.rule
+        row.verdict_uncorrected = verdict([p.significant(cfg.alpha, rule) for p in row.raw], d)
     protocols = tuple(sorted({p for c in cells.values() for r in c.results
                               if (p := r.protocol_of(kind))}))
-    return Report(rows, params, correction, seeds, protocols, kind)
+    return Report(rows, params, correction, seeds, protocols, kind, test)
 
 
 # ---- rendering -----------------------------------------------------------------------------
@@ -408,13 +521,32 @@ def _tests_text(report: Report) -> str:
     from solidcli.pipeline.table import USER_TEST_NAMES
 
     cfg = report.params.stats
+    if report.test == "mixed":
+        corr = ("Holm-corrected within each claim" if report.correction == "holm"
+                else "uncorrected")
+        return (f"one test per comparison: the mean difference over seeds and users with a 95% "
+                f"interval that accounts for retraining (seeds) and for the users sampled (a "
+                f"crossed seed x user random-effects model, Satterthwaite degrees of freedom; "
+                f"the pooled AUC: the paired t-test over seeds), significant at p < "
+                f"{cfg.alpha:g}; 'every' claims: each comparison at {cfg.alpha:g}, uncorrected "
+                f"(intersection-union); 'best' and 'at least one' claims: p-values {corr} "
+                "(docs/verdicts.md)")
     tests = {"both": f"a paired t-test over seeds and {USER_TEST_NAMES[cfg.user_test]} must "
                      "both", "seeds": "a paired t-test over seeds must",
              "users": f"{USER_TEST_NAMES[cfg.user_test]} must"}[cfg.rule]
     corr = ("Holm-corrected within each claim (per kind of test)" if report.correction ==
             "holm" else "uncorrected")
-    return (f"significant: {tests} give p < {cfg.alpha:g} in the same direction (the pooled "
+    return (f"today's rule: {tests} give p < {cfg.alpha:g} in the same direction (the pooled "
             f"AUC: the seed test alone); p-values {corr}")
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _other_name(report: Report) -> str:
+    return ("today's rule (seed and user t-tests, Holm over every claim)"
+            if report.test == "mixed" else "the one test over seeds and users")
 
 
 def _family_words(rows: list[Row]) -> str:
@@ -431,6 +563,23 @@ def _count_text(report: Report) -> str:
             f"{raw['inconclusive']}")
 
 
+def _change_text(report: Report) -> str:
+    """How many claim x metric verdicts the other test changes, and how."""
+    other = report.counts(key="verdict_other")
+    moves: dict[str, int] = {}
+    for r in report.changed():
+        key = f"{r.verdict_other} → {r.verdict}"
+        moves[key] = moves.get(key, 0) + 1
+    tested = sum(other[v] for v in VERDICTS)
+    claims_moved = sum(1 for f in report.families()
+                       if report.claim(f)[0] != report.claim(f, "verdict_other")[0])
+    return (f"under {_other_name(report)}: {other['supported']} / {other['contradicted']} / "
+            f"{other['inconclusive']}; **{len(report.changed())} of {tested} claim x metric "
+            "verdicts change** ("
+            + (", ".join(f"{k}: {n}" for k, n in sorted(moves.items())) or "none")
+            + f"), and {claims_moved} claim verdict{'' if claims_moved == 1 else 's'}")
+
+
 def differing(sampled: Report, full: Report) -> list[tuple[Row, Row]]:
     """(sampled, full) rows of the same claim and metric whose verdicts differ (both tested)."""
     return [(r, f) for r in sampled.rows
@@ -442,75 +591,314 @@ def _differs(a: Row, b: Row) -> bool:
     return a.verdict in VERDICTS and b.verdict in VERDICTS and a.verdict != b.verdict
 
 
-def _detail(r: Row, other: Row | None, first: bool = True) -> str:
-    """One markdown row: the effect of `r` and both verdicts (`other`: the other metrics'
-    row; `first`: r is the sampled row, else a full-ranking row without a sampled twin)."""
+def _p_used(r: Row, test: str) -> str:
+    """The p-value behind a row's verdict, for its hardest rival: the one test's (Holm-
+    corrected for a best / at-least-one claim), or today's seed / user pair."""
+    h = r.hardest
+    if test == "mixed":
+        held = r.raw if family_kind(r.claim.family) == "all" else r.pairs
+        return _p(held[h].p_mixed)
+    return f"{_p(r.pairs[h].p_seeds)} / {_p(r.pairs[h].p_users)}"
+
+
+def _mixed_ci(p: Paired) -> str:
+    lo, hi = p.mixed_ci
+    return "" if math.isnan(lo) else f" ({lo:+.4f}, {hi:+.4f})"
+
+
+def _detail(r: Row, other: Row | None, first: bool = True, test: str = "mixed") -> str:
+    """One markdown row: the effect of `r` against the paper's, its p-value and its verdicts
+    (`other`: the other metrics' row; `first`: r is the sampled row, else a full-ranking row
+    without a sampled twin)."""
     c = r.claim
     mark = " ≠" if other is not None and _differs(r, other) else ""
-    verdicts = (f"**{r.verdict}** | {other.verdict if other else 'n/a'}{mark}"
-                if first else f"n/a | **{r.verdict}**")
+    verdicts = (f"**{r.verdict}** | {r.verdict_other} | {other.verdict if other else 'n/a'}"
+                f"{mark}" if first else f"n/a | n/a | **{r.verdict}**")
     if r.missing:
         rival = " / ".join(s.label for s in c.rivals)
-        return (f"| {c.id} | {c.a.label} vs {rival} | {r.metric} | {_paper_text(r)} | | | | "
-                f"| {verdicts} (not run: {r.missing[0]}) |")
+        return (f"| {c.id} | {c.a.label} vs {rival} | {r.metric} | {_paper_diff_text(r)} | | "
+                f"| | | | {verdicts} (not run: {r.missing[0]}) |")
     h = r.hardest
-    p, rival = r.pairs[h], c.rivals[h].label
+    p, rival = r.raw[h], c.rivals[h].label
     more = f" (+{len(c.rivals) - 1} more)" if len(c.rivals) > 1 else ""
-    return (f"| {c.id} | {c.a.label} vs {rival}{more} | {r.metric} | {_paper_text(r)} | "
-            f"{r.ours_a:.4f} vs {r.ours_rivals[h]:.4f} | {p.diff:+.4f}{ci_text(p)} | "
-            f"{_p(p.p_seeds)} | "
-            f"{_p(p.p_users)} | {verdicts} |")
+    return (f"| {c.id} | {c.a.label} vs {rival}{more} | {r.metric} | {_paper_diff_text(r)} | "
+            f"{r.ours_a:.4f} vs {r.ours_rivals[h]:.4f} | {p.diff:+.4f}{_mixed_ci(p)} | "
+            f"{r.reading} | {_p_used(r, test)} | {_f(r.mde)} | {verdicts} |")
+
+
+def _paper_diff_text(r: Row) -> str:
+    d = r.paper_diff
+    if d is not None:
+        return f"{d:+.4f}"
+    return "n/a (full ranking)" if r.kind == "full" else "not in the paper"
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def _seeds_text(needed: list[int | None], most: int = 100) -> str:
+    """`median (max)` of the seeds each comparison needs (None: more than `most`)."""
+    if not needed:
+        return "n/a (no paper difference in the claimed direction)"
+    vals = [math.inf if n is None else n for n in needed]
+    med, top = statistics.median_low(vals), max(vals)
+    def show(v: float) -> str:
+        return f">{most}" if math.isinf(v) else f"{int(v)}"
+
+    return f"{show(med)} (most: {show(top)})"
+
+
+@dataclass
+class Power:
+    """One claim's effect against the paper's and its power (sampled metrics)."""
+
+    family: str
+    paper: float  # the paper's median difference, in the claimed direction
+    ours: float  # our median difference, in the claimed direction
+    readings: dict[str, int]
+    mde: list[float]
+    seeds: list[int | None]  # per comparison with a paper difference in the claimed direction
+
+    @property
+    def seeds_median(self) -> float:
+        vals = [math.inf if n is None else n for n in self.seeds]
+        return statistics.median_low(vals) if vals else math.nan
+
+
+def power_of(report: Report) -> list[Power]:
+    """Each claim's Power over its tested rows (the hardest rival of each claim x metric)."""
+    out = []
+    for family in report.families():
+        rows = [r for r in report.rows if r.claim.family == family and not r.missing]
+        if not rows:
+            continue
+        papers = [r.claim.direction * d for r in rows if (d := r.paper_diff) is not None]
+        readings = {m: sum(1 for r in rows if r.reading == m) for m in MAGNITUDES}
+        out.append(Power(
+            family, _median(papers),
+            _median([r.claim.direction * r.raw[r.hardest].diff for r in rows]),
+            readings, [r.mde for r in rows if not math.isnan(r.mde)],
+            [r.seeds_for_paper for r in rows
+             if (d := r.paper_diff) is not None and r.claim.direction * d > 0]))
+    return out
+
+
+def _claim_cell(report: Report | None, family: str) -> str:
+    if report is None:
+        return "not run"
+    fam = [r for r in report.rows if r.claim.family == family]
+    if not fam:
+        return "n/a"
+    got = report.claim(family)[0]
+    run = sum(1 for r in fam if r.verdict != "not run")
+    note = "" if run == len(fam) else f" ({len(fam) - run} of {len(fam)} not run)"
+    return f"**{got}**{note}" if got != "not run" else "not run"
+
+
+def _failing_text(report: Report, family: str, most: int = 3) -> str:
+    """The comparisons that keep a claim from being supported, named (at most `most`)."""
+    got, failing = report.claim(family)
+    if got == "supported":
+        return "-"
+    fam = [r for r in report.rows if r.claim.family == family]
+    if family_kind(family) == "any":
+        return "no comparison significant in the claimed direction" if got != "contradicted" \
+            else "every comparison against it"
+    tested = [r for r in failing if r.verdict != "not run"]
+    names = ", ".join(f"{r.claim.id} {r.metric} ({r.verdict})" for r in tested[:most])
+    more = len(tested) - most
+    return (f"{len(failing)} of {len(fam)} not supported: {names}"
+            + (f" and {more} more" if more > 0 else ""))
+
+
+def _answer(sampled: Report, full: Report, authors: Report | None,
+            powers: list[Power]) -> list[str]:
+    """The first lines of the report: which claims hold, SOLID's gain against the paper's,
+    and how sure we are, in plain words."""
+    fams = sampled.families()
+    by = {v: [f for f in fams if sampled.claim(f)[0] == v] for v in (*VERDICTS, "not run")}
+
+    def names(fs: list[str]) -> str:
+        return "; ".join(f"{f} ({FAMILY_WORDS.get(f, _words(sampled, f))})" for f in fs)
+
+    def tally(report: Report | None) -> str:
+        if report is None:
+            return "not run"
+        got = [report.claim(f)[0] for f in report.families()]
+        return (f"{got.count('supported')} supported, {got.count('contradicted')} "
+                f"contradicted, {got.count('inconclusive')} inconclusive"
+                + (f", {got.count('not run')} not run" if got.count("not run") else ""))
+
+    users = max((r.raw[r.hardest].n_users for r in sampled.rows if not r.missing), default=0)
+    S = len(sampled.seeds)
+    lines = [(f"**Which claims hold.** On the bundled data ({S} training seeds, {users:,} test "
+              f"users, the paper's sampled metrics) {len(by['supported'])} of the paper's "
+              f"{len(fams)} claims hold" + (f": {names(by['supported'])}" if by["supported"]
+                                           else "")
+              + f". {len(by['contradicted'])} are contradicted"
+              + (f": {names(by['contradicted'])}" if by["contradicted"] else "")
+              + f". {len(by['inconclusive'])} are inconclusive"
+              + (f" and {len(by['not run'])} not run" if by["not run"] else "")
+              + f". Under full ranking: {tally(full)}; under the authors' protocol: "
+              f"{tally(authors)}.")]
+    gain = next((p for p in powers if p.family == "T1.ours>dsr"), None)
+    if gain is not None:
+        n = sum(gain.readings.values())
+        r = gain.readings
+        got = [x.verdict for x in sampled.rows if x.claim.family == gain.family]
+        lines.append(
+            f"**How large SOLID's gain is.** Over its DSR model alone (Table 1, {n} "
+            f"comparisons: SR models x DSRs x metrics), {got.count('supported')} are "
+            f"significant in the claimed direction and {got.count('contradicted')} against it; "
+            f"SOLID's median gain is "
+            f"{gain.ours:+.4f} against the paper's {gain.paper:+.4f}: {r['as large as claimed']}"
+            f" comparisons are as large as the paper claimed, {r['smaller than claimed']} "
+            f"smaller (the whole 95% interval below the paper's), "
+            f"{r['no evidence of an effect']} show no evidence of an effect"
+            + (f", {r['reversed']} go the other way" if r["reversed"] else "")
+            + (f", {r[MAGNITUDES[4]]} show an effect where the paper printed no number"
+               if r[MAGNITUDES[4]] else "") + ".")
+    alpha = sampled.params.stats.alpha
+    sure = [(f"**How sure.** Each comparison is one test whose 95% interval covers both "
+             f"retraining ({S} seeds) and the users sampled (α = {alpha:g}; a claim over every "
+             "model and metric holds only if every comparison is significant)."
+             if sampled.test == "mixed" else
+             f"**How sure.** The verdicts follow today's rule (a paired t-test over {S} seeds "
+             f"and one over the users must both give p < {alpha:g}, Holm over every claim); the "
+             "intervals are the one test's over seeds and users.")]
+    if gain is not None and gain.mde:
+        need = gain.seeds_median
+        sure.append(f"With {S} seeds the smallest gain one comparison detects with 80% power "
+                    f"is {_median(gain.mde):.4f} (median over these {len(gain.mde)}); the paper's "
+                    "gains "
+                    + (f"would need {int(need)} seeds (median over the comparisons)"
+                       if math.isfinite(need) and need > S else
+                       f"are within reach of {S} seeds (median over the comparisons: "
+                       f"{int(need)})" if math.isfinite(need) else
+                       "would need more than 100 seeds") + ".")
+    short = [p.family for p in powers if p.seeds and not p.seeds_median <= S]
+    if short:
+        sure.append(f"{S} seeds cannot detect the paper's median effect for {', '.join(short)}"
+                    " (see the power table below for the seeds each needs).")
+    lines.append(" ".join(sure))
+    return lines
+
+
+def _words(report: Report, family: str) -> str:
+    return _family_words([r for r in report.rows if r.claim.family == family])
 
 
 def render_markdown(sampled: Report, full: Report, authors: Report | None = None) -> str:
-    """The report: counts under both metrics, each claim family's verdicts, and per claim and
-    metric the effect under the sampled metrics (full ranking: claims.csv) with both verdicts,
-    and the verdict under the authors' protocol (`authors`, sampled metrics) when given."""
+    """The report: the answer up front; one verdict per claim under each protocol; each
+    claim's effect against the paper's and its power; the counts under both tests; and per
+    claim and metric (per comparison) the effect under the sampled metrics (full ranking:
+    claims.csv) with its verdicts, and the verdict under the authors' protocol (`authors`,
+    sampled metrics) when given."""
     diff = differing(sampled, full)
-    out = ["# The paper's claims, tested", "",
+    powers = power_of(sampled)
+    S = len(sampled.seeds)
+    answer = [x for line in _answer(sampled, full, authors, powers) for x in (line, "")]
+    out = ["# The paper's claims, tested", "", *answer, "## Claim verdicts", "",
            (f"Test split, models selected on valid, {seeds_note(sampled.seeds, False)}. "
-           f"{_tests_text(sampled)}."), "",
-           (f"- Sampled metrics ({'; '.join(sampled.protocols) or 'none evaluated'}; the paper's "
-           f"protocol): {_count_text(sampled)}."),
-           (f"- Full ranking ({'; '.join(full.protocols) or 'none evaluated'}): "
-           f"{_count_text(full)}."),
-           f"- {len(diff)} claim x metric verdicts differ between the two (marked ≠).",
-           ("- The authors' code's protocol (protocols/authors: Table 1's runs only, sampled metrics, "
-            "checkpoint chosen on TEST): " + (_count_text(authors) if authors else
-                                              "not run (`cd protocols/authors && dvc repro`)")
-            + "."), "",
-           ("| claim | where | sampled: supported / contradicted / inconclusive | full ranking "
-           "| authors' protocol |"),
-           "|:---|:---|:---|:---|:---|"]
-    for family in dict.fromkeys(r.claim.family for r in sampled.rows):
+            f"{_upper_first(_tests_text(sampled))}. Kind: every = the claim holds for every "
+            "compared model and metric (supported only if every comparison is significant in "
+            "the claimed direction at α: the intersection-union test needs no correction; "
+            "contradicted if any is significantly against); best = \"X is best\" (the same, "
+            "Holm over the claim); at least one = supported if any comparison is (Holm)."), "",
+           ("| claim | where | kind | sampled | full ranking | authors' protocol | why not "
+            "supported (sampled) |"),
+           "|:---|:---|:---|:---|:---|:---|:---|"]
+    kind_name = {"all": "every", "best": "best", "any": "at least one"}
+    for family in sampled.families():
         rows = [r for r in sampled.rows if r.claim.family == family]
-        parts = []
-        for report in (sampled, full, authors):
-            if report is None:
-                parts.append("not run")
-                continue
-            fam = [r for r in report.rows if r.claim.family == family]
-            n = {v: sum(1 for r in fam if r.verdict == v) for v in (*VERDICTS, "not run")}
-            parts.append(f"{n['supported']} / {n['contradicted']} / {n['inconclusive']}"
-                         + (f" ({n['not run']} not run)" if n["not run"] else ""))
-        out.append(f"| {family}: {_family_words(rows)} | {rows[0].claim.where} | {parts[0]} | "
-                   f"{parts[1]} | {parts[2]} |")
-    out += ["", ("Columns: paper = a vs its strongest rival in the paper's table (whether the "
-            "paper's own numbers go the claimed way); ours = a vs the hardest rival, means over "
-            "seeds; Δ = a - that rival, mean over seeds with its 95% CI; p over seeds / over "
-            "users for that comparison; the verdict covers every rival. Effects are the sampled "
-            "metrics' (MRR rows: full ranking); claims.csv has both."), ""]
-    for family in dict.fromkeys(r.claim.family for r in sampled.rows):
+        out.append(f"| {family}: {_family_words(rows)} | {rows[0].claim.where} | "
+                   f"{kind_name[family_kind(family)]} | {_claim_cell(sampled, family)} | "
+                   f"{_claim_cell(full, family)} | {_claim_cell(authors, family)} | "
+                   f"{_failing_text(sampled, family)} |")
+    out += ["", "## Effect against the paper's, and power", "",
+            ("Sampled metrics; each claim x metric against its hardest rival, differences in the "
+             "claimed direction. Paper: the paper's own difference where it printed both "
+             "numbers; ours: mean over seeds and users. Reading of our 95% interval: as large "
+             "as claimed (it reaches the paper's difference), smaller than claimed (entirely "
+             "between 0 and it), no evidence of an effect (it contains 0), reversed (entirely "
+             "below 0). Minimum detectable effect: the smallest difference a comparison "
+             f"detects with 80% power at its level (α, or α / m under Holm) with {S} seeds and "
+             "the test users, from its observed seed, user and residual variances. Seeds: the "
+             "fewest at which a comparison detects the paper's own difference with 80% power "
+             "(median over the claim's comparisons, and the most any needs)."), "",
+            ("| claim | paper's median Δ | our median Δ | as large / smaller / no evidence / "
+             "reversed / effect, no paper number | minimum detectable effect: median (range) | "
+             "seeds for the paper's Δ |"),
+            "|:---|---:|---:|:---|:---|:---|"]
+    for p in powers:
+        r = p.readings
+        mde = (f"{_median(p.mde):.4f} ({min(p.mde):.4f} to {max(p.mde):.4f})" if p.mde
+               else "n/a")
+        out.append(f"| {p.family} | {_f(p.paper, '+.4f') or 'n/a'} | {p.ours:+.4f} | "
+                   f"{r['as large as claimed']} / {r['smaller than claimed']} / "
+                   f"{r['no evidence of an effect']} / {r['reversed']} / {r[MAGNITUDES[4]]} | "
+                   f"{mde} | "
+                   f"{_seeds_text(p.seeds)} |")
+    short = [p for p in powers if p.seeds and not p.seeds_median <= S]
+    if short:
+        reach = [p for p in short if math.isfinite(p.seeds_median)]
+        never = [p.family for p in short if not math.isfinite(p.seeds_median)]
+        text = f"{S} seeds cannot detect the paper's median effect for " + ", ".join(
+            f"{p.family} (needs {int(p.seeds_median)})" for p in reach)
+        if never:
+            text += ("; " if reach else "") + (f"{', '.join(never)}: not even 100 seeds would "
+                                                "(the paper's difference is below what the test "
+                                                "users allow, or our variance is too large)")
+        n = max((int(p.seeds_median) for p in reach), default=0)
+        text += "."
+        if n:
+            text += (f" To run N = {n} seeds (the README keeps `seeds:` at {S}: {n} would not "
+                     "fit `make repro`'s time): `dvc exp run -S 'seeds=[0,1,...,"
+                     f"{n - 1}]'` retrains every configuration (about 88 minutes per 5 seeds "
+                     "on the 2-core CPU, README \"Seeds\"); for one claim's runs only, `solid "
+                     f"train-base` / `solid train-scl` with `--seeds {S},...,{n - 1}` for each "
+                     "of its configurations, `solid evaluate` for them, then `solid claims -S "
+                     f"'seeds=[0,1,...,{n - 1}]'`.")
+        out += ["", text]
+    out += ["", "## Counts", "",
+            (f"- Sampled metrics ({'; '.join(sampled.protocols) or 'none evaluated'}; the "
+             f"paper's protocol): {_count_text(sampled)}; {_change_text(sampled)}."),
+            (f"- Full ranking ({'; '.join(full.protocols) or 'none evaluated'}): "
+             f"{_count_text(full)}; {_change_text(full)}."),
+            f"- {len(diff)} claim x metric verdicts differ between the two (marked ≠).",
+            ("- The authors' code's protocol (protocols/authors: Table 1's runs only, sampled "
+             "metrics, checkpoint chosen on TEST): " + (
+                 f"{_count_text(authors)}; {_change_text(authors)}" if authors else
+                 "not run (`cd protocols/authors && dvc repro`)") + "."), "",
+            "## Per comparison (claim x metric)", "",
+            ("Columns: paper Δ = a - the rival in the paper's table; ours = a vs the hardest "
+             "rival, means over seeds; Δ = a - that rival with its 95% interval over seeds and "
+             "users; reading as above; p = that comparison's p-value behind the verdict "
+             f"({'the one test' if sampled.test == 'mixed' else 'seeds / users'}: uncorrected "
+             "for an 'every' claim, Holm-corrected within a 'best' or 'at least one' claim); "
+             "MDE = minimum detectable effect; sampled = this row's verdict (it covers every "
+             f"rival); {_other_name(sampled)} beside it. Effects are the sampled metrics' (MRR "
+             "rows: full ranking); claims.csv has both, and the p-values over seeds and over "
+             "users."), ""]
+    for family in sampled.families():
         rows = [r for r in sampled.rows if r.claim.family == family]
-        out += [f"## {family}: {_family_words(rows)}", "",
-                ("| id | vs | metric | paper | ours | Δ (95% CI) | p seeds | p users | sampled "
-                "| full ranking | authors' protocol |"),
-                "|:---|:---|:---|---:|---:|---:|---:|---:|:---|:---|:---|"]
+        tested = sum(len(r.raw) for r in rows)
+        level = ("no correction needed"
+                 if family_kind(family) == "all" else
+                 f"p-values Holm-corrected over the claim's {tested} comparisons"
+                 if sampled.correction == "holm" else "uncorrected")
+        other = "today's rule" if sampled.test == "mixed" else "one test"
+        out += [f"### {family}: {_family_words(rows)}", "",
+                f"Kind: {KIND_WORDS[family_kind(family)]}; {level}.", "",
+                (f"| id | vs | metric | paper Δ | ours | Δ (95% CI) | reading | p | MDE | "
+                 f"sampled | {other} | full ranking | authors' protocol |"),
+                "|:---|:---|:---|---:|---:|---:|:---|---:|---:|:---|:---|:---|:---|"]
         for r in rows:
             twin = authors.find(r.claim.id, r.metric) if authors else None
-            out.append(_detail(r, full.find(r.claim.id, r.metric))
+            out.append(_detail(r, full.find(r.claim.id, r.metric), test=sampled.test)
                        + f" {twin.verdict if twin else 'not run'} |")
-        out += [_detail(f, None, first=False) + " n/a |" for f in full.rows
+        out += [_detail(f, None, first=False, test=sampled.test) + " n/a |" for f in full.rows
                 if f.claim.family == family and sampled.find(f.claim.id, f.metric) is None]
         out.append("")
     return "\n".join(out)
@@ -520,7 +908,12 @@ CSV_COLUMNS = ("metrics", "id", "family", "claim", "where", "metric", "direction
                "rival", "n_rivals", "paper_a", "paper_rival", "paper_agrees", "ours_a",
                "ours_rival", "n_seeds", "diff", "ci_low", "ci_high", "p_seeds", "p_users",
                "p_seeds_raw", "p_users_raw", "n_users", "user_diff", "verdict",
-               "verdict_uncorrected", "other_metrics_verdict")
+               "verdict_uncorrected", "other_metrics_verdict",
+               # issue 30: the claim's kind and verdict, the one test over seeds and users,
+               # the other test's verdict, the effect against the paper's and the power
+               "claim_kind", "claim_verdict", "test", "verdict_other_test", "p_mixed",
+               "p_mixed_raw", "mixed_ci_low", "mixed_ci_high", "mixed_df", "paper_diff",
+               "magnitude", "alpha_comparison", "mde", "seeds_for_paper_diff")
 
 
 def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> str:
@@ -537,9 +930,12 @@ def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> 
             name = "authors" if report is authors else report.kind
             base = [name, c.id, c.family, c.words, c.where, r.metric, c.direction, c.a.label]
             tail = [r.verdict, r.verdict_uncorrected, twin.verdict if twin else ""]
+            head = [family_kind(c.family), report.claim(c.family)[0], report.test,
+                    r.verdict_other]
             if r.missing:
                 w.writerow(base + [" / ".join(s.label for s in c.rivals), len(c.rivals),
-                                   _f(c.a.paper.get(r.metric))] + [""] * 14 + tail)
+                                   _f(c.a.paper.get(r.metric))] + [""] * 14 + tail + head
+                           + [""] * 10)
                 continue
             h = r.hardest
             p, raw = r.pairs[h], r.raw[h]
@@ -551,23 +947,26 @@ def render_csv(sampled: Report, full: Report, authors: Report | None = None) -> 
                                _f(p.ci[0], ".6f"), _f(p.ci[1], ".6f"), _f(p.p_seeds, ".6g"),
                                _f(p.p_users, ".6g"), _f(raw.p_seeds, ".6g"),
                                _f(raw.p_users, ".6g"), p.n_users, _f(p.user_diff, ".6f")]
-                       + tail)
+                       + tail + head + _power_cells(r))
     return buf.getvalue()
 
 
 def run(params: Params, metrics_root: Path, out_dir: Path | None,
         correction: str | None = None, authors_root: Path = AUTHORS_METRICS,
-        references: Sequence[Reference] = (*CE_GRID, STANDARD)
+        references: Sequence[Reference] = (*CE_GRID, STANDARD), test: str = "mixed"
         ) -> tuple[str, list[Path], tuple[Report, Report]]:
     """The claims report (sampled and full-ranking verdicts, and the sampled verdicts of the
     runs under the authors' protocol in `authors_root` when it exists, and section C on the
     runs trained otherwise, `references`: the ce-trained grid and SASRec's on the standard
-    encoder) as markdown; with `out_dir`, also claims.md and claims.csv there."""
+    encoder) as markdown; with `out_dir`, also claims.md and claims.csv there. `test`:
+    CLAIM_TESTS, the test behind the verdicts (the report counts how many the other one
+    changes)."""
     if not Path(metrics_root).is_dir():
         raise SolidError(f"no metrics folder {metrics_root}; run the pipeline first "
                          "(`dvc repro`)")
-    reports = tuple(evaluate_claims(params, metrics_root, correction, ("sampled", "full")))
-    authors = (evaluate_claims(params, authors_root, correction)[0]
+    reports = tuple(evaluate_claims(params, metrics_root, correction, ("sampled", "full"),
+                                    test))
+    authors = (evaluate_claims(params, authors_root, correction, test=test)[0]
                if Path(authors_root).is_dir() else None)
     try:
         mechanism, why = mechanism_claims(params, metrics_root, check_correction(
@@ -594,7 +993,8 @@ def render_mechanism(rows: list[MechanismRow], sampled: Report, why: str = "") -
     title = "## B: the paper's mechanism, sparse interactions (`solid table --table breakdown`)"
     if why:
         return "\n".join([title, "", f"Not run: {why}", ""])
-    out = [title, "", (f"Sampled metrics; {sampled.correction} correction within each family. "
+    out = [title, "", (f"Sampled metrics; today's rule (the seed and the user test must agree), "
+                f"{sampled.correction} correction within each family. "
                 f"{_tally(rows)}. B.sparse-more compares two groups of users: its user test is Welch's t-test "
                 "(Mann-Whitney's U with `user_test: wilcoxon`)."), ""]
     for family, words in MECHANISM.items():
@@ -645,8 +1045,22 @@ def _tested_csv(rows: list[tuple]) -> str:
                     _f(av), _f(bv), p.n_seeds, _f(p.diff, ".6f"), _f(p.ci[0], ".6f"),
                     _f(p.ci[1], ".6f"), _f(p.p_seeds, ".6g"), _f(p.p_users, ".6g"),
                     _f(raw.p_seeds, ".6g"), _f(raw.p_users, ".6g"), p.n_users,
-                    _f(p.user_diff, ".6f"), v, vu, ""])
+                    _f(p.user_diff, ".6f"), v, vu, "", "all", "", "seed-and-user", "",
+                    _f(p.p_mixed, ".6g"), _f(raw.p_mixed, ".6g"), _f(raw.mixed_ci[0], ".6f"),
+                    _f(raw.mixed_ci[1], ".6f"), _f(raw.mixed_df, ".4g")] + [""] * 5)
     return buf.getvalue()
+
+
+def _power_cells(r: Row) -> list[str]:
+    """claims.csv's cells from p_mixed on, for a tested row (its hardest rival)."""
+    h = r.hardest
+    held = r.raw if family_kind(r.claim.family) == "all" else r.pairs
+    raw = r.raw[h]
+    return [_f(held[h].p_mixed, ".6g"), _f(raw.p_mixed, ".6g"), _f(raw.mixed_ci[0], ".6f"),
+            _f(raw.mixed_ci[1], ".6f"), _f(raw.mixed_df, ".4g"), _f(r.paper_diff, ".6f"),
+            r.reading, _f(r.level, ".6g"), _f(r.mde, ".6f"),
+            "" if r.paper_diff is None or r.claim.direction * r.paper_diff <= 0 else
+            str(r.seeds_for_paper or ">100")]
 
 
 # ---- section C: the best baseline trained either way (issue 12) ------------------------------
@@ -718,7 +1132,8 @@ def render_either(rows: list[MechanismRow], correction: str,
         return f"{title}\n\n{why}\n"
     objectives = "; ".join(f"[{r.tag}]: {r.trained} ({r.where})"
                            for r in found_in(references))
-    out = [title, "", (f"Sampled metrics, test split; {correction} correction over the "
+    out = [title, "", (f"Sampled metrics, test split; today's rule (the seed and the user test "
+                       f"must agree), {correction} correction over the "
                        f"section. {_tally(rows)}. [bce]: trained with the paper's BCE on 4 "
                        f"sampled negatives; {objectives}."), "",
            ("| id | SOLID vs best baseline | metric | means | Δ (95% CI) | p seeds | p users | "

@@ -4,10 +4,16 @@ For each seed of each model writes, under `reports/metrics/<dataset>/<key>/seed<
 * `metrics.json` - AUC, UAUC, NDCG@10/20, Recall@10/20 for valid and test (sampled: 1
   positive + 99 negatives per user, the paper's protocol), and `test_full`: NDCG@10/20,
   Recall@10/20 and MRR of the test target ranked among every item except the user's own
-  history (`metrics.full_ranking_metrics`);
+  history (`metrics.full_ranking_metrics`). A target-dependent backbone (DIN) whose test
+  users x items x history exceeds `EvalCfg.FULL_RANKING_BUDGET` is full-ranked on a random
+  sample of the test users (`full_ranking_users`: the same users for every model of the
+  dataset): `protocol_full` says so, `test_full.users` is the sample's size and
+  `test_full_ci` holds each mean's 95% confidence interval over the sampled users;
 * `per_user.parquet` - each test user's metrics, the pairing `solidcli.stats` tests on:
   `user`, AUC over that user's candidates, NDCG@10/20, Recall@10/20 (NaN where undefined),
-  then `full_NDCG@10` ... `full_MRR`;
+  then `full_NDCG@10` ... `full_MRR` (absent when the full ranking was sampled: `pairing`
+  takes a NaN for a corrupt file, and without the columns a full-ranking comparison gets
+  the seed test alone, between means over the same sampled users);
 * `run.json` beside them;
 and `test_users.parquet` beside the runs (`--all`): each test user's target item, its training
 popularity and the history's length, which the breakdown table buckets by;
@@ -56,6 +62,19 @@ from solidcli.layout import (
 )
 from solidcli.runs import load_seeds, read_record
 
+FULL_SAMPLE_STREAM = 27  # the sample's random stream beside the data seed (issue 27)
+
+
+def full_ranking_users(data_seed: int, users: int, n: int):
+    """The sorted indices of the `n` of `users` test users whose full ranking is scored when
+    it is sampled (`EvalCfg.full_ranking_sample`): the first `n` of one permutation drawn from
+    the data seed alone, so every model of a dataset ranks the same users (their per-seed and
+    per-model means pair), and a smaller sample is part of a larger one."""
+    import numpy as np
+
+    order = np.random.default_rng([data_seed, FULL_SAMPLE_STREAM]).permutation(users)
+    return np.sort(order[:n])
+
 
 def _score(params: Params, data: PreparedDataset, config: RunId, device,
            eval_sets: dict | None = None) -> list[tuple[RunId, dict, dict, dict]]:
@@ -63,7 +82,7 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
     trained `config`. `eval_sets` keeps the padded splits, keyed by (split, max_len), for the
     next model."""
     from solidcli.engine import EvalSet, score, score_full
-    from solidcli.metrics import evaluate_scores, score_users
+    from solidcli.metrics import evaluate_scores, mean_ci, score_users
     from solidcli.models.recommender import Recommender
 
     eval_sets = {} if eval_sets is None else eval_sets
@@ -74,7 +93,7 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
     spec = loaded[0][0].spec
     members = [model for model, _ in loaded]
     group = (members[0] if len(members) == 1 else Recommender.group(members)).to(device)
-    results, per_user, full = {}, [], []
+    results, per_user, full, full_users = {}, [], [], None
     ties = params.eval.ties
     for split in ("valid", "test"):
         with timer(split):  # test: the sampled and the full-ranking scores in one pass
@@ -86,14 +105,25 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
                 scores = score(group, ev, params.train.eval_batch_size, device)
                 results[split] = [evaluate_scores(s, ev.labels, ties=ties) for s in scores]
                 continue
-            scores, full = score_full(group, ev, params.train.eval_batch_size, device, ties)
+            n_users = len(ev.lengths)
+            n_full = params.eval.full_ranking_sample(n_users, data.n_items, spec.max_len,
+                                                     group.target is None)
+            full_users = (None if n_full == n_users
+                          else full_ranking_users(params.seed, n_users, n_full))
+            scores, full = score_full(group, ev, params.train.eval_batch_size, device, ties,
+                                      full_users)
             both = [score_users(s, ev.labels, ties=ties) for s in scores]
             results[split] = [summary for summary, _ in both]
             users = data.splits["test"].users
-            per_user = [{"user": users, **values, **{f"{FULL_PREFIX}{m}": v
-                                                     for m, v in full_values.items()}}
+            per_user = [{"user": users, **values, **({} if full_users is not None else {
+                f"{FULL_PREFIX}{m}": v for m, v in full_values.items()})}
                         for (_, values), full_values in zip(both, full, strict=True)]
+            if full_users is not None:  # the sampled users' values alone, from here on
+                full = [{m: v[full_users] for m, v in member.items()} for member in full]
     n_candidates = data.candidates["test"].shape[1]
+    sample = "" if full_users is None else (
+        f"; a random sample of {len(full_users)} of {len(data.splits['test'].users)} test "
+        f"users (target-dependent backbone over eval's full-ranking budget)")
     out = []
     for m, (run, (_, record)) in enumerate(zip(runs, loaded, strict=True)):
         selected_on = record.get("selected_on", "valid")
@@ -115,9 +145,11 @@ def _score(params: Params, data: PreparedDataset, config: RunId, device,
             **({"diagnostics": record["diagnostics"]} if "diagnostics" in record else {}),
             "valid": results["valid"][m], "test": results["test"][m],
             "protocol_full": f"full ranking: all {data.n_items} items but the user's "
-                             f"history{label}",
+                             f"history{sample}{label}",
             "test_full": {k: float(v.mean()) for k, v in full[m].items()}
             | {"users": len(full[m]["MRR"])},
+            **({} if full_users is None else {  # a sample: each mean's 95% interval
+                "test_full_ci": {k: mean_ci(v) for k, v in full[m].items()}}),
         }
         evaluation = run_record(
             "evaluate", {"eval": params.as_dict()["eval"], "dataset": data.name}, run.seed,
@@ -151,11 +183,21 @@ def _log(run: RunId, metrics: dict) -> None:
 
 
 def run(params: Params, dataset: str, backbone: str, dsr: str, variant: str,
-        tag: str | None = None) -> list[Path]:
-    """Evaluate every seed of one trained configuration."""
+        tag: str | None = None, threads: int | None = None) -> list[Path]:
+    """Evaluate every seed of one trained configuration, in this process: with `threads`
+    (`--threads`, or SOLID_THREADS) torch threads, checked against the cores as
+    `workers.plan` checks a worker's; else torch's default."""
+    import os
+
     from solidcli.device import keep_freed_memory, pick_device
 
     keep_freed_memory()  # full ranking allocates and frees large blocks (see device.py)
+    if threads is not None or os.environ.get("SOLID_THREADS"):
+        import torch
+
+        from solidcli.workers import plan
+
+        torch.set_num_threads(plan(1, None, threads).threads)
     check_backbone(backbone)
     check_dsr(dsr, solid=variant != "base")
     config = find_tagged(params, RunId(dataset, backbone, dsr, variant, tag))
@@ -212,7 +254,7 @@ def run_all(params: Params, dataset: str, study: str | None = None,
     metrics_root, curves_root = study_roots(study)
     out, curves = metrics_dir(dataset, metrics_root), curves_dir(dataset, curves_root)
     units = [(params.as_dict(), dataset, item.run) for item in planned]
-    scored = run_units(score_unit, units, plan(len(units), workers, threads),
+    scored = run_units(score_unit, units, plan(len(units), workers, threads, params.device),
                        label=f"evaluate {dataset}")
     with staged_dirs(out, curves) as (tmp, tmp_curves), progress() as bar:
         task = bar.add_task(f"write {dataset}", total=len(planned))

@@ -2,19 +2,25 @@
 
 A value is a configuration's mean over the training seeds of `seeds` that have metrics, its
 spread the sample sd (ddof 1; undefined for one seed), as in the tables (`table.Cell`); with
-`seed=s` (`--seed`) it is that one seed's value and there is no spread.
+`seed=s` (`--seed`) it is that one seed's value and there is no spread. Runs are named as the
+tables name them (`run_label`: `SASRec + Ours (DUET)`), never by key. Figures carry no title:
+their captions are in docs/figures.md.
 
-* Figure 5 - the lambda x T grid of the `study` model (study.lambdas x study.Ts): three
-  panels (UAUC, NDCG@10, Recall@10; blue, green, orange as in the paper). Each configuration
-  is a circle whose colour spans the panel's min..max of the means (the colour bar shows that
-  range) and whose radius is proportional to the mean itself (radius = mean / panel max x half
-  a cell), so a spread of 0.002 draws circles of near-equal size instead of a tiny one beside
-  a big one. Each circle is labelled with its mean and, below it, ± sd (and `n=k` when only k
-  of the seeds have metrics).
+* Figure 5 - the lambda x T grid of the `study` model (study.lambdas x study.Ts): one heatmap
+  per metric (UAUC, NDCG@10, Recall@10; blue, green, orange as in the paper), sized for a
+  two-column paper's full width (7 in). Each cell shows its mean and, below it, ± sd, both x 100
+  at 9 pt (and `n=k` when only k of the seeds have metrics). Colour rule (`colour_limits`): a
+  panel's colour scale is centred on the middle of its means' range and spans
+  max(range of the means, SD_SPAN x the median seed sd of its cells), so cells less than one sd
+  apart get nearly the same colour instead of the scale's two ends; with one seed (no sd) it
+  spans the range of the values. The cell with the highest mean has a bold black outline; the
+  paper's best setting (a white star) is where the paper's own lambda sweep (Table 4, at
+  T = 0.01) and T sweep (Table 5, at lambda = 0.1) peak in that metric (`paper_best`; lambda
+  0.1, T 0.01 in all three), read from solidcli/paper/.
 * Figures 3 and 4 - test UAUC of every Table 1 row (SR model alone, APG, Ours (APG), DUET,
   Ours (DUET)) per SR model, on CDs / Electronic (3) and Douban Book / Music (4): bars at the
   mean with ± sd error bars, one panel per dataset that has metrics; the others are named as
-  missing.
+  missing. The legend names the rows as Table 1 does (its `-` row as `SR model alone`).
 * `curves` - per-epoch valid UAUC of chosen runs (default: the study model's Table 2 runs),
   from `reports/curves/`, for a quick look without `dvc plots`: every seed's curve as a thin
   line, one colour per run (no mean curve: early stopping ends seeds at different epochs),
@@ -26,21 +32,27 @@ Every figure is written as PNG and PDF (same stem), deterministically (no timest
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from solidcli._io import staged_files
-from solidcli.config import Params
+from solidcli.config import VARIANTS, Params
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, table1, table2
 from solidcli.layout import curves_file, curves_path
-from solidcli.pipeline.table import read_cells, seeds_note, seeds_of
+from solidcli.pipeline.table import TABLE2_ROWS, _paper, read_cells, seeds_note, seeds_of
 from solidcli.results import backbone_name, dataset_name, dsr_name
 
 PANELS = (("UAUC", "Blues"), ("NDCG@10", "Greens"), ("Recall@10", "Oranges"))
 DATASETS = {"3": ("cds", "electronic"), "4": ("douban-book", "douban-music")}
 ROW_COLOURS = {"-": "#9e9e9e", "APG": "#90caf9", "Ours (APG)": "#1565c0", "DUET": "#ffcc80",
                "Ours (DUET)": "#e65100"}
+SD_SPAN = 4.0  # Figure 5: a panel's colour scale spans at least this many median seed sds
+CELL_PT = 9  # Figure 5: the size of a cell's text at the printed (7 in) width
+MODULES = ("SPG", "SML", "SCL")  # Table 2's columns, in TABLE2_ROWS's flag order
 
 
 def _save(fig, out: Path) -> list[Path]:
@@ -67,10 +79,101 @@ def _pyplot():
     return plt
 
 
+def run_label(backbone: str, dsr: str, variant: str, tag: str | None = None) -> str:
+    """A run as the tables name it: Table 1's row label after the SR model (`SASRec`,
+    `SASRec + DUET`, `SASRec + Ours (DUET)`), or for Table 2's other rows the DSR model and the
+    modules the row turns on (`SASRec + DUET + SPG + SML`); a tagged run adds its tag."""
+    row = TABLE1_LABELS.get((dsr, variant))
+    if row is None:
+        flags = TABLE2_ROWS.get(variant, (False,) * len(MODULES))
+        row = " + ".join([dsr_name(dsr), *(m for m, on in zip(MODULES, flags, strict=True)
+                                            if on)])
+    name = backbone_name(backbone) if row == "-" else f"{backbone_name(backbone)} + {row}"
+    return name if tag is None else f"{name} [{tag}]"
+
+
+def key_label(key: str) -> str:
+    """`run_label` of a run key (<backbone>-<dsr>-<variant>[-<tag>]); the key itself when it
+    does not parse."""
+    parts = key.split("-", 2)
+    if len(parts) == 3:
+        backbone, dsr, name = parts
+        for variant in sorted(VARIANTS, key=len, reverse=True):
+            if name == variant or name.startswith(f"{variant}-"):
+                return run_label(backbone, dsr, variant, name[len(variant) + 1:] or None)
+    return key
+
+
+def colour_limits(means: Sequence[float], sds: Sequence[float | None]
+                  ) -> tuple[float, float, str]:
+    """Figure 5's colour scale of one panel: (low, high, the rule that set its width). Centred
+    on the middle of the means' range, it spans max(range, SD_SPAN x the median of the known
+    sds), so means within one sd of each other get nearly the same colour; without sds (one
+    seed) it spans the range (a 0.001 band around a single value)."""
+    lo, hi = min(means), max(means)
+    known = [s for s in sds if s is not None]
+    floor = SD_SPAN * statistics.median(known) if known else 0.0
+    if floor > hi - lo:
+        width, rule = floor, f"{SD_SPAN:g} × median sd"
+    else:
+        width, rule = hi - lo, "range of the means" if known else "range of the values"
+    width = width or 1e-3
+    mid = (lo + hi) / 2
+    return mid - width / 2, mid + width / 2, rule
+
+
+def paper_best(metric: str) -> tuple[float, float]:
+    """(lambda, T) where the paper's sweeps peak in `metric`: the best lambda of Table 4
+    (at T = 0.01) and the best T of Table 5 (at lambda = 0.1)."""
+    def best(number: int) -> float:
+        rows = [(float(key[0]), m[metric]) for key, m in _paper(number) if m[metric] is not None]
+        return max(rows, key=lambda r: r[1])[0]
+
+    return best(4), best(5)
+
+
+@dataclass(frozen=True)
+class Heat:
+    """One Figure 5 panel: the means, sds and seed counts by (lambda, T), the colour limits
+    and their rule, the cell with the highest mean and the paper's best cell (None: not in the
+    grid)."""
+
+    metric: str
+    means: dict[tuple[float, float], float]
+    sds: dict[tuple[float, float], float | None]
+    n: dict[tuple[float, float], int]
+    low: float
+    high: float
+    rule: str
+    best: tuple[float, float]
+    paper: tuple[float, float] | None
+
+
+def heat(metric: str, cells: Mapping[tuple[float, float], object], lams: Sequence[float],
+         ts: Sequence[float]) -> Heat:
+    """The panel of `metric` from the cells (`table.Cell`) by (lambda, T) of the grid
+    lams x ts; the paper's best is matched within rel 1e-9."""
+    means = {k: c.mean[metric] for k, c in cells.items()}
+    sds = {k: c.sd[metric] for k, c in cells.items()}
+    low, high, rule = colour_limits(list(means.values()), list(sds.values()))
+    best = max(means, key=lambda k: (means[k], -lams.index(k[0]), -ts.index(k[1])))
+    want = paper_best(metric)
+    paper = next(((lam, t) for lam in lams for t in ts
+                  if math.isclose(lam, want[0], rel_tol=1e-9)
+                  and math.isclose(t, want[1], rel_tol=1e-9)), None)
+    return Heat(metric, means, sds, {k: c.n for k, c in cells.items()}, low, high, rule, best,
+                paper)
+
+
+def _cell_text(mean: float, sd: float | None, n: int, seeds: int) -> str:
+    return (f"{100 * mean:.2f}" + ("" if sd is None else f"\n±{100 * sd:.2f}")
+            + (f"\nn={n}" if n < seeds else ""))
+
+
 def figure5(params: Params, metrics_root: Path, out: Path, seed: int | None = None
             ) -> tuple[list[Path], list[Planned]]:
-    """The lambda x T grid of means over `params.seeds` (or seed `seed`'s values); returns the
-    files written and the seeded grid runs without metrics."""
+    """The lambda x T grid of means over `params.seeds` (or seed `seed`'s values) as one
+    heatmap per metric; returns the files written and the seeded grid runs without metrics."""
     planned = lambda_t_sweep(params)
     seeds = seeds_of(params, seed)
     found, absent = read_cells(metrics_root, planned, seeds)
@@ -79,48 +182,71 @@ def figure5(params: Params, metrics_root: Path, out: Path, seed: int | None = No
                          f"{len(planned)} scl runs of {params.study.dataset}/"
                          f"{params.study.backbone}/{params.study.dsr}); run the pipeline first")
     plt = _pyplot()
-    from matplotlib.patches import Circle
+    import numpy as np
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    lams, ts = params.study.lambdas, params.study.Ts
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 5.0),
-                             constrained_layout=True)
+    lams, ts = list(params.study.lambdas), list(params.study.Ts)
+    cells = {(p.lam, p.T): found[p.run] for p in planned if p.run in found}
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(7.0, 3.5), layout="constrained",
+                             sharey=True)
+    fig.get_layout_engine().set(w_pad=0.02, wspace=0.01)
+    papers = set()
     for ax, (metric, cmap_name) in zip(axes, PANELS, strict=True):
-        cells = {(p.lam, p.T): found[p.run] for p in planned if p.run in found}
-        values = {k: c.mean[metric] for k, c in cells.items()}
-        lo, hi = min(values.values()), max(values.values())
-        cmap = plt.get_cmap(cmap_name)
-        pad = 0.0 if hi > lo else 5e-4  # one value only: a band around it
-        norm = plt.Normalize(lo - pad, hi + pad)
-        for (lam, t), v in values.items():
-            x, y = lams.index(lam), ts.index(t)
-            radius = 0.46 * v / hi if hi > 0 else 0.0
-            colour = cmap(0.25 + 0.75 * norm(v))
-            ax.add_patch(Circle((x, y), radius, facecolor=colour, edgecolor=cmap(1.0), lw=1))
-            cell, dark = cells[(lam, t)], norm(v) > 0.6
-            sd = cell.sd[metric]
-            label = f"{v:.4f}" + ("" if sd is None else f"\n± {sd:.4f}") + (
-                f"\nn={cell.n}" if cell.n < len(seeds) else "")
-            ax.text(x, y, label, ha="center", va="center", fontsize=7, linespacing=1.1,
-                    color="white" if dark else "black")
-        ax.set_xlim(-0.5, len(lams) - 0.5)
-        ax.set_ylim(-0.5, len(ts) - 0.5)
-        ax.set_aspect("equal")
-        ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
-        ax.set_yticks(range(len(ts)), [f"{v:g}" for v in ts])
-        ax.invert_yaxis()
-        ax.set_xlabel("λ")
-        ax.set_ylabel("T")
-        ax.set_title(f"test {metric}")
-        ax.grid(color="#dddddd", lw=0.6)
-        ax.set_axisbelow(True)
-        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.75,
-                           format="%.4f")
-        bar.set_label(f"colour: {lo:.4f} .. {hi:.4f}")
-    s = params.study
-    fig.suptitle(f"Figure 5: λ x T grid, {dataset_name(s.dataset)}, {backbone_name(s.backbone)}"
-                 f" + {dsr_name(s.dsr)} (test split; {seeds_note(seeds, seed is not None)}); "
-                 "radius ∝ value (value / panel max), colour spans the panel's range",
-                 fontsize=10)
+        h = heat(metric, cells, lams, ts)
+        # the cmap's pale to dark part, so the lowest cell is not white nor the highest black
+        cmap = ListedColormap(plt.get_cmap(cmap_name)(np.linspace(0.08, 0.82, 256))
+                              ).with_extremes(bad="#f0f0f0")
+        norm = Normalize(h.low, h.high)
+        grid = np.full((len(ts), len(lams)), np.nan)
+        for (lam, t), v in h.means.items():
+            grid[ts.index(t), lams.index(lam)] = v
+        image = ax.imshow(grid, cmap=cmap, norm=norm, aspect="auto")
+        for i, t in enumerate(ts):
+            for j, lam in enumerate(lams):
+                if (lam, t) not in h.means:
+                    ax.text(j, i, "not run", ha="center", va="center", fontsize=CELL_PT - 1,
+                            color="#666666")
+                    continue
+                r, g, b, _ = cmap(norm(h.means[(lam, t)]))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
+                ax.text(j, i, _cell_text(h.means[(lam, t)], h.sds[(lam, t)], h.n[(lam, t)],
+                                         len(seeds)),
+                        ha="center", va="center", fontsize=CELL_PT, linespacing=1.15,
+                        color="white" if dark else "black")
+        j, i = lams.index(h.best[0]), ts.index(h.best[1])
+        ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, ec="black",
+                               lw=2.4, gid="best"))
+        if h.paper is not None:
+            papers.add(h.paper)
+            j, i = lams.index(h.paper[0]), ts.index(h.paper[1])
+            ax.plot(j - 0.42, i - 0.37, ls="none", marker="*", ms=8, mfc="white", mec="black",
+                    mew=0.8, gid="paper-best")
+        ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams], fontsize=9)
+        ax.set_yticks(range(len(ts)), [f"{v:g}" for v in ts], fontsize=9)
+        ax.tick_params(length=0, pad=2)
+        ax.set_xlabel("λ", fontsize=10, labelpad=1)
+        if ax is axes[0]:
+            ax.set_ylabel("T", fontsize=10, labelpad=1)
+        ax.set_title(f"{metric} (×100)", fontsize=10)
+        bar = fig.colorbar(image, ax=ax, location="bottom", fraction=0.06, pad=0.02,
+                           aspect=25)
+        bar.ax.xaxis.set_major_locator(MaxNLocator(4))
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.1f}"))
+        bar.ax.tick_params(labelsize=8)
+        bar.set_label(f"colour span: {h.rule}", fontsize=8, labelpad=1)
+    paper = (f" (λ = {next(iter(papers))[0]:g}, T = {next(iter(papers))[1]:g})"
+             if len(papers) == 1 else "")
+    handles = [Patch(fill=False, ec="black", lw=2.4,
+                     label="best value" if seed is not None else "best mean")]
+    if papers:
+        handles.append(Line2D([], [], ls="none", marker="*", ms=10, mfc="white", mec="black",
+                              mew=0.8, label=f"paper's best{paper}"))
+    note = seeds_note(seeds, seed is not None)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9,
+               frameon=False, title=f"cells: {note}", title_fontsize=9)
     return _save(fig, out), absent
 
 
@@ -162,22 +288,21 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path,
                                                    ) * width
             v, sd = found[p.run].mean["UAUC"], found[p.run].sd["UAUC"]
             ax.bar(x, v - lo, width, bottom=lo, color=ROW_COLOURS[label], edgecolor="black",
-                   lw=0.4, label=label, yerr=sd, capsize=2, error_kw={"lw": 0.6})
+                   lw=0.4, label="SR model alone" if label == "-" else label, yerr=sd,
+                   capsize=2, error_kw={"lw": 0.6})
             ax.annotate(f"{v:.3f}", (x, v + (sd or 0.0)), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=6,
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
                         rotation=90)
         handles, names = ax.get_legend_handles_labels()
         unique = dict(zip(names, handles, strict=True))
-        ax.legend(unique.values(), unique.keys(), fontsize=7, ncol=len(unique), loc="upper left")
+        ax.legend(unique.values(), unique.keys(), fontsize=8, ncol=len(unique), loc="upper left")
         ax.set_xticks(range(len(backbones)), [backbone_name(b) for b in backbones])
         ax.set_ylim(lo, max(high for _, high in ends) + 0.03)
         ax.set_ylabel(f"test UAUC (axis starts at {lo:.2f})")
         ax.set_title(dataset_name(dataset))
-    names = ", ".join(dataset_name(d) for d, _, _ in panels)
     absent = [dataset_name(d) for d in DATASETS[number] if d not in {d for d, _, _ in panels}]
     note = f"; no metrics for {', '.join(absent)}" if absent else ""
-    fig.suptitle(f"Figure {number}: test UAUC of the SR models, the DSR models and Ours "
-                 f"({names})\n{seeds_note(seeds, seed is not None)}{note}", fontsize=10)
+    fig.supxlabel(f"bars: {seeds_note(seeds, seed is not None)}{note}", fontsize=9)
     return _save(fig, out), missing
 
 
@@ -214,20 +339,22 @@ def figure_curves(params: Params, dataset: str | None, keys: list[str] | None, o
     if not series:
         raise SolidError(f"no training curves for {', '.join(missing)}; run the pipeline first")
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(7.0, 4.2), constrained_layout=True)
     colours = {key: f"C{i}" for i, key in enumerate(dict.fromkeys(k for k, _, _ in series))}
     style = {"marker": "o", "ms": 3, "lw": 1.2} if len(seeds) == 1 else {"lw": 0.8, "alpha": 0.7}
     labelled: set[str] = set()
     for key, epochs, uauc in series:
-        ax.plot(epochs, uauc, color=colours[key], label=None if key in labelled else key,
-                **style)
+        ax.plot(epochs, uauc, color=colours[key],
+                label=None if key in labelled else key_label(key), **style)
         labelled.add(key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("valid UAUC")
+    ax.set_xlabel("epoch", fontsize=10)
+    ax.set_ylabel(f"valid UAUC, {dataset_name(dataset)}", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(color="#dddddd", lw=0.6)
-    ax.legend(fontsize=7)
     shown = (f"training seed {seeds[0]}" if seed is not None
-             else f"one line per training seed of {', '.join(map(str, seeds))}")
-    ax.set_title(f"Training curves, {dataset_name(dataset)} (valid split; {shown})",
-                 fontsize=10)
+             else f"one line per training seed ({', '.join(map(str, seeds))})")
+    ax.legend(fontsize=9, title=shown, title_fontsize=9)
     return _save(fig, out), missing

@@ -1,7 +1,8 @@
 """`solid assign-semantics`: item -> semantic id, the input of SPG/SML/SCL.
 
 Writes `data/semantics/<dataset>/<stem>.parquet` (item, semantic in 1..K),
-`<stem>.centroids.npy` and `<stem>.json` (method, K, cluster sizes, category names), where
+`<stem>.centroids.npy` and `<stem>.json` (method, the k-means algorithm that ran: lloyd or
+minibatch, `features.semantics.choose_algorithm`; K, cluster sizes, category names), where
 <stem> is the modalities (`text+image`) for k-means and `category-text+image` for the
 category-centroid method.
 
@@ -22,7 +23,12 @@ from solidcli import provenance
 from solidcli._io import console, read_json, staged_dir, write_json
 from solidcli.config import MODALITIES, Params, modality_key
 from solidcli.errors import SolidError
-from solidcli.features.semantics import category_semantics, item_matrix, kmeans_semantics
+from solidcli.features.semantics import (
+    category_semantics,
+    choose_algorithm,
+    item_matrix,
+    kmeans_semantics,
+)
 from solidcli.grid import train_command
 from solidcli.layout import RunId, features_dir, model_dir, prepared_dir
 from solidcli.runs import load_trained, resolve_semantics
@@ -120,7 +126,7 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
     key = modality_key(cfg.modalities)
     tables, sources = _feature_tables(params, dataset, cfg.modalities)
     x = item_matrix(tables)
-    names = None
+    names = algorithm = None  # algorithm: the k-means that ran (null for category)
     if cfg.method == "category":
         from solidcli.data.prepared import PreparedDataset
 
@@ -138,7 +144,9 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
                 f"--dataset {dataset}`; or set semantics.{dataset}.method to kmeans")
         semantic, centroids, names = category_semantics(x, labels)
     else:
-        semantic, centroids = kmeans_semantics(x, cfg.k, params.seed)
+        # `semantics.<d>.algorithm` (auto | lloyd | minibatch); auto where params lack it
+        algorithm = choose_algorithm(x.shape[0], cfg.k, cfg.algorithm)
+        semantic, centroids = kmeans_semantics(x, cfg.k, params.seed, algorithm)
     k = centroids.shape[0] - 1
     sizes = np.bincount(semantic, minlength=k + 1)[1:]
     frame = pd.DataFrame({"item": np.arange(1, len(semantic) + 1, dtype=np.int32),
@@ -147,7 +155,8 @@ def run(params: Params, dataset: str, by_modality: str | None = None,
         frame.to_parquet(tmp / f"{stem}.parquet", index=False)
         np.save(tmp / f"{stem}.centroids.npy", centroids)
         write_json(tmp / f"{stem}.json", {
-            "dataset": dataset, "method": cfg.method, "k": k, "modalities": key,
+            "dataset": dataset, "method": cfg.method, "algorithm": algorithm, "k": k,
+            "modalities": key,
             "sources": sources, "inputs": _inputs(dataset, sources), "categories": names,
             "seed": params.seed, "items": len(semantic),
             "cluster_size": {"min": int(sizes.min()), "median": float(np.median(sizes)),

@@ -193,7 +193,8 @@ def _train_group(params: Params, planned: Planned, seeds: list[int]) -> list[Pat
             {**timer.times, "epoch_mean": float(np.mean(res.epoch_seconds))},
             spec=spec.to_dict(), device=str(device), parameters=n_params,
             vocab={"items": data.n_items, "semantics": k}, metacode=metacode,
-            best_epoch=res.best_epoch, epochs_run=len(res.curves), torch=torch.__version__,
+            best_epoch=res.best_epoch, epochs_run=len(res.curves), encoding=res.encoding,
+            torch=torch.__version__,
             tag=config.tag, family=config.stage_family, metacode_tag=planned.metacode_tag,
             semantics=semantics_file, data_seed=params.seed, trained_with_seeds=list(seeds),
             selected_on=select_on, inputs={**inputs, "metacode": source}, **extra,
@@ -214,7 +215,7 @@ def run(params: Params, planned: Planned, workers: int | None = None,
     check_backbone(planned.run.backbone)
     check_dsr(planned.run.dsr, solid=planned.run.variant != "base")
     return run_units(train_unit, [(params.as_dict(), planned, list(params.seeds))],
-                     plan(1, workers, threads))[0]
+                     plan(1, workers, threads, params.device))[0]
 
 
 def run_family(params: Params, family: str, dataset: str, workers: int | None = None,
@@ -225,7 +226,7 @@ def run_family(params: Params, family: str, dataset: str, workers: int | None = 
         raise SolidError(f"`{stage_command(family, dataset)}`: params.yaml defines no runs "
                          f"of this family for {dataset}")
     units = [(params.as_dict(), p, list(params.seeds)) for p in planned]
-    how = plan(len(units), workers, threads)
+    how = plan(len(units), workers, threads, params.device)
     start = time.perf_counter()
     paths = run_units(train_unit, units, how, label=f"{dataset} {family}")
     seconds = time.perf_counter() - start
