@@ -19,23 +19,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scale_bench
 
 
 def _prepare(like: str, scale: float, root: Path) -> str:
-    """Synthesise and prepare a dataset in `root`; its prepared name."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    """Synthesise and prepare a dataset in `root` (each a `solid` process, as
+    `scale_bench` runs its stages); its prepared name."""
+    from scale_bench import _stage
+
     (root / "params.yaml").write_bytes((REPO / "params.yaml").read_bytes())
     folder = f"./{like.replace('-', '_')}_x{scale:g}"
-    for args in (["synth", "--like", like, "--scale", str(scale), "--out", folder],
-                 ["download", "--dataset", folder]):
-        subprocess.run([sys.executable, "-m", "solidcli", *args], cwd=root, env=env,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _stage(["synth", "--like", like, "--scale", str(scale), "--out", folder], root)
+    _stage(["download", "--dataset", folder], root)
     return folder[2:].lower()
 
 

@@ -53,7 +53,12 @@ from solidcli.data.prepared import PreparedDataset
 from solidcli.data.sampling import InteractionIndex, sample_negatives
 from solidcli.errors import SolidError
 from solidcli.losses import bce, softmax_ce
-from solidcli.metrics import FULL_METRIC_NAMES, evaluate_scores, full_ranking_from_counts
+from solidcli.metrics import (
+    FULL_METRIC_NAMES,
+    evaluate_scores,
+    full_ranking_from_counts,
+    history_cells,
+)
 from solidcli.models.ensemble import keep_members, member_state
 
 
@@ -159,13 +164,8 @@ def _full_counts(every: torch.Tensor, targets: np.ndarray, histories: list[np.nd
         raise SolidError(f"the model gave NaN or infinite scores for {int(bad.max())} of "
                          f"{every.shape[1]} users; its weights are broken (retrain it)")
     device = every.device
-    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-    rows = np.repeat(np.arange(len(histories)), lengths)
-    cols = (np.concatenate(histories).astype(np.int64) if len(rows)
-            else np.zeros(0, dtype=np.int64))
-    keep = cols != targets[rows]
-    every[:, torch.from_numpy(rows[keep]).to(device),
-          torch.from_numpy(cols[keep]).to(device)] = -torch.inf
+    rows, cols = history_cells(targets, histories)
+    every[:, torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)] = -torch.inf
     every[..., 0] = -torch.inf
     target = torch.from_numpy(np.asarray(targets, dtype=np.int64)).to(device)
     own = torch.gather(every, 2, target.expand(every.shape[0], -1)[..., None])  # (S, B, 1)
@@ -205,13 +205,17 @@ class FitResult:
 class _Batches:
     """Every member's training rows, negatives and batches for one epoch: batches of rows,
     or with `windows` (`train.encoding: sequence`) batches of windows predicting about
-    `batch_size` rows."""
+    `batch_size` rows (`lengths`, the rows' history lengths, is then None). Both draw the
+    batches' order from (data seed, epoch), the same for every member."""
 
     def __init__(self, seeds: list[int], data_seed: int, epoch: int, users: np.ndarray,
-                 targets: np.ndarray, lengths: np.ndarray, batch_size: int, negatives: int,
-                 index: InteractionIndex, windows: Windows | None = None) -> None:
-        n_batches = -(-len(lengths) // batch_size)
-        order = np.random.default_rng([data_seed, epoch, 1]).permutation(n_batches)
+                 targets: np.ndarray, lengths: np.ndarray | None, batch_size: int,
+                 negatives: int, index: InteractionIndex, windows: Windows | None = None
+                 ) -> None:
+        order_seed = [data_seed, epoch, 1]
+        if windows is None:
+            n_batches = -(-len(lengths) // batch_size)
+            order = np.random.default_rng(order_seed).permutation(n_batches)
         cands, batches = [], []
         for seed in seeds:
             rng = np.random.default_rng([seed, epoch])
@@ -223,7 +227,7 @@ class _Batches:
             if windows is None:
                 batches.append(length_batches(lengths, batch_size, rng, order))
             else:
-                batches.append(windows.batches(batch_size, rng, [data_seed, epoch, 1]))
+                batches.append(windows.batches(batch_size, rng, order_seed))
         self.cands = np.stack(cands)  # (S, N, 1 + negatives), the target first
         self.rows = [np.stack(step) for step in zip(*batches, strict=True)]  # each (S, B)
 
@@ -267,7 +271,7 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
         win_hist = torch.from_numpy(windows.hist).to(device)
         win_lengths = torch.from_numpy(windows.lengths).to(device)
         win_rows = torch.from_numpy(windows.rows).to(device)
-        lengths = windows.lengths
+        lengths = None  # the windows' own lengths drive the batches
     index = InteractionIndex.from_splits(
         ((s.users, s.histories, s.targets) for s in data.splits.values()), data.n_items)
     valid = EvalSet.from_split(data, select_on, cfg.max_len)

@@ -32,7 +32,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +76,18 @@ class Settings:
 
 
 def _section(cls, raw: Any, where: str):
+    """A cluster file's section, checked as params.yaml's sections are (`schema.build`:
+    unknown keys, types, ranges); left-out keys keep their defaults."""
+    from solidcli.schema import ConfigError, build
+
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
         raise SolidError(f"{where} must be a mapping")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise SolidError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
-    return cls(**raw)
+    try:
+        return build(cls, raw, "")
+    except ConfigError as exc:
+        raise SolidError(f"{where}: {exc}") from None
 
 
 def settings() -> Settings:

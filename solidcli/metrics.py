@@ -165,15 +165,23 @@ def full_ranking_metrics(scores: np.ndarray, targets: np.ndarray,
         users = int((~finite).any(axis=1).sum())
         raise SolidError(f"the model gave NaN or infinite scores for {users} of "
                          f"{scores.shape[0]} users; its weights are broken (retrain it)")
-    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
-    rows = np.repeat(np.arange(len(scores)), lengths)
-    cols = np.concatenate(histories) if len(rows) else np.zeros(0, dtype=np.int64)
-    keep = cols != targets[rows]
-    scores[rows[keep], cols[keep]] = -np.inf
+    scores[history_cells(targets, histories)] = -np.inf
     scores[:, 0] = -np.inf
     own = scores[np.arange(len(scores)), targets][:, None]
     return full_ranking_from_counts((scores > own).sum(1), (scores == own).sum(1) - 1, ks,
                                     ties)
+
+
+def history_cells(targets: np.ndarray, histories: list[np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the (user, item) cells full ranking masks: every item of a user's
+    history except the target itself, which stays a candidate."""
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = (np.concatenate(histories).astype(np.int64) if len(rows)
+            else np.zeros(0, dtype=np.int64))
+    keep = cols != np.asarray(targets, dtype=np.int64)[rows]
+    return rows[keep], cols[keep]
 
 
 def full_ranking_from_counts(greater: np.ndarray, equal: np.ndarray, ks=(10, 20),
