@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install repro repro-authors repro-ce mechanics select-k test bench dvc-deps docs clean
+.PHONY: install repro repro-authors repro-ce mechanics select-k test bench dvc-yaml dvc-deps plots dag exp docs clean
 
 $(BIN)/solid: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,28 @@ test: install
 bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py
 
-# dvc.yaml's code dependencies, written from each stage's import closure (a test checks them)
-dvc-deps: install
-	$(BIN)/python tools/dvc_deps.py
+# dvc.yaml, its copy solidcli/project/dvc.yaml and studies/dvc.yaml, written whole by
+# tools/dvc_yaml.py from its stage list, the grid and each stage's import closure (a test runs
+# `--check`): after changing a stage, an import in solidcli/ or params.yaml's axes
+dvc-yaml: install
+	$(BIN)/python tools/dvc_yaml.py
+dvc-deps: dvc-yaml
+
+# the validation curves, one chart per configuration with its seeds overlaid, rendered offline:
+# Vega's scripts inline in DVC's page (tools/dvc_plots.py; npm, once), into dvc_plots/index.html
+plots: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/dvc_plots.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc plots show
+	$(BIN)/python tools/dvc_plots.py --check dvc_plots/index.html
+
+# `dvc dag` as a narrow list, dvc.yaml and studies/dvc.yaml apart (tools/dvc_dag.py)
+dag: install
+	$(BIN)/python tools/dvc_dag.py
+
+# `dvc exp show` without the columns nobody reads: only what differs between the experiments,
+# no file-hash columns (every column with a path in its name)
+exp: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed --drop '.*/'
 
 # the documentation site (mkdocs.yml, docs/): offline, every link checked, into site/
 docs: install

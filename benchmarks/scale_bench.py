@@ -91,6 +91,12 @@ def measure(like: str, scale: float, epochs: int, device: str,
         stats = json.loads((root / "data/prepared" / name / "stats.json").read_text())
         figures["download"] = download
         figures["embed"] = _stage(["embed", "--dataset", name], root)
+        if not stats.get("with_text") and not stats.get("with_image"):
+            # ID only (Douban): the semantic ids cluster a trained baseline's item table
+            # (params.yaml id_semantics), so that run trains first
+            figures["train-base (id semantics)"] = _stage(
+                ["train-base", "--dataset", name, "--backbone", "sasrec", "--dsr", "none",
+                 *sets, "-S", f"train.encoding={encodings[-1]}"], root)
         figures["assign-semantics"] = _stage(["assign-semantics", "--dataset", name], root)
         for encoding in encodings:  # the last one's models are evaluated
             for stage in TRAINING:

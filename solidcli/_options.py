@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from solidcli.models.backbones import BACKBONES
+from solidcli.models.dsrs import DSRS
+
 DatasetOpt = Annotated[str | None, typer.Option(
     "--dataset", "-d", help="Dataset name, or a folder of RecBole/UniSRec atomic files "
     "(default: first of `datasets` in params.yaml).", show_default=False)]
@@ -20,10 +23,10 @@ ModalitiesOpt = Annotated[str | None, typer.Option(
     "default, e.g. id+text (kept in data/semantics-by-modality/<dataset>/<set>/).",
     show_default=False)]
 BackboneOpt = Annotated[str | None, typer.Option(
-    "--backbone", "-b", help="SR backbone: din | gru4rec | sasrec | bert4rec "
+    "--backbone", "-b", help=f"SR backbone: {' | '.join(BACKBONES)} "
     "(default: first of `backbones`).", show_default=False)]
 DsrOpt = Annotated[str | None, typer.Option(
-    "--dsr", help="Dynamic model: none | apg | duet (default: first of `dsrs`, or of "
+    "--dsr", help=f"Dynamic model: {' | '.join(DSRS)} (default: first of `dsrs`, or of "
     "`solid_dsrs` for SOLID stages).", show_default=False)]
 VariantOpt = Annotated[str, typer.Option(
     "--variant", help="Which trained model: base | spg | sml | scl | scl_only.")]

@@ -586,7 +586,7 @@ def inspect(dataset: DatasetOpt = None, backbone: BackboneOpt = None, dsr: DsrOp
             variant: VariantOpt = "scl", tag: TagOpt = None,
             params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None) -> None:
     """Diagnostics of a SOLID run, every seed: is the branch inside +-T, does it differ
-    across users, how many codes do the items use (issue 11)."""
+    across users, how many codes do the items use (docs: SOLID's mechanics)."""
     with _guard():
         p, name = _dataset(dataset, _params(params, set_))
         from solidcli.pipeline import inspection
@@ -655,7 +655,7 @@ def table(
     mean of a block in bold, and a SOLID cell significantly above / below its DSR alone
     marked with a dagger / double dagger (params.yaml `stats`)."""
     with _guard():
-        from solidcli.pipeline import table as stage
+        from solidcli.report import tables as stage
 
         if compare not in ("none", "paper", "protocols", "losses"):
             raise SolidError(f"unknown --compare '{compare}' (choose from paper, protocols, "
@@ -679,13 +679,20 @@ def claims(
     correction: Annotated[str | None, typer.Option(
         "--correction", help="none | holm (default: params.yaml stats.correction).",
         show_default=False)] = None,
+    readme: Annotated[Path | None, typer.Option(
+        "--readme", help="Also rewrite this file's verdict block (the lines between "
+        "'<!-- verdicts:start -->' and '<!-- verdicts:end -->'), where it has one, from the "
+        "claims.csv written; needs --out-dir.", show_default=False)] = None,
     params: ParamsOpt = Path("params.yaml"), set_: SetOpt = None,
 ) -> None:
     """Test every claim of the paper's experiments (Tables 1-5, Figure 5) on the evaluated
     runs, with paired tests over seeds and over users: supported, contradicted or
     inconclusive."""
     with _guard():
-        from solidcli.pipeline import claims as stage
+        if readme is not None and out_dir is None:
+            raise SolidError("--readme needs --out-dir (the block is rendered from the "
+                             "claims.csv written there)")
+        from solidcli.report import claims_report as stage
 
         text, written, (sampled, _) = stage.run(_params(params, set_), metrics, out_dir,
                                                 correction)
@@ -695,6 +702,14 @@ def claims(
             typer.echo(f"solid: warning: claim {claim_id} not run: {reason}", err=True)
         for path in written:
             typer.echo(f"wrote {path}", err=True)
+        if readme is not None:
+            from solidcli.layout import claims_file
+            from solidcli.report import readme as verdicts
+
+            done = verdicts.update(readme, claims_file("csv", out_dir), stage.FAMILY_WORDS)
+            typer.echo(f"{readme}'s verdict block: {done}" if done != "no block" else
+                       f"solid: warning: {readme} has no verdict block ('{verdicts.START}' "
+                       f"... '{verdicts.END}'); nothing written there", err=True)
 
 
 @app.command(epilog="DVC stage: table")
@@ -727,7 +742,7 @@ def figure(
             raise SolidError("--run and --dataset apply to --figure curves only")
         p = _params(params, set_)
         out = out or figure_file(number)
-        from solidcli.pipeline import figure as stage
+        from solidcli.report import figures as stage
 
         if number == "curves":
             written, absent = stage.figure_curves(p, dataset, runs, out, seed=seed)

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from solidcli.errors import SolidError
-from solidcli.models.registry import BACKBONES, TransformerCfg
+from solidcli.models import dsrs
+from solidcli.models.backbones import BACKBONES, TransformerCfg
 from solidcli.schema import (
     ConfigError,
     build,
     count,
-    depth,
     fraction,
     non_negative,
     positive,
@@ -30,7 +30,8 @@ from solidcli.schema import (
     width,
 )
 
-DSRS = ("none", "apg", "duet")
+DSRS = tuple(dsrs.DSRS)  # the registered DSRs (`solidcli.models.dsrs`), in the paper's order
+SOLID_DSRS = dsrs.dynamic()  # those SOLID applies to
 VARIANTS = ("base", "spg", "sml", "scl", "scl_only")
 MODALITIES = ("id", "text", "image")
 
@@ -120,31 +121,9 @@ ModelsCfg = make_dataclass("ModelsCfg", [(name, b.config) for name, b in BACKBON
                            frozen=True)
 
 
-@dataclass(frozen=True)
-class DuetCfg:
-    layers: int = depth()  # dynamic layers (D x D each; DIN uses its classifier sizes)
-    init: Literal["scaled", "authors"]  # authors = fmod(randn, 2)
-    freeze: bool  # True reproduces the authors' never-trained generators
-
-
-@dataclass(frozen=True)
-class ApgCfg(DuetCfg):
-    """DUET's generator options, plus APG's low-rank layers."""
-
-    rank: int = width()  # K of the K x K generated core
-    authors_simplified: bool  # no activation between layers, no bias (the authors' module)
-
-
-@dataclass(frozen=True)
-class NoneCfg:
-    layers: int = depth(lo=0)  # static layers of the plain head (0: the state is the output)
-
-
-@dataclass(frozen=True)
-class DsrCfg:
-    none: NoneCfg
-    apg: ApgCfg
-    duet: DuetCfg
+# `dsr.<name>`: one section per registered DSR, each checked by its config class
+DsrCfg = make_dataclass("DsrCfg", [(name, d.config) for name, d in dsrs.DSRS.items()],
+                        frozen=True)
 
 
 @dataclass(frozen=True)
@@ -269,13 +248,13 @@ class Params:
         folder = Path(value).expanduser()
         if not folder.is_dir():
             raise SolidError(f"dataset folder not found: {folder}")
-        name = dataset_name(folder)
+        name = folder_key(folder)
         data = {**self.data, name: dataclasses.replace(self.data_cfg(name),
                                                        path=str(folder.resolve()))}
         return dataclasses.replace(self, data=data), name
 
 
-def dataset_name(folder: Path) -> str:
+def folder_key(folder: Path) -> str:
     """A bring-your-own folder's dataset name: its lower-cased name, [a-z0-9_-] only."""
     import re
 
@@ -307,8 +286,9 @@ def check_backbone(name: str) -> str:
 def check_dsr(name: str, *, solid: bool = False) -> str:
     if name not in DSRS:
         raise SolidError(f"unknown dsr '{name}' (choose from {', '.join(DSRS)})")
-    if solid and name == "none":
-        raise SolidError("SOLID needs a dynamic model: --dsr must be apg or duet, not none")
+    if solid and name not in SOLID_DSRS:
+        raise SolidError(f"SOLID needs a dynamic model: --dsr must be "
+                         f"{' or '.join(SOLID_DSRS)}, not {name}")
     return name
 
 
@@ -421,14 +401,14 @@ def _defaulted(parts: list[str]) -> bool:
 def _check_across(p: Params) -> None:
     """What one field's range cannot say: names on the grid axes, heads dividing the width."""
     for axis, names, known in (("backbones", p.backbones, BACKBONES), ("dsrs", p.dsrs, DSRS),
-                               ("solid_dsrs", p.solid_dsrs, ("apg", "duet"))):
+                               ("solid_dsrs", p.solid_dsrs, SOLID_DSRS)):
         for name in names:
             if name not in known:
                 raise ConfigError(f"'{axis}' has '{name}' (choose from {', '.join(known)})")
     for where, name, known in (("id_semantics.backbone", p.id_semantics.backbone, BACKBONES),
                                ("id_semantics.dsr", p.id_semantics.dsr, DSRS),
                                ("study.backbone", p.study.backbone, BACKBONES),
-                               ("study.dsr", p.study.dsr, ("apg", "duet"))):
+                               ("study.dsr", p.study.dsr, SOLID_DSRS)):
         if name not in known:
             raise ConfigError(f"'{where}' is '{name}' (choose from {', '.join(known)})")
     for name in p.train.loss_by_backbone:

@@ -1,5 +1,5 @@
 """Is SOLID's machinery alive? Numbers that say whether the item branch and the codebook can
-act as the paper describes them (issue 11), for every SOLID run's run.json and `solid inspect`.
+act as the paper describes them (docs: SOLID's mechanics), for every SOLID run's run.json and `solid inspect`.
 
 The branch (paper Eq. 12, x = M_v(E_v(s_v)) before its bound T):
 * `branch_inside_T`: the fraction of branch entries strictly inside (-T, T), where the bound

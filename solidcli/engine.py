@@ -238,7 +238,7 @@ def fit(model: nn.Module, data: PreparedDataset, cfg: TrainCfg, *, lam: float,
     """Train the group `model` (one member per seed) in place; returns each member's result,
     with the weights of its best valid epoch (`state`, a one-member state_dict).
 
-    `select_on="test"` is the authors' code's protocol (method-spec 5.1, 8.7; only the
+    `select_on="test"` is the authors' code's protocol (docs: protocols; only the
     `protocol: authors` profile asks for it): the valid interaction becomes one more training
     positive and the epochs are scored, kept and stopped on the test split."""
     if len(seeds) != model.members:

@@ -6,7 +6,7 @@
                    sweep of SML (sml-T<T>), the lambda x T sweep of SCL (scl-lam<l>-T<T>) and
                    the modality sets of Table 3 (sml-mod-<set>, scl-mod-<set>)
     mechanics      a study outside the default pipeline (studies/dvc.yaml): the study
-                   backbone x solid_dsrs, SOLID as written and with each of issue 11's fixes
+                   backbone x solid_dsrs, SOLID as written and with each of the mechanics fixes
                    added in turn (sml-mech-<row>, scl-mech-<row>; `MECHANICS`)
 
 `evaluate --all`, `solid table` and `solid figure` read exactly these runs, never what they
@@ -25,10 +25,11 @@ from dataclasses import dataclass, replace
 from solidcli.config import Params, modality_key, parse_modalities
 from solidcli.errors import SolidError
 from solidcli.layout import STUDIES, RunId
+from solidcli.models import dsrs
 
-# Table 1's rows within a backbone, in the paper's order, with the paper's row labels
-TABLE1_LABELS = {("none", "base"): "-", ("apg", "base"): "APG", ("apg", "scl"): "Ours (APG)",
-                 ("duet", "base"): "DUET", ("duet", "scl"): "Ours (DUET)"}
+# Table 1's rows within a backbone, in the paper's order, with their labels: every
+# registered DSR alone and SOLID on each dynamic one (`solidcli.models.dsrs`)
+TABLE1_LABELS = {row: r.label for row, r in dsrs.table1_rows().items()}
 MODALITY_TAG = "mod-"
 
 
@@ -55,7 +56,7 @@ FAMILIES.update({family: (variant, f"solid train-{variant} --study {study}")
                  for study, by_variant in STUDIES.items()
                  for variant, family in by_variant.items()})
 
-# Issue 11's mechanics table: SOLID as the paper writes it, then each fix added in turn.
+# The mechanics table: SOLID as the paper writes it, then each fix added in turn.
 # Every row sets every mechanics key, so a row means the same whatever the defaults are.
 LITERAL = ("solid.branch_scale=dsr", "solid.bound=clip", "solid.straight_through=false",
            "solid.aux_loss=paper", "solid.dead_codes=keep", "solid.warm_start=false",
@@ -127,7 +128,7 @@ def table1(params: Params, dataset: str) -> list[Planned]:
     """Table 1's runs of one dataset, by backbone in params order, rows in paper order."""
     out = []
     for backbone in params.backbones:
-        for dsr, variant in TABLE1_LABELS:
+        for dsr, variant in dsrs.table1_rows():
             axis = params.dsrs if variant == "base" else params.solid_dsrs
             if dsr in axis:
                 out.append(_plan(RunId(dataset, backbone, dsr, variant)))
@@ -174,7 +175,7 @@ def table1_twin(params: Params, variant: str, modalities: str) -> RunId | None:
     Table 3's cell of the dataset's own modality set (`semantics.<d>.modalities`) is the study
     model's Table 1 SML / SCL run (the same params and semantics; SCL's metacode is that SML)
     when the metacode is SML's, as the modality cells set it: it is planned as that run,
-    trained once by Table 1's stage and read from there (issue 9: the modality stages trained
+    trained once by Table 1's stage and read from there (the modality stages trained
     it a second time, to the same bytes, as a seventh unit on two workers). Only when the study
     model is one of Table 1's SOLID cells. (The lambda x T sweep's cell at params.yaml's own
     lambda and T is Table 1's run too, but it stays the sweep's: deduplicating it would make

@@ -23,6 +23,7 @@ DVC; `tests/test_dvc_layout.py` checks that each stage's outputs are the paths b
     exports/<d>/<key>[-seed<s>].onnx       `solid export`: the run as ONNX, with .items.json
                                            (the vocabulary) and .json (what it is) beside it
     reports/studies/<study>/{metrics,curves}/<d>/...  the same for a study's runs (mechanics)
+    protocols/<name>/reports/metrics/...   the same for a protocol project (authors, ce, ...)
 
 A trained run is named by a `RunId`: a configuration (dataset, backbone, dsr, variant, tag)
 and a training seed. <family> is the set of configurations one DVC stage trains (its one
@@ -48,6 +49,7 @@ EXPORTS = Path("exports")  # `solid export` (not a DVC output)
 METRICS_ROOT = REPORTS / "metrics"
 CURVES_ROOT = REPORTS / "curves"
 STUDY_REPORTS = REPORTS / "studies"  # a study outside the default pipeline
+PROTOCOLS = Path("protocols")  # projects that rerun the grid another way (protocols/<name>/)
 SUMMARY = REPORTS / "summary.json"
 PARAMS_CHECKED = REPORTS / "params-checked.json"  # `solid check-params`'s mark (DVC's first
 # stage: every other stage depends on it, so bad params stop `dvc repro` before DVC removes
@@ -218,6 +220,17 @@ def study_roots(study: str | None) -> tuple[Path, Path]:
     if study is None:
         return METRICS_ROOT, CURVES_ROOT
     return STUDY_REPORTS / study / "metrics", STUDY_REPORTS / study / "curves"
+
+
+def protocol_metrics(protocol: str) -> Path:
+    """The metrics root of a protocol project: protocols/<protocol>/reports/metrics."""
+    return PROTOCOLS / protocol / METRICS_ROOT
+
+
+AUTHORS_METRICS = protocol_metrics("authors")  # Table 1 under the authors' code's protocol
+CE_METRICS = protocol_metrics("ce")  # Table 1 trained with softmax cross-entropy
+CE_DIN_METRICS = protocol_metrics("ce-din")  # DIN's part of it: sampled cross-entropy
+CE_STANDARD_METRICS = protocol_metrics("ce-standard")  # SASRec's, on the standard encoder
 
 
 def table_file(number: int | str, fmt: str, out_dir: Path = REPORTS) -> Path:

@@ -11,7 +11,7 @@ equal score as ranked above the positive, `optimistic` counts none, `average` co
 The authors' stable sort is optimistic whenever the positive comes first in the file, so
 constant scores looked perfect there; here they look worst under the default rule.
 All metrics above are "sampled" (1 positive + 99 negatives per user in the paper's protocol);
-`full_ranking_metrics` ranks the target among every item instead (issue 10).
+`full_ranking_metrics` ranks the target among every item instead.
 A score that is NaN or infinite is an error, never a metric: NaN compares false with
 everything, so it would rank a positive first and report a perfect model.
 """

@@ -7,7 +7,7 @@ with a finite number in [0, 1] for every test metric (and every full-ranking met
 reads every seed of each configuration (a table cell is their mean and spread), from one
 folder or from several read as one. A missing file is `None` (the table shows a missing
 cell and says which run is absent); a damaged one is an error naming the file and the command
-that rebuilds it. Display names (as the paper prints them) live here too.
+that rebuilds it. Display names (as the paper prints them) come from the registries.
 """
 
 from __future__ import annotations
@@ -19,26 +19,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from solidcli.data.datasets import DATASETS
 from solidcli.errors import SolidError
 from solidcli.layout import PER_USER, RunId, run_metrics_dir
 from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
-from solidcli.models.registry import BACKBONES
+from solidcli.models.backbones import BACKBONES
+from solidcli.models.dsrs import DSRS
 
-# the paper's four multimodal sets first (the names Table 1 prints), then the other variants,
-# which are never matched against the paper's rows
-DATASET_NAMES = {"scientific": "Scientific", "arts": "Arts", "instruments": "Instruments",
-                 "office": "Office", "cds": "CDs", "electronic": "Electronic",
-                 "douban-book": "Douban Book", "douban-music": "Douban Music",
-                 **{f"{d}-{v}": f"{d.capitalize()} ({label})"
-                    for v, label in (("full", "full"), ("2018", "rebuilt from Amazon 2018"))
-                    for d in ("scientific", "arts", "instruments", "office")}}
-DSR_NAMES = {"none": "none", "apg": "APG", "duet": "DUET"}
+DATASET_NAMES = {name: d.label for name, d in DATASETS.items()}
+DSR_NAMES = {name: d.label for name, d in DSRS.items()}
 KINDS = ("sampled", "full")  # the metrics a table or claim reads (`Result.values`)
 KIND_METRICS = {"sampled": METRIC_NAMES, "full": FULL_METRIC_NAMES}
 
 
 def dataset_name(key: str) -> str:
-    return DATASET_NAMES.get(key, key)
+    """A dataset as tables print it (a dataset without an entry: its key)."""
+    return DATASETS[key].label if key in DATASETS else key
 
 
 def backbone_name(key: str) -> str:
@@ -46,7 +42,7 @@ def backbone_name(key: str) -> str:
 
 
 def dsr_name(key: str) -> str:
-    return DSR_NAMES.get(key, key)
+    return DSRS[key].label if key in DSRS else key
 
 
 @dataclass(frozen=True)

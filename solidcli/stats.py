@@ -1,4 +1,4 @@
-"""Paired significance of one model against another on the same candidates (issue 10).
+"""Paired significance of one model against another on the same candidates.
 
 Two runs compared on one metric are paired twice over, and each pairing gets its own test:
 
@@ -17,7 +17,7 @@ Two runs compared on one metric are paired twice over, and each pairing gets its
   The pooled AUC is not a mean over users, so it has no user test (its per-user counterpart is
   UAUC).
 
-**One test for both sources of noise** (rule `mixed`, issue 30; the claims report's default):
+**One test for both sources of noise** (rule `mixed`, the claims report's default):
 the per-user differences d[s, u] = a - b of every shared seed s and user u form a balanced
 two-way table with seeds and users crossed (every seed scores the same users), modelled as
 d = mu + seed_s + user_u + e with random seed, user and residual effects. The mean difference
@@ -328,6 +328,27 @@ def compare(metric: str, a_seeds: np.ndarray, b_seeds: np.ndarray,
             math.nan, math.nan, math.nan)
     return Paired(metric, n_seeds, diff, ci, p_seeds, n_users, user_diff, p_users,
                   mixed_ci, p_mixed, df, comps)
+
+
+def gap_test(metric: str, low_seeds: np.ndarray, high_seeds: np.ndarray,
+             low_users: np.ndarray, high_users: np.ndarray, test: str = "ttest") -> Paired:
+    """One difference against another measured on different users (the breakdown's
+    Δ(low bucket) - Δ(high bucket)): the per-seed differences (S,) of both paired over seeds
+    (`seed_test`), and the per-user differences of both compared as two samples (Welch's
+    t-test, or Mann-Whitney's U for `test` wilcoxon; NaN with fewer than two users a side)."""
+    from scipy import stats
+
+    diff, ci, p_seeds = seed_test(low_seeds, high_seeds)
+    a, b = low_users, high_users
+    if len(a) < 2 or len(b) < 2:
+        user_diff, p_users = math.nan, math.nan
+    else:
+        user_diff = float(a.mean() - b.mean())
+        res = (stats.mannwhitneyu(a, b) if test == "wilcoxon"
+               else stats.ttest_ind(a, b, equal_var=False))
+        p_users = float(res.pvalue)
+    return Paired(metric, len(low_seeds), diff, ci, p_seeds, len(a) + len(b), user_diff,
+                  p_users)
 
 
 def holm(pvalues: list[float]) -> list[float]:

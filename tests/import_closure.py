@@ -55,8 +55,8 @@ def _names_in(nodes, current: str) -> set[str]:
                 found.add(base)
                 found.update(f"{base}.{a.name}" for a in sub.names)
             elif (isinstance(sub, ast.Constant) and isinstance(sub.value, str)
-                  and MODULE_NAME.match(sub.value)):
-                found.add(sub.value)
+                  and MODULE_NAME.match(sub.value.split(":")[0])):  # "<module>[:<class>]"
+                found.add(sub.value.split(":")[0])
     return {n for n in found if module_path(n) is not None}
 
 

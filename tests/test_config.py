@@ -103,7 +103,7 @@ def test_the_din_part_of_the_ce_grid_differs_from_it_only_in_the_backbone_and_it
     assert din.backbones == ["din"] and "din" not in ce.backbones
     assert din.train.loss_for("din") == "sampled-ce" and ce.train.loss_for("sasrec") == "ce"
     assert replace(din.train, loss_by_backbone={}) == ce.train
-    from solidcli.pipeline.table import CE_GRID  # its caption words name the negatives
+    from solidcli.report.references import CE_GRID  # its caption words name the negatives
     assert f" {din.train.sampled_negatives} sampled negatives" in CE_GRID[1].trained
     assert CE_GRID[1].root.parts[:2] == ("protocols", "ce-din") and CE_GRID[1].tag == "sampled-ce"
     for key in ("seed", "seeds", "datasets", "dsrs", "solid_dsrs", "data", "semantics",

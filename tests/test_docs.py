@@ -88,3 +88,51 @@ def test_built_site_loads_nothing_from_the_network(site):
         for url in remote.findall(page.read_text(encoding="utf-8")):
             host = url.split("/")[2]
             assert host in ALLOWED_HOSTS, f"{page.relative_to(site)} loads {url}"
+
+
+README = REPO / "README.md"
+# "issue 27", "issues 27, 28", "#27": numbers of a tracker the reader cannot see
+ISSUE_NUMBER = re.compile(r"\bissues?\s+#?\d+|(?<![\w&/#])#\d+\b", re.IGNORECASE)
+
+
+def _readme_and_pages() -> list:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def test_readme_is_short():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; the rest belongs in docs/"
+
+
+def test_readme_opens_with_the_verdict_block():
+    """The answer first: the block `solid claims` regenerates sits in the first screen."""
+    head = README.read_text(encoding="utf-8").splitlines()[:60]
+    assert "<!-- verdicts:start -->" in head, "README: <!-- verdicts:start --> not in 60 lines"
+    assert "<!-- verdicts:end -->" in head, "README: <!-- verdicts:end --> not in 60 lines"
+    assert head.index("<!-- verdicts:start -->") < head.index("<!-- verdicts:end -->")
+
+
+@pytest.mark.parametrize("path", _readme_and_pages(), ids=lambda p: p.name)
+def test_no_private_references(path):
+    """No private design notes and no issue numbers: a reader of the repository sees neither."""
+    text = path.read_text(encoding="utf-8")
+    assert "method-spec" not in text, f"{path.name} refers to method-spec"
+    found = [m.group(0) for m in ISSUE_NUMBER.finditer(text)]
+    assert not found, f"{path.name} refers to issue numbers: {found}"
+
+
+def test_readme_links_resolve():
+    """Every relative link of the README names a file of the repository (or a page the docs
+    build generates), and every glossary anchor it uses exists."""
+    text = README.read_text(encoding="utf-8")
+    generated = {"docs/commands.md"}
+    glossary = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    anchors = {re.sub(r"[^\w\- ]", "", h.lower()).strip().replace(" ", "-")
+               for h in re.findall(r"^## (.+)$", glossary, re.MULTILINE)}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        assert path in generated or (REPO / path).exists(), f"README links to missing {path}"
+        if path == "docs/glossary.md" and anchor:
+            assert anchor in anchors, f"README links to glossary#{anchor}, not a term there"

@@ -60,7 +60,7 @@ def test_closure_sees_lazy_imports_and_the_backbone_registry():
     for f in ("solidcli/data/batching.py", "solidcli/data/sampling.py", "solidcli/config.py",
               "solidcli/data/prepared.py", "solidcli/runs.py", "solidcli/models/sasrec.py"):
         assert Path(f) in train
-    assert Path("solidcli/pipeline/table.py") not in train
+    assert Path("solidcli/report/tables.py") not in train
     assert Path("solidcli/engine.py") not in command_closure("table")
 
 
@@ -137,7 +137,7 @@ def test_outputs_are_the_layout_paths_and_training_runs_the_grid(stages):
             assert outs == [f"reports/studies/mechanics/table-mechanics.{s}"
                             for s in ("md", "csv")], name
         elif kind == "claims":
-            assert args == ["claims", "--out-dir", "reports"], name
+            assert args == ["claims", "--out-dir", "reports", "--readme", "README.md"], name
             assert outs == [layout.claims_file(s).as_posix() for s in ("md", "csv")]
         else:
             assert kind == "table", name
@@ -217,17 +217,73 @@ def test_the_packaged_project_copy_is_not_a_pipeline_of_this_repository():
         assert {s.path_in_repo for s in repo.index.stages} == {"dvc.yaml", "studies/dvc.yaml"}
 
 
-def test_code_dependencies_are_written_by_the_tool():
-    """`tools/dvc_deps.py` writes every stage's code deps from the import closure: the
-    committed files are its output, and a dropped or stray dependency is put right."""
+def _tool():
     import importlib.util
+    import sys
 
-    spec = importlib.util.spec_from_file_location("dvc_deps", REPO / "tools/dvc_deps.py")
+    spec = importlib.util.spec_from_file_location("dvc_yaml", REPO / "tools/dvc_yaml.py")
     tool = importlib.util.module_from_spec(spec)
+    sys.modules["dvc_yaml"] = tool  # its dataclass looks its module up
     spec.loader.exec_module(tool)
-    assert tool.main(["--check"]) == 0
+    return tool
+
+
+def test_the_dvc_files_are_written_by_the_tool(tmp_path, monkeypatch, capsys):
+    """`tools/dvc_yaml.py` writes dvc.yaml (and its copy) and studies/dvc.yaml whole: the
+    committed files are its output; `--check` names a file that differs and exits 1."""
+    tool = _tool()
+    assert tool.main(["--check"]) == 0, capsys.readouterr().err
+    for name in ("dvc.yaml", "studies/dvc.yaml", "solidcli/project/dvc.yaml", "params.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((REPO / name).read_text())
+    (tmp_path / "studies/dvc.yaml").write_text(
+        (REPO / "studies/dvc.yaml").read_text().replace("      - solidcli/engine.py\n", "", 1))
+    monkeypatch.setattr(tool, "REPO", tmp_path)
+    assert tool.main(["--check"]) == 1
+    assert "studies/dvc.yaml differ" in capsys.readouterr().err
+    assert tool.main([]) == 0 and tool.main(["--check"]) == 0
+    assert (tmp_path / "studies/dvc.yaml").read_text() == (REPO / "studies/dvc.yaml").read_text()
+
+
+def test_shared_lists_are_anchored_and_plots_cover_every_configuration():
+    """A repeated deps/params list is written once (YAML anchor, alias), the anchor off the
+    `deps:` line so `solid init` still strips the code deps; the top-level plots are one chart
+    per configuration of the grid, its seeds' curves overlaid, titled by display name."""
+    import yaml
+
+    from solidcli.grid import dataset_runs
+
     text = (REPO / "dvc.yaml").read_text()
-    broken = text.replace("      - solidcli/engine.py\n", "", 1).replace(
-        "      - solidcli/errors.py\n", "      - solidcli/errors.py\n      - solidcli/fanout.py\n",
-        1)
-    assert broken != text and tool.rewrite(broken) == text
+    assert "deps: *train-spg-deps" in text and "\n      &train-spg-deps\n" in text
+    assert not [ln for ln in text.splitlines() if ln.strip().startswith("deps: &")]
+    params = load_params(REPO / "params.yaml")
+    plots = {k: v for d in yaml.safe_load(text)["plots"] for k, v in d.items()}
+    want = [f"{d}/{p.run.key}" for d in params.datasets for p in dataset_runs(params, d)]
+    assert list(plots) == want
+    sasrec = plots[f"{params.datasets[0]}/sasrec-duet-scl"]
+    assert sasrec["title"] == "SASRec + DUET, Ours (valid UAUC)" and sasrec["x"] == "epoch"
+    assert list(sasrec["y"]) == [
+        layout.curves_path(params.datasets[0], "sasrec-duet-scl", s).as_posix()
+        for s in params.seeds]
+    assert set(sasrec["y"].values()) == {"valid_UAUC"}
+    for name, plot in plots.items():  # the files `evaluate` writes, one per seed
+        dataset, key = name.split("/")
+        assert list(plot["y"]) == [layout.curves_path(dataset, key, s).as_posix()
+                                   for s in params.seeds], name
+
+
+def test_every_output_is_cached_but_the_committed_reports(stages):
+    """What `dvc push` shares: every stage's outputs (data, models) go to DVC's cache, and
+    only the small reports committed to git (under reports/) are `cache: false`."""
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        for stage in repo.index.stages:
+            for out in stage.outs:
+                path = out.def_path
+                if path.startswith(("models/", "data/")):
+                    assert out.use_cache, (stage.addressing, path)
+                else:
+                    assert path.startswith("reports/") and not out.use_cache, (
+                        stage.addressing, path)
+    assert any(o.startswith("models/") for _, _, _, outs in stages for o in outs)

@@ -247,6 +247,7 @@ def test_negatives_that_take_every_free_item_are_drawn_exactly():
         assert sorted(row.tolist()) == sorted(set(range(1, 251)) - set(seen.tolist()))
 
 
-@pytest.mark.parametrize(("n", "k"), [(2, 1), (3, 2), (5, 2), (9, 3), (100, 33), (1585, 528)])
-def test_k_is_a_third_of_the_items(n, k):
+@pytest.mark.parametrize(("n", "k"), [(2, 1), (3, 2), (5, 2), (9, 3), (100, 33), (1585, 528),
+                                      (25_800, 8600), (212_995, 8600)])
+def test_k_is_a_third_of_the_items_up_to_the_largest_registered_k(n, k):
     assert semantic_k(n) == k

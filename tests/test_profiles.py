@@ -1,4 +1,4 @@
-"""`protocol: authors` (solidcli/profiles.py): every setting method-spec.md names, all at once;
+"""`protocol: authors` (solidcli/profiles.py): every setting of the authors' code, all at once;
 test-set selection only inside it; the authors' auxiliary loss; a whole tiny run under it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from solidcli.models.spec import ModelSpec
 from solidcli.profiles import AUTHORS, expand
 
 AUTHORS_PARAMS = REPO / "protocols" / "authors" / "params.yaml"
-# method-spec.md's differences the issue lists (section numbers), each a row of the profile
+# the authors' code's differences from the paper, each a row of the profile
 NAMED = {"lr 0.001": "train.lr", "batch size": "train.batch_size", "10 epochs": "train.epochs",
          "history window 20": "train.max_len", "fmod generators": "dsr.duet.init",
          "never trained": "dsr.duet.freeze", "unmasked SASRec": "models.sasrec.causal",
@@ -32,7 +32,7 @@ NAMED = {"lr 0.001": "train.lr", "batch size": "train.batch_size", "10 epochs": 
 
 def profiled(data: dict) -> dict:
     """`data` (a params tree) with every row of the profile applied."""
-    for key, value, _, _ in AUTHORS:
+    for key, value, _ in AUTHORS:
         if key.startswith("semantics."):
             for section in data["semantics"].values():
                 section["method"] = value
@@ -45,7 +45,7 @@ def profiled(data: dict) -> dict:
 
 
 def test_the_profile_sets_every_option_the_issue_names() -> None:
-    keys = {key for key, _, _, _ in AUTHORS}
+    keys = {key for key, _, _ in AUTHORS}
     assert set(NAMED.values()) <= keys
     params = load_params(AUTHORS_PARAMS)
     assert params.protocol == "authors" and params.datasets == ["scientific"]
@@ -68,7 +68,7 @@ def _other(key: str, value):
 @pytest.mark.parametrize("row", [r for r in AUTHORS if r[0] != "protocol"],
                          ids=[r[0] for r in AUTHORS if r[0] != "protocol"])
 def test_a_half_applied_profile_is_an_error(tmp_path, row) -> None:
-    key, value, where, _ = row
+    key, value, what = row
     data = YAML(typ="safe", pure=True).load(AUTHORS_PARAMS.read_text())
     if key.startswith("semantics."):
         data["semantics"]["scientific"]["method"] = "kmeans"
@@ -79,7 +79,7 @@ def test_a_half_applied_profile_is_an_error(tmp_path, row) -> None:
         node[path[-1]] = _other(key, value)
     path = write_params(tmp_path / "params.yaml", data)
     with pytest.raises(ConfigError, match=f"'protocol: authors' needs '{key.split('<')[0]}.*"
-                                          f"method-spec.md {re.escape(where)}"):
+                                          f"{re.escape(what)}, as the authors' code"):
         load_params(path)
 
 

@@ -12,8 +12,8 @@ from scipy import stats
 from test_cli import assert_one_line_error, invoke
 
 from solidcli.grid import MECHANICS
-from solidcli.pipeline.study_tables import BucketPair, _buckets, _gap
-from solidcli.stats import compare
+from solidcli.report.studies import _buckets
+from solidcli.stats import gap_test
 
 
 def test_buckets_are_quantiles_that_keep_ties_together():
@@ -32,12 +32,7 @@ def test_the_gap_between_two_buckets_tests_seeds_paired_and_users_apart():
     rng = np.random.default_rng(0)
     low_users, high_users = rng.normal(0.02, 0.1, 50), rng.normal(0.0, 0.1, 70)
     low_seeds, high_seeds = np.array([0.02, 0.03, 0.01]), np.array([0.0, 0.016, -0.01])
-    dummy = compare("UAUC", low_seeds, low_seeds * 0)
-    low = BucketPair("d", "b", "duet", "popularity", 0, "0-1", 50, 0, 0, dummy, low_seeds,
-                     low_users)
-    high = BucketPair("d", "b", "duet", "popularity", 4, "9-9", 70, 0, 0, dummy, high_seeds,
-                      high_users)
-    gap = _gap("UAUC", low, high, "ttest")
+    gap = gap_test("UAUC", low_seeds, high_seeds, low_users, high_users, "ttest")
     assert gap.diff == pytest.approx(0.018)
     assert gap.p_seeds == pytest.approx(stats.ttest_rel(low_seeds, high_seeds).pvalue)
     assert gap.p_users == pytest.approx(

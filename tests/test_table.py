@@ -21,9 +21,10 @@ from ruamel.yaml import YAML
 from solidcli import layout
 from solidcli.config import load_params
 from solidcli.errors import SolidError
+from solidcli.grid import table2
 from solidcli.layout import RunId, run_metrics_dir
 from solidcli.metrics import METRIC_NAMES
-from solidcli.pipeline import figure, table
+from solidcli.report import figures, tables
 
 OFFSETS = {0: 0.0, 1: 0.01, 2: 0.03}  # seed -> offset of all its metrics
 SEEDS = tuple(OFFSETS)
@@ -124,7 +125,7 @@ def md_row(labels: str, *means: str, sd: str = "0.0153", n: str = "") -> str:
 
 def test_table1_markdown_mean_sd_exact(params, root: Path) -> None:
     drop_seed(root, BERT_OURS, 2)
-    text, written, missing = table.run(1, "markdown", params, root, None)
+    text, written, missing = tables.run(1, "markdown", params, root, None)
     assert written == []
     not_run = " | ".join(["not run"] * len(METRIC_NAMES))
     assert text == (
@@ -158,7 +159,7 @@ def test_table1_markdown_mean_sd_exact(params, root: Path) -> None:
 
 def test_table1_latex_and_csv_mean_sd(params, root: Path) -> None:
     drop_seed(root, BERT_OURS, 2)
-    tex, _, _ = table.run(1, "latex", params, root, None)
+    tex, _, _ = tables.run(1, "latex", params, root, None)
     assert r"SASRec & - & 0.5133 $\pm$ 0.0153 & 0.5233 $\pm$ 0.0153 &" in tex
     assert r"& 0.4550 $\pm$ 0.0071 (n=2) \\" in tex
     assert r"& \textbf{0.7133} $\pm$ 0.0153$^{\dagger}$ & \textbf{0.7233} $\pm$ 0.0153 &" in tex
@@ -166,7 +167,7 @@ def test_table1_latex_and_csv_mean_sd(params, root: Path) -> None:
     assert r"BERT4Rec & - & -- & --" in tex
     assert r"\footnotesize mean $\pm$ sd over 3 training seeds (0, 1, 2)}" in tex
 
-    rows = list(csv.reader(table.run(1, "csv", params, root, None)[0].splitlines()))
+    rows = list(csv.reader(tables.run(1, "csv", params, root, None)[0].splitlines()))
     assert rows[0] == ["dataset", "sr_model", "dsr_model", "n_seeds",
                        *[c for m in METRIC_NAMES for c in (m, f"{m}_sd")]]
     assert rows[1][:8] == ["Scientific", "SASRec", "none", "3", "0.5133", "0.0153", "0.5233",
@@ -178,7 +179,7 @@ def test_table1_latex_and_csv_mean_sd(params, root: Path) -> None:
 
 def test_one_seed_mode_is_the_table_of_that_seed(params, root: Path) -> None:
     """seed=0 prints the values of seed 0 exactly as the tables did before seeds."""
-    text, _, missing = table.run(1, "markdown", params, root, None, seed=0)
+    text, _, missing = tables.run(1, "markdown", params, root, None, seed=0)
     assert text == (
         "### Table 1: overall comparison, Scientific (test split; sampled 1+99; training seed "
         "0; 2 runs missing; bold: best mean per SR model; †/‡: significantly above/below its "
@@ -200,14 +201,14 @@ def test_one_seed_mode_is_the_table_of_that_seed(params, root: Path) -> None:
     assert "APG" not in text and "DIN" not in text and "Arts" not in text
     assert [str(p.run) for p in missing] == ["scientific/bert4rec/none/base seed 0",
                                              "scientific/bert4rec/duet/base seed 0"]
-    assert "| SASRec | - | 0.5300 | 0.5400 |" in table.run(1, "markdown", params, root, None,
+    assert "| SASRec | - | 0.5300 | 0.5400 |" in tables.run(1, "markdown", params, root, None,
                                                            seed=2)[0]
-    rows = list(csv.reader(table.run(1, "csv", params, root, None, seed=0)[0].splitlines()))
+    rows = list(csv.reader(tables.run(1, "csv", params, root, None, seed=0)[0].splitlines()))
     assert rows[0] == ["dataset", "sr_model", "dsr_model", *METRIC_NAMES]
     assert rows[3] == ["Scientific", "SASRec", "SOLID-DUET",
                        "0.7000", "0.7100", "0.7200", "0.7300", "0.7400", "0.7500"]
     assert rows[4] == ["Scientific", "BERT4Rec", "none", *[""] * len(METRIC_NAMES)]
-    tex = table.run(1, "latex", params, root, None, seed=0)[0]
+    tex = tables.run(1, "latex", params, root, None, seed=0)[0]
     assert r"SASRec & - & 0.5000 & 0.5100 &" in tex and r"\pm" not in tex
     assert r"\footnotesize training seed 0}" in tex
 
@@ -216,24 +217,24 @@ def test_a_seed_outside_params_seeds(params, root: Path) -> None:
     """--seed reads any seed's files; the mean reads only `seeds`."""
     sasrec_duet = RunId("scientific", "sasrec", "duet", "base")
     write_seed(root, sasrec_duet.with_seed(7), 0.9)
-    text, _, missing = table.run(1, "markdown", params, root, None, seed=7)
+    text, _, missing = tables.run(1, "markdown", params, root, None, seed=7)
     assert "| SASRec | DUET | 0.9000 | 0.9100 |" in text and "training seed 7" in text
     assert text.count("not run") == 5 * len(METRIC_NAMES)
     assert {p.run.seed for p in missing} == {7} and len(missing) == 5
-    assert "0.9" not in table.run(1, "markdown", params, root, None)[0]
+    assert "0.9" not in tables.run(1, "markdown", params, root, None)[0]
     with pytest.raises(SolidError, match=r"no Table 1 metrics.*training seed 8; first: "
                                          r"scientific/sasrec/none/base seed 8"):
-        table.run(1, "markdown", params, root, None, seed=8)
+        tables.run(1, "markdown", params, root, None, seed=8)
 
 
 def test_one_configured_seed(tmp_path: Path, root: Path) -> None:
     """seeds: [0]: the mean of one seed is its value, and its sd is undefined."""
     one = make_params(tmp_path, seeds=(0,))
-    text, _, missing = table.run(1, "markdown", one, root, None)
+    text, _, missing = tables.run(1, "markdown", one, root, None)
     assert "mean ± sd over 1 training seed (0)" in text and "±" not in text.split("\n", 1)[1]
     assert "| SASRec | - | 0.5000 | 0.5100 |" in text and "(n=" not in text
     assert len(missing) == 2
-    rows = list(csv.reader(table.run(1, "csv", one, root, None)[0].splitlines()))
+    rows = list(csv.reader(tables.run(1, "csv", one, root, None)[0].splitlines()))
     assert rows[1][3:6] == ["1", "0.5000", ""]
 
 
@@ -247,14 +248,14 @@ def test_table_reads_only_the_runs_params_define(params, root: Path) -> None:
     shutil.copytree(config / "seed0", config / ".seed0.tmp-1a2b3c4d")
     (root / "copy").mkdir()
     shutil.copy(config / "seed0" / "metrics.json", root / "copy")
-    text, _, _ = table.run(1, "markdown", params, root, None)
+    text, _, _ = tables.run(1, "markdown", params, root, None)
     assert "DIN" not in text and "0.9" not in text
     assert text.count("| SASRec | DUET | 0.6133 ± 0.0153 |") == 1
 
 
 def test_table_follows_the_sweep_values_of_params(tmp_path: Path, root: Path) -> None:
     wider = make_params(tmp_path, Ts=[0.1, 0.01, 0.001])
-    text, _, missing = table.run(5, "csv", wider, root, None)
+    text, _, missing = tables.run(5, "csv", wider, root, None)
     assert [r.split(",")[0] for r in text.splitlines()[1:]] == ["0.1", "0.01", "0.001"]
     assert text.splitlines()[3] == "0.001,0" + ",," * len(METRIC_NAMES)  # a missing cell
     # ... and the study model's DSR alone, the baseline of the marks, is read too
@@ -262,7 +263,7 @@ def test_table_follows_the_sweep_values_of_params(tmp_path: Path, root: Path) ->
 
 
 def test_table4_markdown_exact_with_compare(params, root: Path) -> None:
-    text, _, _ = table.run(4, "markdown", params, root, None, compare="paper", seed=0)
+    text, _, _ = tables.run(4, "markdown", params, root, None, compare="paper", seed=0)
     assert text == (
         "### Table 4: lambda sweep at T = 0.01 (test split; sampled 1+99; training seed 0; ours: "
         "Scientific, SASRec + DUET; paper: Arts, SASRec + DUET; bold: best mean; †/‡: "
@@ -284,20 +285,20 @@ def test_table4_markdown_exact_with_compare(params, root: Path) -> None:
 
 def test_compare_paper_uses_the_mean(params, root: Path) -> None:
     # SASRec alone: mean AUC 0.513333, paper 0.7175: -0.204167 (seed 0 alone: -0.2175)
-    md, _, _ = table.run(1, "markdown", params, root, None, compare="paper")
+    md, _, _ = tables.run(1, "markdown", params, root, None, compare="paper")
     assert "| SASRec | - | 0.5133 ± 0.0153 / 0.7175 (-0.2042) |" in md
-    rows = list(csv.reader(table.run(1, "csv", params, root, None, compare="paper")[0]
+    rows = list(csv.reader(tables.run(1, "csv", params, root, None, compare="paper")[0]
                            .splitlines()))
     assert rows[0][:8] == ["dataset", "sr_model", "dsr_model", "n_seeds", "AUC", "AUC_sd",
                            "AUC_paper", "AUC_diff"]
     assert rows[0][-1] == "Recall@20_diff" and len(rows[0]) == 4 + 4 * len(METRIC_NAMES)
     assert rows[1][3:8] == ["3", "0.5133", "0.0153", "0.7175", "-0.2042"]
-    tex, _, _ = table.run(1, "latex", params, root, None, compare="paper")
+    tex, _, _ = tables.run(1, "latex", params, root, None, compare="paper")
     assert r"SASRec & - & 0.5133 $\pm$ 0.0153 & 0.7175 & $-0.2042$ &" in tex
 
 
 def test_table1_compare_missing_paper_cells(params, root: Path) -> None:
-    text, _, _ = table.run(1, "markdown", params, root, None, compare="paper")
+    text, _, _ = tables.run(1, "markdown", params, root, None, compare="paper")
     lines = text.splitlines()
     assert sum(line.startswith("|:---") for line in lines) == 1  # one header separator
     assert "| SASRec | - | 0.5133 ± 0.0153 / 0.7175 (-0.2042) |" in text
@@ -308,13 +309,13 @@ def test_table1_compare_missing_paper_cells(params, root: Path) -> None:
 
 
 def test_table1_csv_compare(params, root: Path) -> None:
-    text, _, _ = table.run(1, "csv", params, root, None, compare="paper")
+    text, _, _ = tables.run(1, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
     assert rows[4][3:8] == ["0", "", "", "0.7329", ""]  # BERT4Rec "-": not run, paper kept
     assert rows[6][3:8] == ["3", "0.4133", "0.0153", "", ""]  # paper cell missing
     assert len(rows) == 7
 
-    text, _, _ = table.run(1, "csv", params, root, None, compare="paper", seed=0)
+    text, _, _ = tables.run(1, "csv", params, root, None, compare="paper", seed=0)
     rows = list(csv.reader(text.splitlines()))
     assert rows[0][:6] == ["dataset", "sr_model", "dsr_model", "AUC", "AUC_paper", "AUC_diff"]
     assert rows[0][-1] == "Recall@20_diff"
@@ -324,7 +325,7 @@ def test_table1_csv_compare(params, root: Path) -> None:
 
 
 def test_table2_rows_flags_and_formats(params, root: Path) -> None:
-    text, _, _ = table.run(2, "csv", params, root, None, compare="paper")
+    text, _, _ = tables.run(2, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0][:8] == ["SPG", "SML", "SCL", "n_seeds", "AUC", "AUC_sd", "AUC_paper",
                            "AUC_diff"]
@@ -332,16 +333,16 @@ def test_table2_rows_flags_and_formats(params, root: Path) -> None:
                                          ["0", "0", "1"], ["1", "1", "1"]]
     # scl_only vs paper row 4: 0.643333 - 0.8461
     assert rows[4][3:8] == ["3", "0.6433", "0.0153", "0.8461", "-0.2028"]
-    md, _, _ = table.run(2, "markdown", params, root, None, compare="paper")
+    md, _, _ = tables.run(2, "markdown", params, root, None, compare="paper")
     # above the base row on every seed by 0.02: AUC (the seed test alone) is marked
     assert "| ✓ | ✓ | ✗ | 0.6333 ± 0.0153† / 0.8270 (-0.1937) |" in md
     assert "ours: Scientific, SASRec + DUET; paper: Arts, SASRec + DUET" in md
-    tex, _, _ = table.run(2, "latex", params, root, None)
+    tex, _, _ = tables.run(2, "latex", params, root, None)
     assert r"$\surd$ & $\times$ & $\times$ & 0.6233 $\pm$ 0.0153" in tex
 
 
 def test_table3_modality_rows(params, root: Path) -> None:
-    text, _, _ = table.run(3, "csv", params, root, None, compare="paper")
+    text, _, _ = tables.run(3, "csv", params, root, None, compare="paper")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0][:8] == ["ID", "Image", "Text", "n_seeds", "AUC", "AUC_sd", "AUC_paper",
                            "AUC_diff"]
@@ -349,14 +350,14 @@ def test_table3_modality_rows(params, root: Path) -> None:
     assert [r[:3] for r in rows[1:]] == [["0", "0", "1"], ["1", "0", "1"], ["1", "1", "1"]]
     assert rows[1][3:8] == ["3", "0.2233", "0.0153", "0.8480", "-0.6247"]
     assert rows[2][4] == "0.2433"
-    md, _, _ = table.run(3, "markdown", params, root, None)
+    md, _, _ = tables.run(3, "markdown", params, root, None)
     assert "| ✓ | ✓ | ✓ | 0.2333 ± 0.0153‡ |" in md  # below SASRec + DUET alone (0.6)
     # the modality runs are not lambda x T sweep cells
-    assert table.run(4, "csv", params, root, None)[0].count("\n") == 3
+    assert tables.run(4, "csv", params, root, None)[0].count("\n") == 3
 
 
 def test_table5_at_the_default_lambda(params, root: Path) -> None:
-    text, _, _ = table.run(5, "csv", params, root, None)
+    text, _, _ = tables.run(5, "csv", params, root, None)
     rows = list(csv.reader(text.splitlines()))
     assert rows[0][:4] == ["T", "n_seeds", "AUC", "AUC_sd"]
     assert [r[0] for r in rows[1:]] == ["0.1", "0.01"]  # study.Ts, at lambda = solid.lambda
@@ -366,7 +367,7 @@ def test_table5_at_the_default_lambda(params, root: Path) -> None:
 def test_table2_other_setup(tmp_path: Path, root: Path) -> None:
     write_run(root, "arts", "gru4rec", "apg", "base", 0.2)
     other = make_params(tmp_path, dataset="arts", backbone="gru4rec", dsr="apg")
-    text, _, missing = table.run(2, "markdown", other, root, None)
+    text, _, missing = tables.run(2, "markdown", other, root, None)
     assert "ours: Arts, GRU4Rec + APG" in text
     assert text.count("| ✗ | ✗ | ✗ | 0.2133 ± 0.0153 |") == 1
     assert text.count("not run") == 4 * 6
@@ -375,7 +376,7 @@ def test_table2_other_setup(tmp_path: Path, root: Path) -> None:
 
 def test_summary_is_table1_headline(params, root: Path, tmp_path: Path) -> None:
     drop_seed(root, BERT_OURS, 2)
-    text, written, missing = table.run("summary", "markdown", params, root, tmp_path / "out")
+    text, written, missing = tables.run("summary", "markdown", params, root, tmp_path / "out")
     data = json.loads(text)
 
     def entry(uauc: float, ndcg: float, sd: float | None = 0.015275, n: int = 3) -> dict:
@@ -391,19 +392,19 @@ def test_summary_is_table1_headline(params, root: Path, tmp_path: Path) -> None:
     assert written == [tmp_path / "out" / "summary.json"] and len(missing) == 2 * 3 + 1
     first = written[0].read_text()
     assert json.loads(first) == data
-    table.run("summary", "markdown", params, root, tmp_path / "out")
+    tables.run("summary", "markdown", params, root, tmp_path / "out")
     assert written[0].read_text() == first  # deterministic
 
-    one = json.loads(table.run("summary", "markdown", params, root, None, seed=0)[0])
+    one = json.loads(tables.run("summary", "markdown", params, root, None, seed=0)[0])
     assert one["scientific"]["sasrec-none-base"] == {"UAUC": 0.51, "NDCG@10": 0.52}
-    single = json.loads(table.run("summary", "csv", make_params(tmp_path, seeds=(1,)), root,
+    single = json.loads(tables.run("summary", "csv", make_params(tmp_path, seeds=(1,)), root,
                                   None)[0])
     assert single["scientific"]["sasrec-none-base"] == entry(0.52, 0.53, None, 1)
 
 
 def test_out_dir_writes_three_formats(params, root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    text, written, _ = table.run(4, "latex", params, root, out, compare="paper")
+    text, written, _ = tables.run(4, "latex", params, root, out, compare="paper")
     assert written == [out / "table4.md", out / "table4.tex", out / "table4.csv"]
     assert (out / "table4.tex").read_text() == text
     assert "AUC_paper" in (out / "table4.csv").read_text()
@@ -415,7 +416,7 @@ def test_latex_escapes_and_signs(tmp_path: Path, root: Path) -> None:
     write_run(root, "my_data&co", "sasrec", "none", "base", 0.1)
     params = make_params(tmp_path)
     params = dataclasses.replace(params, datasets=["scientific", "my_data&co"])
-    tex, _, _ = table.run(1, "latex", params, root, None, compare="paper")
+    tex, _, _ = tables.run(1, "latex", params, root, None, compare="paper")
     assert r"\textit{my\_data\&co}" in tex
     assert "$-0.2042$" in tex  # scientific/sasrec/none: 0.5133 - 0.7175, sign in math mode
     assert "& -- &" in tex
@@ -431,7 +432,7 @@ def test_latex_compiles(tmp_path: Path, root: Path, number: int, compare: str | 
                 RunId("scientific", "sasrec", "duet", "scl", "mod-text")):
         drop_seed(root, run, 1)
     params = dataclasses.replace(make_params(tmp_path), datasets=["scientific", "my_data&co"])
-    tex, _, _ = table.run(number, "latex", params, root, None, compare=compare)
+    tex, _, _ = tables.run(number, "latex", params, root, None, compare=compare)
     doc = tmp_path / "doc.tex"
     doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
                    + tex + "\\end{document}\n", encoding="utf-8")
@@ -444,27 +445,27 @@ def test_latex_compiles(tmp_path: Path, root: Path, number: int, compare: str | 
 def test_errors(params, root: Path, tmp_path: Path) -> None:
     with pytest.raises(SolidError, match=r"table 6 is not implemented yet \(built: 1, 2, 3, 4, "
                                          r"5, summary\)"):
-        table.run(6, "markdown", params, root, None)
+        tables.run(6, "markdown", params, root, None)
     apg = make_params(tmp_path, dsr="apg")
     with pytest.raises(SolidError, match="no Table 3 metrics.*none of the 4 runs"):
-        table.run(3, "csv", apg, root, None)
+        tables.run(3, "csv", apg, root, None)
     with pytest.raises(SolidError, match="unknown format 'html'.*markdown, latex, csv"):
-        table.run(1, "html", params, root, None)
+        tables.run(1, "html", params, root, None)
     with pytest.raises(SolidError, match="unknown comparison"):
-        table.run(1, "csv", params, root, None, compare="authors")
+        tables.run(1, "csv", params, root, None, compare="authors")
     office = make_params(tmp_path, dataset="office")
     with pytest.raises(SolidError, match="no Table 2 metrics.*first: office/sasrec/duet/base"):
-        table.run(2, "csv", office, root, None)
+        tables.run(2, "csv", office, root, None)
     with pytest.raises(SolidError, match=r"sweeps lambda at T = 0.01 \(solid.T\), which is not"):
-        table.run(4, "csv", make_params(tmp_path, Ts=[0.1]), root, None)
+        tables.run(4, "csv", make_params(tmp_path, Ts=[0.1]), root, None)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SolidError, match="no Table 1 metrics.*run the pipeline first"):
-        table.run(1, "markdown", params, empty, None)
+        tables.run(1, "markdown", params, empty, None)
     with pytest.raises(SolidError, match="run the pipeline first"):
-        table.run(1, "markdown", params, tmp_path / "nowhere", None)
+        tables.run(1, "markdown", params, tmp_path / "nowhere", None)
     with pytest.raises(SolidError, match="no lambda x T sweep"):
-        figure.figure5(params, empty, tmp_path / "f.png")
+        figures.figure5(params, empty, tmp_path / "f.png")
 
 
 def _record(**changes) -> str:
@@ -483,15 +484,15 @@ def test_corrupt_metrics_file(params, root: Path, content: str) -> None:
     bad.write_text(content)
     with pytest.raises(SolidError, match="corrupt metrics file .*sasrec-none-base.*solid "
                                          "evaluate --dataset scientific --all") as info:
-        table.run(1, "markdown", params, root, None)
+        tables.run(1, "markdown", params, root, None)
     assert "\n" not in str(info.value)
 
 
 def drawn(monkeypatch) -> list:
     """The figures `figure` saves from now on (captured before they are written)."""
     figs = []
-    save = figure._save
-    monkeypatch.setattr(figure, "_save", lambda fig, out: (figs.append(fig), save(fig, out))[1])
+    save = figures._save
+    monkeypatch.setattr(figures, "_save", lambda fig, out: (figs.append(fig), save(fig, out))[1])
     return figs
 
 
@@ -499,7 +500,7 @@ def test_figure5(params, root: Path, tmp_path: Path) -> None:
     from PIL import Image
 
     out = tmp_path / "fig" / "figure5.png"
-    written, missing = figure.figure5(params, root, out)
+    written, missing = figures.figure5(params, root, out)
     assert written == [out, out.with_suffix(".pdf")] and missing == []
     first = out.read_bytes()
     assert first.startswith(b"\x89PNG\r\n\x1a\n")
@@ -508,7 +509,7 @@ def test_figure5(params, root: Path, tmp_path: Path) -> None:
         assert img.format == "PNG"
         assert 800 <= img.width <= 4000 and 300 <= img.height <= 1500
     pdf = out.with_suffix(".pdf").read_bytes()
-    figure.figure5(params, root, out)
+    figures.figure5(params, root, out)
     assert out.read_bytes() == first and out.with_suffix(".pdf").read_bytes() == pdf
     assert sorted(p.name for p in out.parent.iterdir()) == ["figure5.pdf", "figure5.png"]
 
@@ -517,7 +518,7 @@ def test_figure5_labels_mean_and_sd(params, root: Path, tmp_path: Path, monkeypa
     cell = RunId("scientific", "sasrec", "duet", "scl", "lam0.1-T0.01")
     drop_seed(root, cell, 2)
     figs = drawn(monkeypatch)
-    _, missing = figure.figure5(params, root, tmp_path / "f.png")
+    _, missing = figures.figure5(params, root, tmp_path / "f.png")
     assert [str(p.run) for p in missing] == [str(cell.with_seed(2))]
     uauc = {t.get_text() for t in figs[0].axes[0].texts}
     # x 100: lambda 1, T 0.1: UAUC 0.31 + 0.013333 over seeds 0-2; lambda 0.1, T 0.01: seeds 0, 1
@@ -526,7 +527,7 @@ def test_figure5_labels_mean_and_sd(params, root: Path, tmp_path: Path, monkeypa
     assert figs[0].get_size_inches()[0] == pytest.approx(7.0)  # a two-column paper's width
     assert figs[0]._suptitle is None  # the caption is in docs/figures.md
     assert "3 training seeds (0, 1, 2)" in figs[0].legends[0].get_title().get_text()
-    figure.figure5(params, root, tmp_path / "f.png", seed=0)
+    figures.figure5(params, root, tmp_path / "f.png", seed=0)
     assert {"31.00", "34.00"} <= {t.get_text() for t in figs[1].axes[0].texts}
     assert "training seed 0" in figs[1].legends[0].get_title().get_text()
 
@@ -534,33 +535,33 @@ def test_figure5_labels_mean_and_sd(params, root: Path, tmp_path: Path, monkeypa
 def test_figure5_colour_limits() -> None:
     """The colour scale spans max(range, 4 median sds) around the middle of the range."""
     # means within one sd (0.005) of each other: the scale is 4 sd wide, not 0.770..0.772
-    low, high, rule = figure.colour_limits([0.770, 0.771, 0.772], [0.005, 0.004, 0.006])
+    low, high, rule = figures.colour_limits([0.770, 0.771, 0.772], [0.005, 0.004, 0.006])
     assert (low, high) == pytest.approx((0.761, 0.781)) and rule == "4 × median sd"
     assert high - low >= 4 * 0.005
     # means far apart: their range
-    assert figure.colour_limits([0.1, 0.5, 0.3], [0.01, None, 0.02]) == pytest.approx(
+    assert figures.colour_limits([0.1, 0.5, 0.3], [0.01, None, 0.02]) == pytest.approx(
         (0.1, 0.5, "range of the means"))
     # one seed: the range of the values; one value: a 0.001 band
-    assert figure.colour_limits([0.3, 0.4], [None, None])[2] == "range of the values"
-    assert figure.colour_limits([0.5], [None])[:2] == pytest.approx((0.4995, 0.5005))
+    assert figures.colour_limits([0.3, 0.4], [None, None])[2] == "range of the values"
+    assert figures.colour_limits([0.5], [None])[:2] == pytest.approx((0.4995, 0.5005))
 
 
 def test_figure5_marks_best_and_papers_best(params, root: Path, tmp_path: Path,
                                             monkeypatch) -> None:
     from types import SimpleNamespace
 
-    assert figure.paper_best("UAUC") == (0.1, 0.01)  # Tables 4 and 5 of the paper peak there
+    assert figures.paper_best("UAUC") == (0.1, 0.01)  # Tables 4 and 5 of the paper peak there
 
     def cell(v: float) -> SimpleNamespace:
         return SimpleNamespace(mean={"UAUC": v}, sd={"UAUC": 0.01}, n=3)
 
     cells = {(1.0, 0.1): cell(0.9), (1.0, 0.01): cell(0.5), (0.1, 0.1): cell(0.5),
              (0.1, 0.01): cell(0.5)}
-    h = figure.heat("UAUC", cells, [1.0, 0.1], [0.1, 0.01])
+    h = figures.heat("UAUC", cells, [1.0, 0.1], [0.1, 0.01])
     assert (h.best, h.paper) == ((1.0, 0.1), (0.1, 0.01))
-    assert figure.heat("UAUC", {(1.0, 0.1): cell(0.9)}, [1.0], [0.1]).paper is None
+    assert figures.heat("UAUC", {(1.0, 0.1): cell(0.9)}, [1.0], [0.1]).paper is None
     figs = drawn(monkeypatch)
-    figure.figure5(params, root, tmp_path / "f.png")
+    figures.figure5(params, root, tmp_path / "f.png")
     for ax in figs[0].axes[:3]:  # lambda (columns) 1, 0.1; T (rows) 0.1, 0.01
         best, = [p for p in ax.patches if p.get_gid() == "best"]
         assert best.get_xy() == pytest.approx((1 - 0.47, 1 - 0.47)) and best.get_linewidth() > 2
@@ -573,7 +574,7 @@ def test_figure5_marks_best_and_papers_best(params, root: Path, tmp_path: Path,
 
 def test_figure5_says_which_cells_are_missing(tmp_path: Path, root: Path) -> None:
     wider = make_params(tmp_path, lambdas=[1.0, 0.1, 0.01])
-    _, missing = figure.figure5(wider, root, tmp_path / "f.png")
+    _, missing = figures.figure5(wider, root, tmp_path / "f.png")
     assert sorted((p.run.tag, p.run.seed) for p in missing) == [
         (tag, s) for tag in ("lam0.01-T0.01", "lam0.01-T0.1") for s in SEEDS]
 
@@ -589,7 +590,7 @@ def test_figures_3_and_4(params, tmp_path: Path, number: str, present: str, abse
         write_run(root, present, backbone, dsr, variant, 0.6 + 0.01 * i)
     figs = drawn(monkeypatch)
     out = tmp_path / f"figure{number}.png"
-    written, missing = figure.figure_uauc(number, params, root, out)
+    written, missing = figures.figure_uauc(number, params, root, out)
     assert written == [out, out.with_suffix(".pdf")]
     assert {p.run.dataset for p in missing} == {absent} and len(missing) == 6 * len(SEEDS)
     from matplotlib.container import BarContainer
@@ -606,17 +607,17 @@ def test_figures_3_and_4(params, tmp_path: Path, number: str, present: str, abse
     assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()] == [
         "SR model alone", "DUET", "Ours (DUET)"]
     assert [t.get_text() for t in figs[0].axes[0].get_xticklabels()] == ["SASRec", "BERT4Rec"]
-    figure.figure_uauc(number, params, root, out, seed=2)
+    figures.figure_uauc(number, params, root, out, seed=2)
     bar = first_bar(figs[1])
     assert bar.errorbar is None
     assert bar.patches[0].get_y() + bar.patches[0].get_height() == pytest.approx(0.64)
     with pytest.raises(SolidError, match=f"figure {number} needs metrics of"):
-        figure.figure_uauc(number, params, tmp_path / "empty", out)
+        figures.figure_uauc(number, params, tmp_path / "empty", out)
 
 
 def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    runs = [p.run for p in table.table2(params).values()]
+    runs = [p.run for p in table2(params).values()]
     for i, run in enumerate(runs):
         for s in (0, 1):  # no curves of seed 2
             path = layout.curves_file(run.with_seed(s))
@@ -624,7 +625,7 @@ def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
             path.write_text("epoch,valid_UAUC\n" + "".join(f"{e},{0.5 + 0.01 * (i + e + s)}\n"
                                                            for e in range(1, 4 + s)))
     figs = drawn(monkeypatch)
-    written, missing = figure.figure_curves(params, None, None, tmp_path / "c.png")
+    written, missing = figures.figure_curves(params, None, None, tmp_path / "c.png")
     assert written == [tmp_path / "c.png", tmp_path / "c.pdf"]
     assert missing == [f"scientific/{r.key} seed 2 ({layout.curves_file(r.with_seed(2))})"
                        for r in runs]
@@ -634,9 +635,9 @@ def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
     assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()] == [
         "SASRec + DUET", "SASRec + DUET + SPG", "SASRec + DUET + SPG + SML", "SASRec + DUET + SCL",
         "SASRec + Ours (DUET)"]
-    assert [figure.key_label(k) for k in ("din-none-base", "bert4rec-apg-sml-T0.01", "odd")] == [
+    assert [figures.key_label(k) for k in ("din-none-base", "bert4rec-apg-sml-T0.01", "odd")] == [
         "DIN", "BERT4Rec + APG + SPG + SML [T0.01]", "odd"]
-    _, missing = figure.figure_curves(params, "scientific", ["sasrec-duet-scl",
+    _, missing = figures.figure_curves(params, "scientific", ["sasrec-duet-scl",
                                                              "din-none-base"],
                                       tmp_path / "d.png", seed=1)
     assert [len(line.get_xdata()) for line in figs[1].axes[0].lines] == [4]
@@ -645,4 +646,4 @@ def test_figure_curves(params, monkeypatch, tmp_path: Path) -> None:
     assert missing == [("scientific/din-none-base seed 1 "
                         "(reports/curves/scientific/din-none-base/seed1.csv)")]
     with pytest.raises(SolidError, match="no training curves for .*seed 5"):
-        figure.figure_curves(params, None, None, tmp_path / "e.png", seed=5)
+        figures.figure_curves(params, None, None, tmp_path / "e.png", seed=5)

@@ -20,7 +20,8 @@ from solidcli.errors import SolidError
 from solidcli.grid import sweep_tag
 from solidcli.layout import PER_USER, RunId, run_metrics_dir
 from solidcli.metrics import METRIC_NAMES, evaluate_scores, per_user_metrics
-from solidcli.pipeline import claims, table
+from solidcli.report import claims_report, tables
+from solidcli.report.references import CE_GRID, STANDARD, Reference
 from solidcli.stats import Paired, compare, correct, holm, seed_test, user_test
 
 SEEDS = (0, 1, 2)
@@ -155,14 +156,14 @@ def _run(backbone: str, dsr: str, variant: str, tag: str | None = None) -> RunId
     return RunId("scientific", backbone, dsr, variant, tag)
 
 
-def _grid(*roots: Path) -> tuple[table.Reference, ...]:
-    """The ce-trained grid's parts (`table.CE_GRID`: every-item ce, then DIN's sampled-ce)
+def _grid(*roots: Path) -> tuple[Reference, ...]:
+    """The ce-trained grid's parts (`CE_GRID`: every-item ce, then DIN's sampled-ce)
     read from `roots` instead."""
-    return tuple(replace(ref, root=root) for ref, root in zip(table.CE_GRID, roots, strict=False))
+    return tuple(replace(ref, root=root) for ref, root in zip(CE_GRID, roots, strict=False))
 
 
-def _standard(root: Path) -> table.Reference:
-    return replace(table.STANDARD, root=root)
+def _standard(root: Path) -> Reference:
+    return replace(STANDARD, root=root)
 
 
 @pytest.fixture
@@ -213,7 +214,7 @@ def test_pairs_need_the_same_users_and_name_bad_files(evaluated) -> None:
 
 def test_table1_marks_bold_stats_and_legend(evaluated, tmp_path: Path) -> None:
     params, r = evaluated
-    md, _, _ = table.run(1, "markdown", params, r, None)
+    md, _, _ = tables.run(1, "markdown", params, r, None)
     rows = {line.split(" | ")[0] + " | " + line.split(" | ")[1]: line
             for line in md.splitlines() if line.startswith("| ") and "---" not in line}
     sas, bert = rows["| SASRec | Ours (DUET)"], rows["| BERT4Rec | Ours (DUET)"]
@@ -221,10 +222,10 @@ def test_table1_marks_bold_stats_and_legend(evaluated, tmp_path: Path) -> None:
     assert bert.count("‡") == len(METRIC_NAMES) and "**" not in bert
     assert "†" not in rows["| SASRec | DUET"] and "‡" not in rows["| SASRec | DUET"]
     assert "12 comparisons, uncorrected" in md and "unmarked" not in md
-    stats_md, _, _ = table.run(1, "markdown", params, r, None, stats=True, correction="holm")
+    stats_md, _, _ = tables.run(1, "markdown", params, r, None, stats=True, correction="holm")
     assert "12 comparisons, Holm-corrected" in stats_md
     assert "[Δ +0.06" in stats_md and "[Δ -0.06" in stats_md and "p <0.001 / <0.001" in stats_md
-    rows_csv = list(csv.reader(table.run(1, "csv", params, r, None, stats=True)[0]
+    rows_csv = list(csv.reader(tables.run(1, "csv", params, r, None, stats=True)[0]
                                .splitlines()))
     head = rows_csv[0]
     assert head[4:12] == ["AUC", "AUC_sd", "AUC_delta", "AUC_delta_low", "AUC_delta_high",
@@ -232,17 +233,17 @@ def test_table1_marks_bold_stats_and_legend(evaluated, tmp_path: Path) -> None:
     sas_csv = next(x for x in rows_csv if x[1] == "SASRec" and x[2] == "SOLID-DUET")
     assert sas_csv[head.index("UAUC_sig")] == "1" and sas_csv[head.index("AUC_p_users")] == ""
     assert float(sas_csv[head.index("UAUC_delta_low")]) > 0
-    tex, _, _ = table.run(1, "latex", params, r, None)
+    tex, _, _ = tables.run(1, "latex", params, r, None)
     assert r"\textbf{" in tex and r"$^{\dagger}$" in tex and r"$^{\ddagger}$" in tex
     assert r"\footnotesize $\dagger$/$\ddagger$: significantly above/below" in tex
     with pytest.raises(SolidError, match="unknown correction 'bonferroni'"):
-        table.run(1, "markdown", params, r, None, correction="bonferroni")
+        tables.run(1, "markdown", params, r, None, correction="bonferroni")
 
 
 def test_claims_report_verdicts(evaluated, tmp_path: Path) -> None:
     params, r = evaluated
     out = tmp_path / "out"
-    text, written, (report, full) = claims.run(params, r, out, authors_root=tmp_path / "no")
+    text, written, (report, full) = claims_report.run(params, r, out, authors_root=tmp_path / "no")
     assert [p.name for p in written] == ["claims.md", "claims.csv"]
     assert (out / "claims.md").read_text() == text
     # metrics without test_users.parquet: section B says why it is not run, the rest stands
@@ -285,9 +286,9 @@ def test_claims_report_verdicts(evaluated, tmp_path: Path) -> None:
 def test_claims_without_any_run(tmp_path: Path) -> None:
     params = make_params(tmp_path)
     with pytest.raises(SolidError, match="no metrics folder"):
-        claims.run(params, tmp_path / "nothing", None)
+        claims_report.run(params, tmp_path / "nothing", None)
     with pytest.raises(SolidError, match="unknown correction"):
-        claims.run(params, tmp_path, None, correction="bonferroni")
+        claims_report.run(params, tmp_path, None, correction="bonferroni")
 
 
 def test_claims_report_answers_first_with_one_verdict_per_claim(evaluated,
@@ -296,14 +297,14 @@ def test_claims_report_answers_first_with_one_verdict_per_claim(evaluated,
     effect against the paper's with its power, and today's rule kept to compare with."""
     params, r = evaluated
     out = tmp_path / "out"
-    text, _, (report, _) = claims.run(params, r, out, authors_root=tmp_path / "no")
+    text, _, (report, _) = claims_report.run(params, r, out, authors_root=tmp_path / "no")
     assert text.startswith("# The paper's claims, tested\n\n**Which claims hold.**")
     assert "**How large SOLID's gain is.**" in text and "**How sure.**" in text
     # Ours beats its DSR: SASRec far above, BERT4Rec far below -> the 'every' claim fails
     assert report.claim("T1.ours>dsr")[0] == "contradicted"
     assert report.claim("T2.full-best")[0] == "supported"  # a 'best' claim, Holm over 24
-    assert claims.family_kind("T1.ours>dsr") == "all"
-    assert claims.family_kind("T3.not-all-three") == "any"
+    assert claims_report.family_kind("T1.ours>dsr") == "all"
+    assert claims_report.family_kind("T3.not-all-three") == "any"
     assert "| Table 1, Scientific | every | **contradicted** |" in text
     rows = [row for row in csv.DictReader((out / "claims.csv").read_text().splitlines())
             if row["metrics"] == "sampled" and row["family"] == "T1.ours>dsr"]
@@ -322,14 +323,14 @@ def test_claims_report_answers_first_with_one_verdict_per_claim(evaluated,
     assert "## Effect against the paper's, and power" in text
     assert "verdicts change**" in text
     # today's rule as the option: the two runs swap their verdict columns
-    old_text, _, (old, _) = claims.run(params, r, None, authors_root=tmp_path / "no",
+    old_text, _, (old, _) = claims_report.run(params, r, None, authors_root=tmp_path / "no",
                                        test="seed-and-user")
     assert old.test == "seed-and-user" and "Today's rule: a paired t-test" in old_text
     for new_row, old_row in zip(report.rows, old.rows, strict=True):
         assert (new_row.verdict, new_row.verdict_other) == (old_row.verdict_other,
                                                             old_row.verdict)
     with pytest.raises(SolidError, match="unknown claims test"):
-        claims.run(params, r, None, authors_root=tmp_path / "no", test="bootstrap")
+        claims_report.run(params, r, None, authors_root=tmp_path / "no", test="bootstrap")
 
 
 def test_compare_rejects_unpaired_user_arrays() -> None:
@@ -370,7 +371,7 @@ def test_the_authors_protocol_beside_ours(evaluated, tmp_path: Path) -> None:
     other = tmp_path / "authors"
     write_evaluated(other, _run("sasrec", "duet", "base"), 0.70, salt=5)
     write_evaluated(other, _run("sasrec", "duet", "scl"), 0.70, salt=6)
-    md, _, _ = table.run(1, "markdown", params, r, None, compare="protocols",
+    md, _, _ = tables.run(1, "markdown", params, r, None, compare="protocols",
                          authors_root=other)
     line = next(x for x in md.splitlines() if x.startswith("| SASRec | Ours (DUET)"))
     # ours (bold, above DUET) / the authors'-protocol mean ± sd / the paper's AUC
@@ -378,17 +379,17 @@ def test_the_authors_protocol_beside_ours(evaluated, tmp_path: Path) -> None:
                      line), line
     assert "| BERT4Rec | DUET |" in md and "/ not run /" in md
     assert "ours under the authors' code's protocol (TEST-SELECTED" in md
-    tex, _, _ = table.run(1, "latex", params, r, None, compare="protocols", authors_root=other)
+    tex, _, _ = tables.run(1, "latex", params, r, None, compare="protocols", authors_root=other)
     assert "Paper prot. & Authors' & Paper" in tex
-    rows = list(csv.reader(table.run(1, "csv", params, r, None, compare="protocols",
+    rows = list(csv.reader(tables.run(1, "csv", params, r, None, compare="protocols",
                                      authors_root=other)[0].splitlines()))
     assert rows[0][4:9] == ["AUC", "AUC_sd", "AUC_authors", "AUC_authors_sd", "AUC_paper"]
     with pytest.raises(SolidError, match="--compare protocols is Table 1's"):
-        table.run(2, "markdown", params, r, None, compare="protocols", authors_root=other)
+        tables.run(2, "markdown", params, r, None, compare="protocols", authors_root=other)
     with pytest.raises(SolidError, match="no authors'-protocol metrics"):
-        table.run(1, "markdown", params, r, None, compare="protocols",
+        tables.run(1, "markdown", params, r, None, compare="protocols",
                   authors_root=tmp_path / "none")
-    text, _, _ = claims.run(params, r, tmp_path / "out", authors_root=other)
+    text, _, _ = claims_report.run(params, r, tmp_path / "out", authors_root=other)
     verdicts = {(row["metrics"], row["id"], row["metric"]): row["verdict"] for row in
                 csv.DictReader((tmp_path / "out" / "claims.csv").read_text().splitlines())}
     key = "T1.scientific.sasrec.ours-duet>duet"
@@ -407,7 +408,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     write_evaluated(ce, _run("sasrec", "none", "base"), 0.62, salt=7)
     write_evaluated(ce, _run("sasrec", "duet", "base"), 0.70, salt=8)
     write_evaluated(ce, _run("sasrec", "duet", "scl"), 0.64, salt=9)
-    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce))
+    md, _, _ = tables.run(1, "markdown", params, r, None, ce=_grid(ce))
     lines = md.splitlines()
     ref = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE) | DUET"))
     assert lines[ref - 1].startswith("| SASRec (CE) | - |")  # after SASRec's own rows
@@ -418,7 +419,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     assert "standard encoder" not in md  # no protocols/ce-standard runs given
     standard = tmp_path / "standard"  # SASRec alone under ce with the standard encoder
     write_evaluated(standard, _run("sasrec", "none", "base"), 0.66, salt=10)
-    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce),
+    md, _, _ = tables.run(1, "markdown", params, r, None, ce=_grid(ce),
                          standard=_standard(standard))
     lines = md.splitlines()
     at = next(i for i, x in enumerate(lines) if x.startswith("| SASRec (CE, standard encoder)"))
@@ -426,22 +427,22 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     assert lines[at - 1].startswith("| SASRec (CE) | DUET")  # after the (CE) rows
     assert len([x for x in lines if "standard encoder) |" in x]) == 1
     assert "(CE, standard encoder): SASRec's baselines so trained, with the standard encoder" in md
-    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce))
+    md, _, _ = tables.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce))
     line = next(x for x in md.splitlines() if x.startswith("| SASRec | Ours (DUET)"))
     # bce (bold, above DUET) / ce: below the ce-trained DUET (‡), not bold there
     assert re.search(r"\| \*\*0\.65\d\d\*\* ± 0\.\d{4}† / 0\.63\d\d ± 0\.\d{4}‡ \|", line), line
     assert "(CE)" not in md and "| BERT4Rec | DUET |" in md and "/ not run |" in md
-    rows = list(csv.reader(table.run(1, "csv", params, r, None, compare="losses",
+    rows = list(csv.reader(tables.run(1, "csv", params, r, None, compare="losses",
                                      ce=_grid(ce))[0].splitlines()))
     assert rows[0][4:9] == ["AUC", "AUC_sd", "AUC_ce", "AUC_ce_sd", "AUC_ce_sig"]
-    assert "BCE & CE & $\\Delta$" in table.run(1, "latex", params, r, None, compare="losses",
+    assert "BCE & CE & $\\Delta$" in tables.run(1, "latex", params, r, None, compare="losses",
                                                ce=_grid(ce))[0]
     with pytest.raises(SolidError, match="--compare losses is Table 1's"):
-        table.run(2, "markdown", params, r, None, compare="losses", ce=_grid(ce))
+        tables.run(2, "markdown", params, r, None, compare="losses", ce=_grid(ce))
     with pytest.raises(SolidError, match="make repro-ce"):
-        table.run(1, "markdown", params, r, None, compare="losses",
+        tables.run(1, "markdown", params, r, None, compare="losses",
                   ce=_grid(tmp_path / "none"))
-    text, _, _ = claims.run(params, r, tmp_path / "out", authors_root=tmp_path / "no",
+    text, _, _ = claims_report.run(params, r, tmp_path / "out", authors_root=tmp_path / "no",
                             references=_grid(ce))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     # SASRec: the best baseline on valid is DUET under ce (0.70) > Ours (DUET) under bce (0.66,
@@ -451,7 +452,7 @@ def test_the_ce_trained_grid_beside_ours(evaluated, tmp_path: Path) -> None:
     verdicts = {(row["id"], row["metric"]): row["verdict"] for row in
                 csv.DictReader((tmp_path / "out" / "claims.csv").read_text().splitlines())}
     assert verdicts[("C.scientific.sasrec.ours-duet>best", "UAUC")] == "contradicted"
-    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
+    text, _, _ = claims_report.run(params, r, None, authors_root=tmp_path / "no",
                             references=_grid(tmp_path / "none"))
     assert "Not run: no ce-trained Table 1" in text
 
@@ -478,12 +479,12 @@ def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
         "sasrec", "duet", "scl")])
     with pytest.raises(SolidError, match="no metrics folder .*absent or .*gone"):
         read_results([tmp_path / "absent", tmp_path / "gone"], [], [0])
-    md, _, _ = table.run(1, "markdown", params, r, None, ce=_grid(ce, part))
+    md, _, _ = tables.run(1, "markdown", params, r, None, ce=_grid(ce, part))
     assert "| BERT4Rec (sampled CE) | - |" in md and "| SASRec (CE) | - |" in md
     assert "| BERT4Rec (CE) |" not in md and "| SASRec (sampled CE) |" not in md
     assert ("(sampled CE): the baselines trained with softmax cross-entropy over the positive "
             "and 100 sampled negatives (train.loss: sampled-ce, protocols/ce-din)") in md
-    md, _, _ = table.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce, part))
+    md, _, _ = tables.run(1, "markdown", params, r, None, compare="losses", ce=_grid(ce, part))
     line = next(x for x in md.splitlines() if x.startswith("| BERT4Rec | Ours (DUET)"))
     # bce: far below DUET (‡) / sampled-ce: above the sampled-ce DUET (†), bold there
     assert re.search(r"\| 0\.5[34]\d\d ± 0\.\d{4}‡ / \*\*0\.6[01]\d\d\*\* ± 0\.\d{4}† \|",
@@ -492,7 +493,7 @@ def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
     assert ("softmax cross-entropy over every item (train.loss: ce, protocols/ce: SASRec) or "
             "softmax cross-entropy over the positive and 100 sampled negatives (train.loss: "
             "sampled-ce, protocols/ce-din: BERT4Rec)") in md
-    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
+    text, _, _ = claims_report.run(params, r, None, authors_root=tmp_path / "no",
                             references=_grid(ce, part))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     # BERT4Rec: SOLID is best under sampled-ce on valid, the best baseline DUET under bce
@@ -503,7 +504,7 @@ def test_the_ce_grid_read_in_two_parts(evaluated, tmp_path: Path) -> None:
     std = tmp_path / "standard"
     write_evaluated(std, _run("sasrec", "none", "base"), 0.66, salt=15)
     write_evaluated(std, _run("sasrec", "duet", "scl"), 0.75, salt=16)
-    text, _, _ = claims.run(params, r, None, authors_root=tmp_path / "no",
+    text, _, _ = claims_report.run(params, r, None, authors_root=tmp_path / "no",
                             references=(*_grid(ce, part), _standard(std)))
     section = text[text.index("## C: SOLID beats the best baseline"):]
     assert ("SASRec Ours (DUET) [ce, standard encoder] vs SASRec - [ce, standard encoder] | "

@@ -21,8 +21,8 @@ The rules, from the folder's files and the prepared data:
   gives any item a text, else null; image is null: images referenced in `<stem>.item` need
   CLIP's weights from the hub, so turning them on is the user's step (a hint says how).
 * `semantics`: `method` category when `<stem>.item` gives more than half the items a category,
-  else kmeans; `k` = max(2, round(N / 3)) for N items, at most N - 1: about a third of the
-  items, as the authors' 550 for Scientific's 1,585; `modalities` the ones embed makes:
+  else kmeans; `k` = max(2, round(N / 3)) for N items, at most N - 1 and `K_MAX`: about a
+  third of the items, as the authors' 550 for Scientific's 1,585; `modalities` the ones embed makes:
   [text], [text, image] or [image], and with neither [id] (the item table of the
   `id_semantics` baseline, which must be trained before `assign-semantics`).
 """
@@ -44,11 +44,17 @@ TEXT_FEATURES, IMAGE_FEATURES = "feat1CLS", "feat3CLS"  # MISSRec's file names
 COMMENT_COLUMN = 24  # where params.yaml's end-of-line comments start
 
 
+K_MAX = 8600  # the largest K of a registered dataset's section (Office full's)
+
+
 def semantic_k(n_items: int) -> int:
     """K for k-means over `n_items` items: about a third of them (the authors' 550 for
     Scientific's 1,585 items), at least 2 and at most N - 1 (K = N would give every item its
-    own code, so the semantic sequence would just repeat the item sequence)."""
-    return max(1, min(max(2, round(n_items / 3)), n_items - 1))
+    own code, so the semantic sequence would just repeat the item sequence), and at most
+    `K_MAX`: k-means costs items x K per pass, so a third of a Douban-sized catalogue (71k
+    codes for 213k items) would make it quadratic in the data; no dataset of the paper uses
+    more (docs/scale.md)."""
+    return max(1, min(max(2, round(n_items / 3)), n_items - 1, K_MAX))
 
 
 def eval_negatives(default: int, fewest_free: int, dataset: str, n_items: int) -> int:
@@ -105,7 +111,8 @@ def derive(dataset: str, folder: Path, stem: str, raw: AtomicDataset, negatives:
                             else "clip: the .item's images" if any(raw.images or [])
                             else "no image features")},
         "semantics": {"method": f"{with_category} of {n_items} items have a category",
-                      "k": f"max(2, round(N / 3)) of N = {n_items} items, at most N - 1",
+                      "k": (f"max(2, round(N / 3)) of N = {n_items} items, at most N - 1 and "
+                            f"{K_MAX:,}"),
                       **({"modalities": "the item table of the id_semantics baseline"}
                          if modalities == ["id"] else {})},
     }

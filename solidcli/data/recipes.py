@@ -2,7 +2,7 @@
 UniSRec/RecBole atomic files, the format `solid download` reads (`solidcli.data.atomic`).
 
 Sources, URLs and checksums come from the project's dataset reference
-(`shared/reference/datasets.md`, sections 1 to 3):
+(docs/datasets.md):
 
 * Amazon Review Data 2018 (Ni, Li, McAuley, EMNLP 2019): ratings-only CSV
   `categoryFilesSmall/<Cat>.csv` (`item,user,rating,timestamp`, no header) and metadata
@@ -71,6 +71,7 @@ from solidcli.data.atomic import (
     read_atomic,
     write_index,
 )
+from solidcli.data.datasets import DATASETS, Remote
 from solidcli.data.fetch import USER_AGENT, by_hand, fetch_first
 from solidcli.errors import SolidError
 from solidcli.layout import SHARED_RAW, atomic_dir, raw_dir
@@ -624,25 +625,9 @@ def missrec(name: str, stem: str, variant: str) -> MissrecRecipe:
     )
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    amazon_2018("scientific-2018", "Scientific", "Industrial_and_Scientific",
-                "29e194947309c1a0e81f0f9646fd6f63959949dbd807ea327e07074f35376a30"),
-    amazon_2018("instruments-2018", "Instruments", "Musical_Instruments",
-                "8933b17434e4984bcce8cf4ec43d847e0af6aa6d46add28bbb37b80e06da1b06"),
-    amazon_2018("arts-2018", "Arts", "Arts_Crafts_and_Sewing",
-                "ab42ec44840c130b8bcb1993bad37021b5ff98f3aae55a120c2a0d0624be3be5"),
-    amazon_2018("office-2018", "Office", "Office_Products",
-                "2e24f3df092efc71fa4dea41162c7c1ab2d46bc53c4cace63794a3a66dc6d82f"),
-    missrec("instruments", "Instruments", "subset"),
-    missrec("arts", "Arts", "subset"),
-    missrec("office", "Office", "subset"),
-    missrec("instruments-full", "Instruments", "full"),
-    missrec("arts-full", "Arts", "full"),
-    missrec("office-full", "Office", "full"),
-    amazon_2014("cds", "CDs", "ratings_CDs_and_Vinyl.csv",
-                "74b503152bc8f92f389a1f841ec00361f903772e5ebb2b664ce678c023dbbceb"),
-    amazon_2014("electronic", "Electronics", "ratings_Electronics.csv",
-                "a8e5b66b7f5371d1659ff88ae4acec91604125d6850f4f7e1c418120f2f9c16c"),
-    douban("douban-book", "DoubanBook", "book"),
-    douban("douban-music", "DoubanMusic", "music"),
-)}
+BUILDERS = {"amazon_2018": amazon_2018, "amazon_2014": amazon_2014, "douban": douban,
+            "missrec": missrec}
+# every remote dataset of the registry (`solidcli.data.datasets`), built by its recipe
+RECIPES: dict[str, Recipe] = {
+    name: BUILDERS[d.source.builder](name, d.source.stem, *d.source.args)
+    for name, d in DATASETS.items() if isinstance(d.source, Remote)}

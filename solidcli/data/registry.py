@@ -1,4 +1,4 @@
-"""The datasets `solid` knows by name, and where each one's files come from.
+"""Where the files of each dataset `solid` knows by name (`solidcli.data.datasets`) come from.
 
 Two are bundled in `solidcli/bundled/` so a fresh clone runs offline, each checked against its
 SHA-256 sums (from the project's dataset reference, datasets.md):
@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solidcli.data.datasets import DATASETS, Bundled
 from solidcli.data.fetch import sha256_of
 from solidcli.data.recipes import RECIPES, Recipe
 from solidcli.errors import SolidError
@@ -45,39 +46,11 @@ class DatasetSource:
     citation: str = ""
 
 
+# the bundled datasets of the registry (`solidcli.data.datasets`)
 REGISTRY: dict[str, DatasetSource] = {
-    "scientific": DatasetSource(
-        name="scientific",
-        folder=BUNDLED_ROOT / "scientific",
-        stem="Scientific",
-        citation="MISSRec (MM'23) Scientific subset, built from Amazon Review Data 2018",
-        sha256={
-            "Scientific.feat1CLS": "45fc2f23e1cd621f67ffc8584aa0cc30adae6eb5d7a354f79a2f93e6b94f8ae2",
-            "Scientific.feat3CLS": "20cb8a751cbc1a84c785bc4acdd13a3f1003d4be0c3c8d4034cd1de834b43389",
-            "Scientific.item2index": "e689059637092e6dfaf6161ab71c5a3e54d96dc6a401a285c534cfc41516c022",
-            "Scientific.test.inter": "46077666a7e26f6f3a0b8929c15b66af83b4a21859fb0a6c25692403fd703611",
-            "Scientific.text": "2989b83daab4624c7adc289d17baea0d09f85c20545e1635f7614926ae489167",
-            "Scientific.train.inter": "ad7a8cc23499cdbc3a0ba3650a438f946da433131e786b4ce4dfeae1c5590c5f",
-            "Scientific.user2index": "417271f5886f37761b9e7e0da8e80e189aac034922491ade408101bc31270642",
-            "Scientific.valid.inter": "46b3f988b4f12ed05de4ba518e48744d7680eda42146138ffb416445d191cafb",
-        },
-    ),
-    "scientific-full": DatasetSource(
-        name="scientific-full",
-        folder=BUNDLED_ROOT / "scientific-full",
-        stem="Scientific",
-        citation="UniSRec/MISSRec Scientific full (Amazon 2018 Industrial_and_Scientific, "
-                 "5-core), text only, copied from ysh-1998/CoWPiRec dataset/Scientific",
-        sha256={
-            "Scientific.item2index": "896ab1017508cf20834d3d0537da9f8f624324223a835af272a98ba16f8c087a",
-            "Scientific.test.inter": "546da7e5f44002b4518d7fd58066684bc09613f76c240914e16976d57cfe7083",
-            "Scientific.text": "95887e6bda76e54f59b71b566320520d5da74e21d3b6ff8f20bfb6e8e84aa831",
-            "Scientific.train.inter": "7284f6489d956fa20c9b64ffc84569264320edba5c3bc2fcb22db2ea083a1163",
-            "Scientific.user2index": "f0162b1a3a0c6b7e816f86208e7b36f65d6787923126f9558fbc6d368e4c4974",
-            "Scientific.valid.inter": "5f37c84d3b54617cdc46638c89dfe8741c7efc4987acd5eb64de2cbd4311f46c",
-        },
-    ),
-}
+    name: DatasetSource(name=name, folder=BUNDLED_ROOT / name, stem=d.source.stem,
+                        sha256=dict(d.source.sha256), citation=d.source.citation)
+    for name, d in DATASETS.items() if isinstance(d.source, Bundled)}
 
 
 def known_datasets() -> list[str]:

@@ -6,7 +6,7 @@ concatenated, so each contributes equally whatever its scale or dimension. k-mea
 padding), numbered by cluster size, largest first, then by the smallest member item, so the
 numbering does not depend on k-means' internal label order.
 
-Which k-means (`semantics.<name>.algorithm`, issue 27): `lloyd` is scikit-learn's exact
+Which k-means (`semantics.<name>.algorithm`): `lloyd` is scikit-learn's exact
 KMeans (float64, 3 seeded k-means++ starts), whose cost grows as items x K, so quadratically
 under the authors' rule K ~ items / 3 (15,000 items, K = 5,000: about 6 min on 2 cores; 26,000
 items, K = 8,600: about 25 min). `minibatch` is scikit-learn's MiniBatchKMeans on float32

@@ -8,7 +8,7 @@ next item.
 Departure from the original: BERT4Rec is trained with the Cloze objective (random items masked
 and predicted over the whole catalogue). SOLID treats every backbone as a CTR model, so here it
 is trained like the others, with BCE on 1 positive + sampled negatives scored against the
-[mask]-position state. No authors' implementation is public (method-spec 2.5); depth, dropout
+[mask]-position state. No authors' implementation is public; depth, dropout
 and the pre-LN/GELU choices follow BERT4Rec's paper.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from solidcli.models.registry import TransformerCfg
+from solidcli.models.backbones import TransformerCfg
 from solidcli.models.transformer import TransformerStack, gather_last, padding_mask
 
 

@@ -1,10 +1,10 @@
 """The semantic codebook of SCL (paper Sec. 3.3.3, Eq. 13), and the vector-quantisation
-practice that lets it learn (issue 11).
+practice that lets it learn (docs: SOLID's mechanics).
 
 Each item representation of a history is replaced by its nearest codebook entry (Euclidean),
 E_v -> E'_v. The codebook (N_c x L_r) is initialised from a semantic embedding table, the
 "metacode". By default it is a trainable parameter. The search for the nearest code runs
-over chunks of rows with a bounded table of distances (`nearest_code`, issue 27), with the
+over chunks of rows with a bounded table of distances (`nearest_code`), with the
 results of the whole table bit for bit.
 
 What reaches what (the paper leaves it open; `solid.*` picks):
@@ -22,7 +22,7 @@ What reaches what (the paper leaves it open; `solid.*` picks):
   and the epoch), and its Adam moments are reset, the usual restart of k-means-style VQ
   (Dhariwal et al., 2020; Zeghidour et al., 2021). `keep` leaves them.
 
-Deviations available as options (method-spec 4.3, 8.2-8.5): the authors' code freezes the
+Deviations available as options: the authors' released code freezes the
 codebook (`solid.train_codebook: false`) and includes padding in the MSE
 (`solid.mask_padding: false`); it also takes the metacode from the SPG model rather than
 the SML model the paper describes (`solid.metacode: spg`).
@@ -112,7 +112,7 @@ def nearest_code(x: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     """Index of each member's nearest code (S, N_c, D) for every vector of x (S, ..., D)
     -> (S, ...); ties go to the first code (torch.argmin).
 
-    Memory is bounded (issue 27): the whole (S, rows, N_c) table, 4.5 GB for 5 members x
+    Memory is bounded: the whole (S, rows, N_c) table, 4.5 GB for 5 members x
     26k items x 8.6k codes, was built, and held twice, on every step. Now at most
     `chunk_rows` rows are held at a time, about CHUNK_BYTES of distances. Rows that fit in
     one chunk (every step and item table of Scientific's Table 1 runs, K = 32) take the one
@@ -150,7 +150,7 @@ def aux_loss(kind: str, items: torch.Tensor, codes: torch.Tensor, mask: torch.Te
     if kind == "vq":
         return (masked_mse(items.detach(), codes, mask)
                 + commitment * masked_mse(items, codes.detach(), mask))
-    if kind == "authors":  # method-spec 4.3, 8.3
+    if kind == "authors":  # the authors' released code
         return masked_mse(items if semantic is None else semantic, codes.detach(), mask)
     raise ValueError(f"unknown aux_loss '{kind}' (choose from {', '.join(AUX_LOSSES)})")
 

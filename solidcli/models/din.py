@@ -24,8 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.backbones import DinCfg
 from solidcli.models.ensemble import Dropout, Linear, PReLU, member_matmul
-from solidcli.models.registry import DinCfg
 
 CHUNK_ELEMENTS = 1 << 21  # S * B * C_chunk * L * D floats per chunk (8 MB)
 ITEM_CHUNK_ELEMENTS = 1 << 23  # S * B * C_chunk * L * H floats per chunk of `pool_items`

@@ -4,7 +4,7 @@ Every parameter here has shape (S, ...), and every activation (S, B, ...): membe
 meets its own slice, so S members train exactly as S separate models would (the loss is the
 sum of the members' losses, so each member's gradient is its own; Adam is element-wise). One
 batched operation for S members pays each operation's overhead once, not S times; measured,
-that saves less than issue 9 hoped (5 members cost 3.6-4x one, not 1.5x: the time is
+that saves less than hoped (5 members cost 3.6-4x one, not 1.5x: the time is
 arithmetic and memory traffic, which grow with S; `benchmarks/bench.py`, README "Seeds").
 
 A solo run is the S = 1 case of the same code. `stack` builds a group from S one-member

@@ -9,7 +9,7 @@ All of them carry the member axis of `ensemble` (S models at once; S = 1 for a s
   condition, reshape(c G + g) (paper Eq. 5, 11, 12); all tensors come from one product. With `DenseLayers` these are DUET's full
   weights and biases (Lv et al., 2023); with `LowRankLayers` they are APG's K x K cores.
 
-Deviations from the authors' code (method-spec 3.2, 8.1), paper's way by default:
+Deviations from the authors' released code, paper's way by default:
 * The authors keep G and g in plain Python lists (DUET and APG alike), so they are never trained and are missing
   from the state_dict. Here they are registered parameters and train with the rest;
   `dsr.<duet|apg>.freeze: true` keeps them at their initial values (saved in the state_dict).
@@ -19,7 +19,7 @@ Deviations from the authors' code (method-spec 3.2, 8.1), paper's way by default
 * The authors' condition encoder reads the backbone's position-embedded, transformed history;
   here it reads the raw embeddings, so the same encoder serves item and semantic sequences.
 
-SOLID's item branch (Eq. 12, issue 11): with either init above, the generated entries start
+SOLID's item branch (Eq. 12): with either init above, the generated entries start
 at a standard deviation of about 0.18, eighteen times T = 0.01, so the clip saturates nearly
 every entry and the branch is a constant sign pattern with no gradient. `init: unit` with
 `scale=T` (`solid.branch_scale: T`) generates T times a unit-scale tensor (entries start at

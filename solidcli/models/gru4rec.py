@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from solidcli.models.backbones import Gru4recCfg
 from solidcli.models.ensemble import GRU, Dropout, Linear
-from solidcli.models.registry import Gru4recCfg
 from solidcli.models.transformer import gather_last
 
 

@@ -22,7 +22,7 @@ layers they feed):
             codebook entry (codebook initialised from the metacode); loss adds
             lambda * MSE(E_v, E'_v) (Eq. 13); `aux_loss: vq` is VQ-VAE's codebook and
             commitment pair, `authors` the authors' code's MSE(semantic history, sg(E'_v))
-            (method-spec 4.3, 8.3); `straight_through` passes the branch's gradient to E_v
+            (as the authors' code); `straight_through` passes the branch's gradient to E_v
             (codebook.py).
 * scl_only: "SCL without semantic information" (Table 2, row 4): no semantic trunk; the item
             sequence goes through a codebook of the same size initialised at random
@@ -40,7 +40,10 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from solidcli.models import registry
+from solidcli.models.backbones import BACKBONES
 from solidcli.models.codebook import SemanticCodebook, aux_loss
+from solidcli.models.dsrs import DSRS, dynamic
 from solidcli.models.ensemble import MLP, Dropout, Embedding, MemberRNG, stack
 from solidcli.models.generators import (
     Hypernetwork,
@@ -50,7 +53,6 @@ from solidcli.models.generators import (
     bound_params,
 )
 from solidcli.models.layers import DenseLayers, LowRankLayers
-from solidcli.models.registry import BACKBONES
 from solidcli.models.spec import ModelSpec
 from solidcli.models.transformer import at_positions
 
@@ -63,19 +65,29 @@ EVERY_ITEM_UP_TO = 16_384
 
 def build_backbone(spec: ModelSpec, members: int) -> nn.Module:
     """The registered backbone class, with its `models.<name>` section rebuilt from the spec."""
-    entry = BACKBONES[spec.backbone]
-    return entry.load()(spec.dim, spec.max_len, entry.config(**spec.backbone_opts), members)
+    cfg = BACKBONES[spec.backbone].config(**spec.backbone_opts)
+    return registry.load(spec.backbone)(spec.dim, spec.max_len, cfg, members)
+
+
+def _dense(sizes: list[int], opts: dict, members: int) -> nn.Module:
+    return DenseLayers(sizes)
+
+
+def _low_rank(sizes: list[int], opts: dict, members: int) -> nn.Module:
+    return LowRankLayers(sizes, opts["rank"], members, opts["authors_simplified"])
+
+
+# a DSR's `layers` (`solidcli.models.dsrs`) -> builder(layer sizes, dsr options, members)
+LAYERS = {"dense": _dense, "low_rank": _low_rank}
 
 
 def build_layers(spec: ModelSpec, backbone: nn.Module, members: int) -> nn.Module:
+    """The dynamic layers the spec's DSR feeds (its registry entry's `layers`)."""
     if backbone.target_dependent:  # the layers map the target-dependent state to the logit
         sizes = backbone.head_sizes
     else:
         sizes = [spec.dim] * (spec.dsr_opts["layers"] + 1)
-    if spec.dsr == "apg":
-        return LowRankLayers(sizes, spec.dsr_opts["rank"], members,
-                             spec.dsr_opts["authors_simplified"])
-    return DenseLayers(sizes)
+    return LAYERS[DSRS[spec.dsr].layers](sizes, spec.dsr_opts, members)
 
 
 class Recommender(nn.Module):
@@ -83,8 +95,9 @@ class Recommender(nn.Module):
                  codebook_init: torch.Tensor | None = None, members: int = 1) -> None:
         """`codebook_init` (N_c, D) or (members, N_c, D): the metacode of each member."""
         super().__init__()
-        if spec.dsr == "none" and spec.variant != "base":
-            raise ValueError("SOLID variants need a dynamic model (dsr apg or duet)")
+        if not DSRS[spec.dsr].dynamic and spec.variant != "base":
+            raise ValueError(f"SOLID variants need a dynamic model (dsr "
+                             f"{' or '.join(dynamic())})")
         self.spec = spec
         self.members = members
         s, d = members, spec.dim
@@ -103,7 +116,7 @@ class Recommender(nn.Module):
         self.static = self.item_condition = self.item_generator = None
         self.semantics = self.semantic_condition = self.semantic_generator = None
         self.codebook = None
-        if spec.dsr == "none":
+        if not DSRS[spec.dsr].dynamic:
             self.static = StaticParams(shapes, s)
         else:
             gen_opts = {"init": spec.dsr_opts["init"], "freeze": spec.dsr_opts["freeze"]}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from solidcli.models.registry import SasrecCfg
+from solidcli.models.backbones import SasrecCfg
 from solidcli.models.transformer import TransformerStack, gather_last, padding_mask
 
 

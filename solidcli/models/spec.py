@@ -4,7 +4,7 @@ One spec composes one model: a backbone, a dsr (how the dynamic layers get their
 and a SOLID variant. Ablations are fields of the spec, never new classes. `from_dict` checks
 a stored spec as strictly as params.yaml is checked, so a damaged run.json is an error naming
 the field, never a model built from a guess; the one exception is a field added after runs were
-first saved (`ADDED`, and the backbone options of `registry.ADDED_OPTS`), which a spec saved
+first saved (`ADDED`, and the backbone options of `backbones.ADDED_OPTS`), which a spec saved
 before it may lack and then takes its default (the behaviour those runs were trained with).
 """
 
@@ -16,14 +16,17 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from solidcli.config import DSRS, VARIANTS, ApgCfg, DuetCfg, NoneCfg
-from solidcli.models.registry import ADDED_OPTS, BACKBONES
+from solidcli.config import VARIANTS, SolidCfg
+from solidcli.models.backbones import ADDED_OPTS, BACKBONES
+from solidcli.models.dsrs import DSRS
 from solidcli.schema import COUNT_MAX, WIDTH_MAX, ConfigError, build
 
-AUX_LOSSES = ("paper", "vq", "authors")
-BOUNDS = ("clip", "tanh")
-BRANCH_SCALES = ("dsr", "T", "rms")
-DEAD_CODES = ("keep", "reinit")
+# the SOLID options a spec carries, with the values `solid.<option>` allows in params.yaml
+_SOLID = typing.get_type_hints(SolidCfg)
+AUX_LOSSES = typing.get_args(_SOLID["aux_loss"])
+BOUNDS = typing.get_args(_SOLID["bound"])
+BRANCH_SCALES = typing.get_args(_SOLID["branch_scale"])
+DEAD_CODES = typing.get_args(_SOLID["dead_codes"])
 # fields added after runs were first saved: a stored spec without one takes its default
 ADDED = ("aux_loss", "bound", "branch_scale", "straight_through", "commitment", "dead_codes")
 
@@ -34,8 +37,8 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    backbone: str  # din | gru4rec | sasrec | bert4rec
-    dsr: str  # none | apg | duet
+    backbone: str  # a `models.backbones` name: din | gru4rec | sasrec | bert4rec
+    dsr: str  # a `models.dsrs` name: none | apg | duet
     variant: str  # base | spg | sml | scl | scl_only (SCL without semantics, Table 2)
     n_items: int
     n_semantics: int  # K (semantic ids, and codebook rows); 0 for the base variant
@@ -63,7 +66,7 @@ class ModelSpec:
     @property
     def item_branch(self) -> bool:
         """Parameters from the item sequence (the DSR itself, or SOLID's branch)."""
-        return self.dsr != "none" and self.variant != "spg"
+        return DSRS[self.dsr].dynamic and self.variant != "spg"
 
     @property
     def codebook(self) -> bool:
@@ -103,7 +106,7 @@ class ModelSpec:
         if isinstance(kwargs["backbone_opts"], dict):  # options older runs did not store
             kwargs["backbone_opts"] = {**ADDED_OPTS.get(kwargs["backbone"], {}),
                                        **kwargs["backbone_opts"]}
-        dsr_cfg = {"none": NoneCfg, "apg": ApgCfg, "duet": DuetCfg}[kwargs["dsr"]]
+        dsr_cfg = DSRS[kwargs["dsr"]].config
         try:  # the options as their params.yaml sections would check them
             backbone = build(BACKBONES[kwargs["backbone"]].config, kwargs["backbone_opts"],
                              "backbone_opts")

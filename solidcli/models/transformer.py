@@ -1,7 +1,7 @@
 """The Transformer encoder shared by the SASRec and BERT4Rec backbones, S members at once.
 
 Learned positions are added to the item embeddings, then the authors' sequence transform
-(Linear + Tanh, method-spec 2.1; `input: tanh`) or, as standard SASRec (Kang & McAuley 2018,
+(Linear + Tanh, as the authors' released code; `input: tanh`) or, as standard SASRec (Kang & McAuley 2018,
 RecBole), a LayerNorm (`input: layernorm`), dropout and `layers` standard encoder layers (4
 heads by default, 4D feed-forward; the layer of torch.nn.TransformerEncoderLayer: dropout on
 the attention weights, after attention and inside and after the feed-forward block). `init:

@@ -62,7 +62,7 @@ from solidcli.layout import (
 )
 from solidcli.runs import load_seeds, read_record
 
-FULL_SAMPLE_STREAM = 27  # the sample's random stream beside the data seed (issue 27)
+FULL_SAMPLE_STREAM = 27  # the sample's random stream beside the data seed
 
 
 def full_ranking_users(data_seed: int, users: int, n: int):

@@ -15,7 +15,7 @@ table as the authors' code does, `random` a Xavier-uniform table, and `centroids
 each semantic id's items in the SML model's item table (codes in the space the codebook
 searches). `solid.warm_start: true` also starts SCL from that model's weights, every tensor
 the two share (item table, backbone, trunk, branch), so the codes and the item
-representations they quantise live in one space from the first step (issue 11); by default
+representations they quantise live in one space from the first step (docs: SOLID's mechanics); by default
 SCL trains from scratch with only the codebook copied, as the paper and the authors' code do.
 Every run's run.json carries `diagnostics` at initialisation and at the kept epoch
 (`solidcli.diagnostics`). `--tag` names a run apart

@@ -1,35 +1,12 @@
-"""`solid table --table mechanics | breakdown | k`: the tables issue 11 asks of SOLID.
-
-* `mechanics` - for each dynamic model of `solid_dsrs`, the study backbone's DSR alone (Table
-  1's run), then full SOLID as the paper writes it (Eq. 12-13) and with each fix of
-  `grid.MECHANICS` added in turn (the runs of studies/dvc.yaml, read from
-  reports/studies/mechanics/metrics; the authors' K = 550, then the K chosen on valid), and
-  Table 1's SOLID (the defaults: paper-literal at params.yaml's K). Per row: valid and test UAUC (mean ± sd over the
-  seeds), the paired difference from the DSR of test UAUC and NDCG@10 (mean over seeds, 95%
-  CI, p over seeds / over users; † / ‡ when significant by `stats.rule`), and the kept
-  epoch's diagnostics (`solidcli.diagnostics`), mean over seeds: branch entries inside ±T
-  (initialisation → kept epoch), the branch's sd across users in units of T, codes used of K,
-  the code perplexity, and the items whose code changed during training.
-* `breakdown` - the paper explains SOLID's gain by sparse, heterogeneous interactions. Each
-  Table 1 SOLID model against its DSR alone, on the test users split into quintiles of the
-  target item's training popularity and of the history's length (`test_users.parquet`,
-  written by `solid evaluate --all`): per bucket the users, both models' mean, the difference
-  and its p-values. `breakdown_pairs` is what the claims report tests.
-* `k` - the K study (studies/dvc.yaml): the study model's SML with the semantics of every
-  K of `study.ks` and of the category method, valid and test UAUC and NDCG@10 per setting;
-  the setting with the best mean valid UAUC is chosen (`k_selection`; test never chooses)
-  and, with `--out-dir`, written to semantics-selected.json beside the table.
-
-Markdown and CSV (`--format latex` is the paper tables'); p-values are uncorrected here, the
-claims report corrects them.
-"""
+"""The study tables of SOLID's mechanics as `Grid`s: `mechanics` (SOLID as written and with each fix,
+beside its DSR, with the kept epoch's diagnostics), `breakdown` (DSR vs SOLID per quintile of
+the target's training popularity and of the history's length; `breakdown_pairs` is what the
+claims test) and `k` (the K study, chosen on valid: `k_selection`). Their p-values are
+uncorrected; the claims report corrects them."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,42 +18,15 @@ from solidcli.errors import SolidError
 from solidcli.grid import MECHANICS, mechanics, table1
 from solidcli.layout import RunId, study_roots, test_users_file
 from solidcli.pairing import PER_USER_OF, PerUser, pair, shared_seeds
-from solidcli.pipeline.table import _p
+from solidcli.report.model import Grid
+from solidcli.report.text import MARK_SYMBOLS, interval, p_value
 from solidcli.results import Result, backbone_name, dataset_name, dsr_name, read_results
 from solidcli.stats import Paired, compare
 
-STUDY_TABLES = ("mechanics", "breakdown", "k")
 SELECTED = "semantics-selected.json"  # the K study's choice, beside its table
 DELTA_METRICS = ("UAUC", "NDCG@10")
 BUCKETS = 5
 SPLITS_BY = {"popularity": "target_popularity", "length": "history_length"}
-
-
-@dataclass
-class Grid:
-    """A plain table: title, header, rows of text (markdown) and of values (CSV)."""
-
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    csv_header: list[str]
-    csv_rows: list[list]
-    notes: list[str]
-    missing: list[RunId]
-
-    def markdown(self) -> str:
-        lines = [f"**{self.title}**", "", "| " + " | ".join(self.header) + " |",
-                 "|" + "|".join("---" for _ in self.header) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
-        return "\n".join([*lines, "", *self.notes]) + "\n"
-
-    def csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(self.csv_header)
-        w.writerows(["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
-                     for v in r] for r in self.csv_rows)
-        return buf.getvalue()
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float | None]:
@@ -89,9 +39,9 @@ def _cell(values: list[float]) -> str:
 
 
 def _delta(pr: Paired, sign: int) -> str:
-    mark = {1: "†", -1: "‡"}.get(sign, "")
-    ci = "" if math.isnan(pr.ci[0]) else f" [{pr.ci[0]:+.4f}, {pr.ci[1]:+.4f}]"
-    return f"{pr.diff:+.4f}{mark}{ci} (p {_p(pr.p_seeds)} / {_p(pr.p_users)})"
+    mark = MARK_SYMBOLS.get(sign, "")
+    ci = interval(pr.ci, " [", "]")
+    return f"{pr.diff:+.4f}{mark}{ci} (p {p_value(pr.p_seeds)} / {p_value(pr.p_users)})"
 
 
 def _diag(results: list[Result], when: str, name: str) -> float | None:
@@ -111,7 +61,7 @@ def _read(root: Path, runs: list[RunId], seeds: list[int], missing: list[RunId])
 
 
 def mechanics_table(params: Params, metrics_root: Path) -> Grid:
-    """Issue 11's mechanics table (module docstring)."""
+    """The mechanics table (module docstring)."""
     s, seeds, cfg = params.study, list(params.seeds), params.stats
     study_root = study_roots("mechanics")[0]
     users, missing = PerUser(), []
@@ -175,7 +125,7 @@ def mechanics_table(params: Params, metrics_root: Path) -> Grid:
              f"t-test over seeds / of the paired {cfg.user_test} over users (uncorrected); † / ‡: "
              f"significantly above / below (α = {cfg.alpha}, rule: {cfg.rule}). Diagnostics at "
              "the kept epoch, mean over seeds (solidcli/diagnostics.py).")]
-    return Grid("Mechanics: SOLID as written, then each fix (issue 11)", header, rows,
+    return Grid("Mechanics: SOLID as written, then each fix", header, rows,
                 csv_header, csv_rows, notes, missing)
 
 
@@ -310,9 +260,9 @@ def breakdown_table(params: Params, metrics_root: Path) -> Grid:
         for m in DELTA_METRICS:
             bp = by_metric[m]
             sign = bp.pair.significant(cfg.alpha, cfg.rule)
-            mark = {1: "†", -1: "‡"}.get(sign, "")
+            mark = MARK_SYMBOLS.get(sign, "")
             cells.append(f"{bp.base:.4f} → {bp.solid:.4f}, {bp.pair.diff:+.4f}{mark} "
-                         f"({_p(bp.pair.p_seeds)} / {_p(bp.pair.p_users)})")
+                         f"({p_value(bp.pair.p_seeds)} / {p_value(bp.pair.p_users)})")
             values += [bp.base, bp.solid, bp.pair.diff, bp.pair.p_seeds, bp.pair.p_users, sign]
         rows.append([dataset_name(first.dataset), backbone_name(first.backbone),
                      dsr_name(first.dsr), what, f"Q{first.bucket + 1} ({first.label})",
@@ -384,120 +334,5 @@ def k_table(params: Params, metrics_root: Path) -> tuple[Grid, dict]:
               f"SML with params.yaml's SOLID settings; mean ± sd over training seeds "
               f"{', '.join(map(str, params.seeds))}. Chosen: the best mean valid UAUC "
               f"({choice['setting']}); test is shown, never used to choose.")]
-    return Grid("K and the semantics method, chosen on valid (issue 11)", header, rows,
+    return Grid("K and the semantics method, chosen on valid", header, rows,
                 csv_header, csv_rows, notes, missing), choice
-
-
-def run(name: str, fmt: str, params: Params, metrics_root: Path, out_dir: Path | None
-        ) -> tuple[str, list[Path], list[RunId]]:
-    """One study table as text in `fmt`, the files written to `out_dir`
-    (table-<name>.{md,csv}) and the seeded runs without metrics."""
-    from solidcli._io import staged_files, write_json
-    from solidcli.layout import table_file
-
-    if fmt not in ("markdown", "csv"):
-        raise SolidError(f"--table {name} is written as markdown or csv, not {fmt}")
-    choice = None
-    if name == "k":
-        grid, choice = k_table(params, metrics_root)
-    else:
-        grid = (mechanics_table if name == "mechanics" else breakdown_table)(params, metrics_root)
-    written = []
-    if out_dir is not None:  # the table's files (and the K study's choice): all or none
-        texts = {table_file(f"-{name}", "markdown", out_dir): grid.markdown(),
-                 table_file(f"-{name}", "csv", out_dir): grid.csv()}
-        chosen = [Path(out_dir) / SELECTED] if choice is not None else []
-        written = [*chosen, *texts]
-        with staged_files(written) as temps:
-            for tmp in temps[:len(chosen)]:
-                write_json(tmp, choice)
-            for tmp, text in zip(temps[len(chosen):], texts.values(), strict=True):
-                tmp.write_text(text, encoding="utf-8")
-    return (grid.markdown() if fmt == "markdown" else grid.csv()), written, grid.missing
-
-
-# ---- the mechanism as claims (the claims report's section B) ------------------------------
-
-MECHANISM = {  # family -> the paper's account, as this test reads it
-    "B.sparse-gain": ("SOLID helps where interactions are sparse (Sec. 1: the DSR's item "
-                      "representations are inaccurate for sparse interactions): it beats its DSR "
-                      "on the test users whose target item is rarest in training (popularity Q1)"),
-    "B.sparse-more": ("... and gains more there than on the most popular targets: "
-                      "Δ(popularity Q1) > Δ(popularity Q5)"),
-}
-
-
-@dataclass
-class MechanismRow:
-    """One one-sided claim (a above b) for one metric, tested: a mechanism claim of section B
-    or a best-baseline claim of section C (`claims`)."""
-
-    id: str
-    family: str
-    metric: str
-    detail: str  # the compared quantities, in words (section C: a's label)
-    raw: Paired
-    a_value: float | None = None  # SOLID's and the DSR's bucket means (B.sparse-gain)
-    b_value: float | None = None
-    pair: Paired | None = None  # corrected within the family
-    verdict: str = "inconclusive"
-    verdict_uncorrected: str = "inconclusive"
-    rival: str = ""  # section C: b's label (CSV column `rival`)
-
-
-def judge_rows(rows: list[MechanismRow], cfg, correction: str) -> list[MechanismRow]:
-    """Correct each family's p-values together (`correction`) and give every row its verdicts
-    (`cfg`: params.yaml `stats`)."""
-    from solidcli.stats import correct, verdict
-
-    for family in dict.fromkeys(r.family for r in rows):
-        members = [r for r in rows if r.family == family]
-        for r, adjusted in zip(members, correct([r.raw for r in members], correction),
-                               strict=True):
-            r.pair = adjusted
-            r.verdict = verdict([adjusted.significant(cfg.alpha, cfg.rule)], 1)
-            r.verdict_uncorrected = verdict([r.raw.significant(cfg.alpha, cfg.rule)], 1)
-    return rows
-
-
-def _gap(m: str, low: BucketPair, high: BucketPair, test: str) -> Paired:
-    """Δ(low bucket) - Δ(high bucket): paired over seeds, and over users a two-sample test
-    (the buckets hold different users: Welch's t-test, or Mann-Whitney's U for wilcoxon)."""
-    from scipy import stats
-
-    from solidcli.stats import seed_test
-
-    diff, ci, p_seeds = seed_test(low.seed_diff, high.seed_diff)
-    a, b = low.user_diff, high.user_diff
-    if len(a) < 2 or len(b) < 2:
-        user_diff, p_users = math.nan, math.nan
-    else:
-        user_diff = float(a.mean() - b.mean())
-        res = (stats.mannwhitneyu(a, b) if test == "wilcoxon"
-               else stats.ttest_ind(a, b, equal_var=False))
-        p_users = float(res.pvalue)
-    return Paired(m, len(low.seed_diff), diff, ci, p_seeds, len(a) + len(b), user_diff, p_users)
-
-
-def mechanism_claims(params: Params, metrics_root: Path, correction: str
-                     ) -> list[MechanismRow]:
-    """Section B of the claims report: the breakdown's buckets as the paper's mechanism,
-    Holm-corrected within each family (per kind of test) when `correction` says so."""
-    pairs, _ = breakdown_pairs(params, metrics_root)
-    cfg = params.stats
-    pop = {}
-    for m, bp in pairs:
-        if bp.split_by == "popularity":
-            pop.setdefault((bp.dataset, bp.backbone, bp.dsr, m), []).append(bp)
-    rows = []
-    for (dataset, backbone, dsr, m), buckets in pop.items():
-        low, high = buckets[0], buckets[-1]
-        name = f"{dataset}.{backbone}.ours-{dsr}"
-        who = f"{backbone_name(backbone)} + Ours ({dsr_name(dsr)}) vs {dsr_name(dsr)}"
-        rows.append(MechanismRow(f"B.{name}.sparse", "B.sparse-gain", m,
-                                 f"{who}, popularity Q1 ({low.label}, {low.users} users)",
-                                 low.pair, low.solid, low.base))
-        rows.append(MechanismRow(f"B.{name}.sparse-more", "B.sparse-more", m,
-                                 f"{who}, Δ Q1 ({low.label}) − Δ Q5 ({high.label})",
-                                 _gap(m, low, high, cfg.user_test)))
-    return judge_rows(rows, cfg, correction)

@@ -1,7 +1,7 @@
 """`solid figure`: the paper's Figures 3, 4 and 5, and training curves, drawn with matplotlib.
 
 A value is a configuration's mean over the training seeds of `seeds` that have metrics, its
-spread the sample sd (ddof 1; undefined for one seed), as in the tables (`table.Cell`); with
+spread the sample sd (ddof 1; undefined for one seed), as in the tables (`report.model.Cell`); with
 `seed=s` (`--seed`) it is that one seed's value and there is no spread. Runs are named as the
 tables name them (`run_label`: `SASRec + Ours (DUET)`), never by key. Figures carry no title:
 their captions are in docs/figures.md.
@@ -40,19 +40,19 @@ from pathlib import Path
 
 from solidcli._io import staged_files
 from solidcli.config import VARIANTS, Params
+from solidcli.data.datasets import figure_groups
 from solidcli.errors import SolidError
 from solidcli.grid import TABLE1_LABELS, Planned, lambda_t_sweep, table1, table2
 from solidcli.layout import curves_file, curves_path
-from solidcli.pipeline.table import TABLE2_ROWS, _paper, read_cells, seeds_note, seeds_of
+from solidcli.models.dsrs import table1_rows
+from solidcli.report.model import read_cells, seeds_of
+from solidcli.report.paper import MODULES, TABLE2_ROWS, paper_rows
+from solidcli.report.text import seeds_note
 from solidcli.results import backbone_name, dataset_name, dsr_name
 
 PANELS = (("UAUC", "Blues"), ("NDCG@10", "Greens"), ("Recall@10", "Oranges"))
-DATASETS = {"3": ("cds", "electronic"), "4": ("douban-book", "douban-music")}
-ROW_COLOURS = {"-": "#9e9e9e", "APG": "#90caf9", "Ours (APG)": "#1565c0", "DUET": "#ffcc80",
-               "Ours (DUET)": "#e65100"}
 SD_SPAN = 4.0  # Figure 5: a panel's colour scale spans at least this many median seed sds
 CELL_PT = 9  # Figure 5: the size of a cell's text at the printed (7 in) width
-MODULES = ("SPG", "SML", "SCL")  # Table 2's columns, in TABLE2_ROWS's flag order
 
 
 def _save(fig, out: Path) -> list[Path]:
@@ -126,7 +126,7 @@ def paper_best(metric: str) -> tuple[float, float]:
     """(lambda, T) where the paper's sweeps peak in `metric`: the best lambda of Table 4
     (at T = 0.01) and the best T of Table 5 (at lambda = 0.1)."""
     def best(number: int) -> float:
-        rows = [(float(key[0]), m[metric]) for key, m in _paper(number) if m[metric] is not None]
+        rows = [(float(key[0]), m[metric]) for key, m in paper_rows(number) if m[metric] is not None]
         return max(rows, key=lambda r: r[1])[0]
 
     return best(4), best(5)
@@ -151,7 +151,7 @@ class Heat:
 
 def heat(metric: str, cells: Mapping[tuple[float, float], object], lams: Sequence[float],
          ts: Sequence[float]) -> Heat:
-    """The panel of `metric` from the cells (`table.Cell`) by (lambda, T) of the grid
+    """The panel of `metric` from the cells (`report.model.Cell`) by (lambda, T) of the grid
     lams x ts; the paper's best is matched within rel 1e-9."""
     means = {k: c.mean[metric] for k, c in cells.items()}
     sds = {k: c.sd[metric] for k, c in cells.items()}
@@ -256,7 +256,9 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path,
     error bars, or seed `seed`'s values), one panel per dataset with data; returns the files
     written and the seeded runs without metrics."""
     panels, missing, seeds = [], [], seeds_of(params, seed)
-    for dataset in DATASETS[number]:
+    group = figure_groups()[number]
+    colours = {row.label: row.colour for row in table1_rows().values()}
+    for dataset in group:
         planned = table1(params, dataset)
         if not Path(metrics_root).is_dir():
             missing += [replace(p, run=p.run.with_seed(s)) for p in planned for s in seeds]
@@ -266,10 +268,10 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path,
         if found:
             panels.append((dataset, planned, found))
     if not panels:
-        names = " and ".join(dataset_name(d) for d in DATASETS[number])
+        names = " and ".join(dataset_name(d) for d in group)
         raise SolidError(f"figure {number} needs metrics of {names} under {metrics_root}, and "
-                         f"there are none; run `solid download --dataset {DATASETS[number][0]}` "
-                         f"and the pipeline with datasets: [{', '.join(DATASETS[number])}]")
+                         f"there are none; run `solid download --dataset {group[0]}` "
+                         f"and the pipeline with datasets: [{', '.join(group)}]")
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2),
                              constrained_layout=True, squeeze=False)
@@ -287,7 +289,7 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path,
             x = backbones.index(p.run.backbone) + (labels.index(label) - (len(labels) - 1) / 2
                                                    ) * width
             v, sd = found[p.run].mean["UAUC"], found[p.run].sd["UAUC"]
-            ax.bar(x, v - lo, width, bottom=lo, color=ROW_COLOURS[label], edgecolor="black",
+            ax.bar(x, v - lo, width, bottom=lo, color=colours[label], edgecolor="black",
                    lw=0.4, label="SR model alone" if label == "-" else label, yerr=sd,
                    capsize=2, error_kw={"lw": 0.6})
             ax.annotate(f"{v:.3f}", (x, v + (sd or 0.0)), xytext=(0, 2),
@@ -300,7 +302,7 @@ def figure_uauc(number: str, params: Params, metrics_root: Path, out: Path,
         ax.set_ylim(lo, max(high for _, high in ends) + 0.03)
         ax.set_ylabel(f"test UAUC (axis starts at {lo:.2f})")
         ax.set_title(dataset_name(dataset))
-    absent = [dataset_name(d) for d in DATASETS[number] if d not in {d for d, _, _ in panels}]
+    absent = [dataset_name(d) for d in group if d not in {d for d, _, _ in panels}]
     note = f"; no metrics for {', '.join(absent)}" if absent else ""
     fig.supxlabel(f"bars: {seeds_note(seeds, seed is not None)}{note}", fontsize=9)
     return _save(fig, out), missing
