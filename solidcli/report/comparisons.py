@@ -94,6 +94,9 @@ class Protocols(Comparison):
     def check(self, table: str, kind: str) -> None:
         _table1_only(self.name, "the authors' protocol ran Table 1 only: protocols/authors",
                      table)
+        if kind == "full":  # its third number is the paper's, a sampled metric
+            raise SolidError("the paper reports sampled metrics only: --compare protocols "
+                             "needs --metrics sampled")
 
     def attach(self, t: Table, params: Params, seed: int | None, correction: str, kind: str,
                authors_root: Path, ce: Sequence[Reference]) -> Table:
