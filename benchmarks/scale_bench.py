@@ -23,8 +23,8 @@ Douban's one, on the same machine under load; so compare per epoch).
 
 Targets (issue 27): time per interaction at Office size <= 1.5x Scientific's for every
 training stage; full ranking's time per user x item <= 1.5x; peak RSS of every stage of a
-Douban-Book-sized dataset <= 8 GiB. Douban size takes hours per epoch on a 2-core CPU: run it
-on a bigger machine or a GPU (`--device cuda`).
+Douban-Book-sized dataset <= 8 GiB. Douban size takes about 45 minutes for every stage under
+`--encoding sequence` on a 2-core CPU (docs/scale.md); a GPU: `--device cuda`.
 """
 
 from __future__ import annotations
