@@ -94,8 +94,11 @@ def measure(like: str, scale: float, epochs: int, device: str,
         if not stats.get("with_text") and not stats.get("with_image"):
             # ID only (Douban): the semantic ids cluster a trained baseline's item table
             # (params.yaml id_semantics), so that run trains first
+            from solidcli.config import load_params
+
+            ids = load_params(root / "params.yaml").id_semantics
             figures["train-base (id semantics)"] = _stage(
-                ["train-base", "--dataset", name, "--backbone", "sasrec", "--dsr", "none",
+                ["train-base", "--dataset", name, "--backbone", ids.backbone, "--dsr", ids.dsr,
                  *sets, "-S", f"train.encoding={encodings[-1]}"], root)
         figures["assign-semantics"] = _stage(["assign-semantics", "--dataset", name], root)
         for encoding in encodings:  # the last one's models are evaluated

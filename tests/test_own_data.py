@@ -251,3 +251,11 @@ def test_negatives_that_take_every_free_item_are_drawn_exactly():
                                       (25_800, 8600), (212_995, 8600)])
 def test_k_is_a_third_of_the_items_up_to_the_largest_registered_k(n, k):
     assert semantic_k(n) == k
+
+
+def test_the_k_cap_is_the_largest_k_of_the_shipped_params():
+    from solidcli.config import load_params
+    from solidcli.data.own import K_MAX
+
+    params = load_params(REPO / "solidcli" / "project" / "params.yaml")
+    assert max(section.k for section in params.semantics.values()) == K_MAX

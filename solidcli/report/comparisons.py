@@ -25,9 +25,16 @@ class Comparison:
     csv_columns: tuple[str, ...] = ()  # per metric m, CSV columns `<m>_<c>` after ours
     latex_heads: tuple[str, ...] = ()  # per metric, LaTeX sub-columns (ours first); () none
     references = True  # whether Table 1 keeps its reference rows (`CE_GRID`, `STANDARD`)
+    shows_paper = False  # whether its cells hold the paper's number (a sampled metric)
+    table1_only = ""  # why it compares Table 1 only ("": every table)
 
     def check(self, table: str, kind: str) -> None:
         """Refuse a table or metrics kind the comparison cannot show."""
+        if self.table1_only and table != "1":
+            raise SolidError(f"--compare {self.name} is Table 1's ({self.table1_only})")
+        if self.shows_paper and kind == "full":
+            raise SolidError(f"the paper reports sampled metrics only: --compare {self.name} "
+                             "needs --metrics sampled")
 
     def attach(self, t: Table, params: Params, seed: int | None, correction: str, kind: str,
                authors_root: Path, ce: Sequence[Reference]) -> Table:
@@ -51,22 +58,13 @@ class Comparison:
         return []
 
 
-def _table1_only(name: str, why: str, table: str) -> None:
-    if table != "1":
-        raise SolidError(f"--compare {name} is Table 1's ({why})")
-
-
 class Paper(Comparison):
     """The paper's value and ours - paper."""
 
     name = "paper"
     csv_columns = ("paper", "diff")
     latex_heads = ("Ours", "Paper", "$\\Delta$")
-
-    def check(self, table: str, kind: str) -> None:
-        if kind == "full":
-            raise SolidError("the paper reports sampled metrics only: --compare paper needs "
-                             "--metrics sampled")
+    shows_paper = True
 
     def caption(self, t: Table) -> str:
         return "cells: ours / paper (ours - paper)"
@@ -90,13 +88,8 @@ class Protocols(Comparison):
     name = "protocols"
     csv_columns = ("authors", "authors_sd", "paper")
     latex_heads = ("Paper prot.", "Authors'", "Paper")
-
-    def check(self, table: str, kind: str) -> None:
-        _table1_only(self.name, "the authors' protocol ran Table 1 only: protocols/authors",
-                     table)
-        if kind == "full":  # its third number is the paper's, a sampled metric
-            raise SolidError("the paper reports sampled metrics only: --compare protocols "
-                             "needs --metrics sampled")
+    shows_paper = True
+    table1_only = "the authors' protocol ran Table 1 only: protocols/authors"
 
     def attach(self, t: Table, params: Params, seed: int | None, correction: str, kind: str,
                authors_root: Path, ce: Sequence[Reference]) -> Table:
@@ -127,9 +120,7 @@ class Losses(Comparison):
     csv_columns = ("ce", "ce_sd", "ce_sig")
     latex_heads = ("BCE", "CE", "$\\Delta$")
     references = False
-
-    def check(self, table: str, kind: str) -> None:
-        _table1_only(self.name, "the ce-trained grid is Table 1's: protocols/ce", table)
+    table1_only = "the ce-trained grid is Table 1's: protocols/ce"
 
     def attach(self, t: Table, params: Params, seed: int | None, correction: str, kind: str,
                authors_root: Path, ce: Sequence[Reference]) -> Table:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from solidcli._io import write_text
 from solidcli.errors import SolidError
+from solidcli.report.verdicts import median
 
 START = "<!-- verdicts:start -->"
 END = "<!-- verdicts:end -->"
@@ -25,7 +26,8 @@ PROTOCOLS = (("sampled", "sampled metrics"), ("full", "full ranking"),
 
 
 def _median(values: list[float]) -> str:
-    return f"{statistics.median(values):+.4f}" if values else "n/a"
+    value = median(values)  # the claims report's (NaN when there are none)
+    return "n/a" if math.isnan(value) else f"{value:+.4f}"
 
 
 def _families(rows: list[dict]) -> list[str]:
