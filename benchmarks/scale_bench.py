@@ -6,25 +6,34 @@ of the paper's sizes (`solid synth`), relative to Scientific, printed (not asser
     python benchmarks/bench.py --scale ...                    # the same
 
 Each size is `<registered dataset>:<scale>`: `solid synth --like <dataset> --scale <scale>`
-writes it into a temporary project (the repository's params.yaml, one seed, `--epochs`
-epochs), then every stage runs as a user runs it, one `solid` process each, one torch
-thread: download, embed, assign-semantics, train-base, train-sml and train-scl (SASRec +
-DUET: the study model), evaluate (SCL: sampled and full ranking). For each stage the table
+writes it into a temporary project (the repository's params.yaml, `--seeds` seeds trained
+together, one by default, `--epochs` epochs), then every stage runs as a user runs it, one
+`solid` process each, one torch thread: download, embed, assign-semantics, train-base,
+train-sml and train-scl (SASRec + DUET: the study model), train-base of each other backbone
+with DUET (`--others`), evaluate (SCL: sampled and full ranking). For each stage the table
 gives the wall time (process start and loading included, as a user pays them), the time per
 interaction relative to the first size (for evaluate: per user x item, full ranking's unit of
 work), and the process's peak RSS (`os.wait4`). The first size is the reference and should
-be `scientific:1` (the default): the last line of each size extrapolates the single-thread
-CPU time of the whole default grid (69 configurations x 5 seeds) from its measured time on
-Scientific (`GRID_SCIENTIFIC_S`, the committed stage records) by the ratio of the training
-stages' time to the first size's.
+be `scientific:1` (the default).
+
+The last lines of each size extrapolate the single-thread CPU time of the whole default grid
+(69 configurations x 5 seeds), backbone by backbone: each backbone's share of the grid on
+Scientific (the `seconds` of its configurations in the committed `reports/curves`, 8,478 s
+in all: SASRec 4,152, DIN 2,334, BERT4Rec 1,500, GRU4Rec 492) times the ratio of its
+measured training at this size to the first size's under `prefix` (SASRec: train-base +
+train-sml + train-scl; the others: train-base, with DUET). Per backbone because DIN and
+BERT4Rec train on prefixes under either encoding, so their cost per row grows with the
+history length while SASRec's and GRU4Rec's under `sequence` does not. It assumes the same
+number of epochs at every size, which no one can know before training.
 
 The last column is the figure measured before the scale work (`BEFORE`: two epochs, except
 Douban's one, on the same machine under load; so compare per epoch).
 
 Targets (issue 27): time per interaction at Office size <= 1.5x Scientific's for every
 training stage; full ranking's time per user x item <= 1.5x; peak RSS of every stage of a
-Douban-Book-sized dataset <= 8 GiB. Douban size takes about 45 minutes for every stage under
-`--encoding sequence` on a 2-core CPU (docs/scale.md); a GPU: `--device cuda`.
+Douban-Book-sized dataset <= 8 GiB. Office size takes about 12 minutes for every stage under
+`--encoding sequence` on a 2-core CPU, Douban size over an hour (docs/scale.md); a GPU:
+`--device cuda`.
 """
 
 from __future__ import annotations
@@ -41,9 +50,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GRID_SCIENTIFIC_S = 8806.0  # single-thread training of the default grid on Scientific, 5 seeds
+CURVES = REPO / "reports" / "curves" / "scientific"  # the default grid's committed curves
 RUN = ["--backbone", "sasrec", "--dsr", "duet"]
 TRAINING = ("train-base", "train-sml", "train-scl")
+OTHERS = ("gru4rec", "bert4rec", "din")  # trained base with DUET at every size
 # the figures measured before the scale work (same machine, 2 epochs unless noted, one seed,
 # SASRec + DUET; the machine was shared, so upper bounds): (seconds, peak RSS GiB) by size/stage
 BEFORE = {
@@ -75,14 +85,15 @@ def _stage(args: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def measure(like: str, scale: float, epochs: int, device: str,
-            encodings: tuple[str, ...] = ("prefix",)) -> dict:
+            encodings: tuple[str, ...] = ("prefix",), others: tuple[str, ...] = OTHERS,
+            seeds: int = 1) -> dict:
     """Every stage's figures on one synthetic size."""
     with tempfile.TemporaryDirectory(prefix="solid-scale-") as tmp:
         root = Path(tmp)
         shutil.copy(REPO / "params.yaml", root / "params.yaml")
         folder = f"./{like.replace('-', '_')}_x{scale:g}"
         _stage(["synth", "--like", like, "--scale", str(scale), "--out", folder], root)
-        sets = ["-S", "seeds=[0]", "-S", f"train.epochs={epochs}", "-S",
+        sets = ["-S", f"seeds={list(range(seeds))}", "-S", f"train.epochs={epochs}", "-S",
                 f"train.min_epochs={epochs}", "-S", f"device={device}"]
         figures = {}
         download = _stage(["download", "--dataset", folder], root)
@@ -106,9 +117,13 @@ def measure(like: str, scale: float, epochs: int, device: str,
                 figures[_key(stage, encoding)] = _stage(
                     [stage, "--dataset", name, *RUN, *sets, "-S", f"train.encoding={encoding}"],
                     root)
+            for backbone in others:  # DIN and BERT4Rec run prefixes under either encoding
+                figures[_key(f"train-base, {backbone}", encoding)] = _stage(
+                    ["train-base", "--dataset", name, "--backbone", backbone, "--dsr", "duet",
+                     *sets, "-S", f"train.encoding={encoding}"], root)
         figures["evaluate"] = _stage(["evaluate", "--dataset", name, *RUN, "--variant", "scl",
                                       *sets], root)
-    return {"size": f"{like}:{scale:g}", "encodings": encodings,
+    return {"size": f"{like}:{scale:g}", "encodings": encodings, "others": others, "seeds": seeds,
             "users": stats["users"], "items": stats["items"],
             "interactions": stats["interactions"], "stages": figures}
 
@@ -119,9 +134,9 @@ def _key(stage: str, encoding: str) -> str:
 
 def report(rows: list[dict], epochs: int) -> str:
     base = rows[0]
-    lines = [(f"one seed, {epochs} epoch(s), one thread; relative = time per interaction "
-             "(evaluate: per user x item) / the first size's"),
-             (f"{'size':24} {'stage':24} {'wall':>9} {'relative':>9} {'peak RSS':>9} "
+    lines = [(f"{rows[0]['seeds']} seed(s), {epochs} epoch(s), one thread; relative = time per "
+              "interaction (evaluate: per user x item) / the first size's"),
+             (f"{'size':20} {'stage':32} {'wall':>9} {'relative':>9} {'peak RSS':>9} "
               f"{'before (wall, RSS)':>20}")]
     for row in rows:
         for stage, (seconds, rss) in row["stages"].items():
@@ -132,16 +147,51 @@ def report(rows: list[dict], epochs: int) -> str:
             relative = (seconds / unit) / (ref[0] / base_unit) if ref else float("nan")
             before = BEFORE.get(row["size"], {}).get(stage)
             was = f"{before[0]:>8.1f}s {before[1]:>6.2f}G" if before else ""
-            lines.append(f"{row['size']:24} {stage:24} {seconds:>8.1f}s {relative:>8.2f}x "
+            lines.append(f"{row['size']:20} {stage:32} {seconds:>8.1f}s {relative:>8.2f}x "
                          f"{rss:>8.2f}G {was:>20}")
         for encoding in row["encodings"]:
-            train = sum(row["stages"][_key(s, encoding)][0] for s in TRAINING)
-            base_train = sum(base["stages"][s][0] for s in TRAINING)  # the paper's, prefix
-            grid = GRID_SCIENTIFIC_S * train / base_train
-            lines.append(f"{row['size']:24} {'grid, ' + encoding:24} {grid / 3600:>8.1f}h "
+            grid = extrapolate(base["stages"], row["stages"], encoding, shares())
+            lines.append(f"{row['size']:20} {'grid, ' + encoding:32} {grid / 3600:>8.1f}h "
                          f"({row['users']:,} users, {row['items']:,} items, "
                          f"{row['interactions']:,} interactions)")
     return "\n".join(lines)
+
+
+def shares(curves: Path = CURVES) -> dict[str, float]:
+    """Seconds of the default grid on Scientific per backbone (5 seeds trained together,
+    validation included): the sum of every epoch's `seconds` over its configurations'
+    committed curves (one seed's file per configuration: a group shares its timings)."""
+    import csv
+
+    out: dict[str, float] = {}
+    for folder in sorted(curves.iterdir()) if curves.is_dir() else ():
+        with open(folder / "seed0.csv", newline="") as f:
+            seconds = sum(float(r["seconds"]) for r in csv.DictReader(f))
+        backbone = folder.name.split("-")[0]
+        out[backbone] = out.get(backbone, 0.0) + seconds
+    if not out:
+        raise SystemExit(f"no committed curves under {curves}: run `dvc repro` first")
+    return out
+
+
+def extrapolate(base: dict, stages: dict, encoding: str, share: dict[str, float]) -> float:
+    """The default grid's single-thread seconds at a size: each backbone's Scientific share
+    times its measured training at this size (under `encoding`) over the reference size's
+    (under `prefix`, what the committed curves were trained with). A backbone not measured
+    takes SASRec's ratio."""
+    def trained(figures: dict, backbone: str, enc: str) -> float:
+        keys = TRAINING if backbone == "sasrec" else (f"train-base, {backbone}",)
+        return sum(figures[_key(k, enc)][0] for k in keys)
+
+    sasrec = trained(stages, "sasrec", encoding) / trained(base, "sasrec", "prefix")
+    total = 0.0
+    for backbone, seconds in share.items():
+        known = backbone == "sasrec" or (_key(f"train-base, {backbone}", encoding) in stages
+                                         and f"train-base, {backbone}" in base)
+        ratio = (trained(stages, backbone, encoding) / trained(base, backbone, "prefix")
+                 if known else sasrec)
+        total += seconds * ratio
+    return total
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,10 +200,15 @@ def main(argv: list[str] | None = None) -> None:
                     help="<registered dataset>:<scale>, the first is the reference")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds trained together per run, at "
+                    "every size (5 on a GPU: a seed group's cost against one seed's)")
     ap.add_argument("--encoding", nargs="+", default=["prefix", "sequence"],
                     choices=["prefix", "sequence"],
                     help="train.encoding of the training stages after the first size's "
                     "(prefix: the paper's; the first size runs both)")
+    ap.add_argument("--others", nargs="*", default=list(OTHERS), choices=list(OTHERS),
+                    help="backbones trained base (with DUET) at every size besides SASRec's "
+                    "three stages, for the grid's extrapolation (none: SASRec's ratio for all)")
     args = ap.parse_args(argv)
     rows = []
     for i, size in enumerate(args.sizes):
@@ -162,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         # the reference size runs both (the relative times and the grid's extrapolation are
         # taken from it); the others the encodings asked for
         encodings = ("prefix", "sequence") if i == 0 else tuple(args.encoding)
-        rows.append(measure(like, float(scale or 1), args.epochs, args.device, encodings))
+        rows.append(measure(like, float(scale or 1), args.epochs, args.device, encodings,
+                            tuple(args.others), args.seeds))
     print(report(rows, args.epochs))
     print(f"(peak RSS of this script's children: "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20:.2f} GiB)")

@@ -20,6 +20,7 @@ set, the SML run its metacode comes from) and its coordinates in the sweeps.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from solidcli.config import Params, modality_key, parse_modalities
@@ -27,9 +28,23 @@ from solidcli.errors import SolidError
 from solidcli.layout import STUDIES, RunId
 from solidcli.models import dsrs
 
-# Table 1's rows within a backbone, in the paper's order, with their labels: every
-# registered DSR alone and SOLID on each dynamic one (`solidcli.models.dsrs`)
-TABLE1_LABELS = {row: r.label for row, r in dsrs.table1_rows().items()}
+
+class _Table1Labels(Mapping):
+    """Table 1's rows within a backbone, (dsr, variant) -> label, in the paper's order: every
+    registered DSR alone and SOLID on each dynamic one. Read from the DSR registry
+    (`solidcli.models.dsrs`) at each lookup, so a DSR registered after import has its row."""
+
+    def __getitem__(self, row: tuple[str, str]) -> str:
+        return dsrs.table1_rows()[row].label
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(dsrs.table1_rows())
+
+    def __len__(self) -> int:
+        return len(dsrs.table1_rows())
+
+
+TABLE1_LABELS = _Table1Labels()
 MODALITY_TAG = "mod-"
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+
+# `make test` runs the suite in pytest-xdist workers, one per core: each is a training process,
+# so each gets one thread (workers x threads <= cores), and so do the `solid` processes the
+# tests start. Set before numpy and torch are imported: they read it once.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +21,11 @@ import pytest
 from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A suite started in the background (`make test &` in a script) inherits SIGINT ignored, and so
+# would every `solid` process it starts: the interrupt tests need a terminal's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 N_USERS, N_ITEMS, DIM = 30, 20, 8
 
 

@@ -1,19 +1,24 @@
-"""The benchmark's per-stage timer of a streamed `dvc repro` (benchmarks/bench.py)."""
+"""The benchmarks' arithmetic: the per-stage timer of a streamed `dvc repro`
+(benchmarks/bench.py) and the scale benchmark's grid extrapolation (scale_bench.py)."""
 
 import importlib.util
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("bench")
 
 
 def test_each_stage_runs_from_its_line_to_the_next(bench, capsys):
@@ -39,3 +44,28 @@ def test_table1s_stages_under_either_naming(bench):
              "sweep-scl": 500.0, "evaluate": 9.0}
     assert bench.table1_seconds(walls, prefix="train-") == 100.0
     assert bench.table1_seconds({"base@scientific": 7.0, "sml-T@scientific": 3.0}) == 7.0
+
+
+def _curve(folder: Path, seconds: list[float]) -> None:
+    folder.mkdir(parents=True)
+    (folder / "seed0.csv").write_text("epoch,loss,seconds\n" + "".join(
+        f"{i + 1},0.5,{s}\n" for i, s in enumerate(seconds)))
+
+
+def test_the_grid_is_extrapolated_backbone_by_backbone(tmp_path):
+    scale = _load("scale_bench")
+    _curve(tmp_path / "sasrec-duet-scl", [10.0, 20.0])
+    _curve(tmp_path / "sasrec-none-base", [5.0])
+    _curve(tmp_path / "din-duet-base", [40.0])
+    _curve(tmp_path / "gru4rec-none-base", [8.0])
+    share = scale.shares(tmp_path)
+    assert share == {"din": 40.0, "gru4rec": 8.0, "sasrec": 35.0}
+    # the reference under prefix; at the size SASRec's three stages under sequence cost 3x,
+    # DIN's base 10x (it trains on prefixes either way); GRU4Rec was not measured
+    ref = {"train-base": (1.0, 0), "train-sml": (2.0, 0), "train-scl": (3.0, 0),
+           "train-base, din": (4.0, 0)}
+    size = {"train-base (sequence)": (3.0, 0), "train-sml (sequence)": (6.0, 0),
+            "train-scl (sequence)": (9.0, 0), "train-base, din (sequence)": (40.0, 0)}
+    assert scale.extrapolate(ref, size, "sequence", share) == 35.0 * 3 + 40.0 * 10 + 8.0 * 3
+    with pytest.raises(SystemExit, match="no committed curves"):
+        scale.shares(tmp_path / "sasrec-none-base" / "empty")

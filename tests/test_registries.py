@@ -83,6 +83,9 @@ def test_a_registered_dsr_reaches_table1(monkeypatch, params):
         assert RunId("scientific", p.backbones[0], "fake", variant) in runs
     assert _planned(p, "scientific") >= {("fake", v) for v in ("base", *SOLID_VARIANTS)}
     assert dsrs.table1_rows()[("fake", "scl")].label == "Ours (Fake)"
+    # the labels the tables, claims and figures look a row up in see it too
+    assert grid.TABLE1_LABELS[("fake", "scl")] == "Ours (Fake)"
+    assert grid.TABLE1_LABELS.get(("fake", "base")) == "Fake"
     assert "fake" in dsrs.dynamic() and results.dsr_name("fake") == "Fake"
 
 

@@ -81,22 +81,49 @@ def test_same_arguments_same_bytes(tmp_path):
             != (tmp_path / "c/Scientific.train.inter").read_bytes())
 
 
-def test_synthetic_folder_runs_through_download_embed_semantics_and_training(
-        tmp_path, monkeypatch):
+@pytest.mark.parametrize(("like", "scale", "encoding"), [
+    ("scientific", 0.05, "prefix"),  # text and image features
+    ("douban-book", 0.002, "sequence"),  # ID only, long histories, 4.6x the items
+])
+def test_every_stage_runs_on_synthetic_data_of_two_sizes(tmp_path, monkeypatch, like, scale,
+                                                         encoding):
+    """What the scale benchmark runs, on two small sizes: every stage through the CLI, and
+    what each writes checked (not its time)."""
+    import json
+    import math
+
     params = fast_project(tmp_path)
     monkeypatch.chdir(tmp_path)
-    made = ok("synth", "--like", "scientific", "--scale", "0.05", "--seed", "0", "--out",
-              "SynthSci")
-    assert "146 users, 79 items" in made.stdout
-    ok("download", "--dataset", "./SynthSci")
-    derived = sections(params, "synthsci")
-    assert derived["embed"]["text"] == "file:feat1CLS"
-    assert derived["embed"]["image"] == "file:feat3CLS"
-    assert derived["semantics"]["modalities"] == ["text", "image"]
-    ok("embed", "--dataset", "synthsci")
-    ok("assign-semantics", "--dataset", "synthsci")
-    ok("train-base", "--dataset", "synthsci", "--dsr", "none")
-    assert list((tmp_path / "models/synthsci/base").glob("*/seed0/model.pt"))
+    made = ok("synth", "--like", like, "--scale", str(scale), "--seed", "0", "--out", "Synth")
+    target = synth.TARGETS[like]
+    users, items = round(target.users * scale), round(target.items * scale)
+    assert f"{users} users, {items} items" in made.stdout
+    ok("download", "--dataset", "./Synth")
+    stats = json.loads((tmp_path / "data/prepared/synth/stats.json").read_text())
+    assert (stats["users"], stats["items"]) == (users, items)
+    derived = sections(params, "synth")
+    ok("embed", "--dataset", "synth")
+    if target.text:
+        assert derived["semantics"]["modalities"] == ["text", "image"]
+    else:  # the semantic ids cluster the id baseline's item table: it trains first
+        assert derived["semantics"]["modalities"] == ["id"]
+        assert derived["embed"] == {"text": None, "image": None, "dim": None, "batch_size": 64}
+        ok("train-base", "--dataset", "synth", "--backbone", "sasrec", "--dsr", "none")
+    ok("assign-semantics", "--dataset", "synth")
+    run = ["--dataset", "synth", "--backbone", "sasrec", "--dsr", "duet"]
+    for stage in ("train-base", "train-sml", "train-scl"):
+        ok(stage, *run, "-S", f"train.encoding={encoding}")
+    ok("evaluate", *run, "--variant", "scl")
+    out = tmp_path / "reports/metrics/synth/sasrec-duet-scl/seed0"
+    metrics = json.loads((out / "metrics.json").read_text())
+    record = json.loads((tmp_path / "models/synth/scl/sasrec-duet/seed0/run.json").read_text())
+    assert record["encoding"] == encoding
+    assert metrics["test"]["users"] == metrics["test_full"]["users"] == users
+    assert metrics["protocol_full"] == f"full ranking: all {items} items but the user's history"
+    for split in ("valid", "test", "test_full"):
+        assert all(math.isfinite(v) and 0 <= v <= 1 for k, v in metrics[split].items()
+                   if k != "users"), metrics[split]
+    assert (out / "run.json").exists()
 
 
 def test_bad_input_is_one_line(tmp_path):
