@@ -51,8 +51,12 @@ select-k: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro studies/dvc.yaml:k-table
 	cat reports/studies/k/table-k.md
 
+# one pytest-xdist worker per core, at most 4 (each builds its own session fixtures); a test
+# file runs whole on one worker (its module fixtures, a Ray or SLURM cluster, start once)
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+
 test: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n auto --dist loadfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench.py

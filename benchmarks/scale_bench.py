@@ -31,7 +31,7 @@ Douban's one, on the same machine under load; so compare per epoch).
 
 Targets (issue 27): time per interaction at Office size <= 1.5x Scientific's for every
 training stage; full ranking's time per user x item <= 1.5x; peak RSS of every stage of a
-Douban-Book-sized dataset <= 8 GiB. Office size takes about 12 minutes for every stage under
+Douban-Book-sized dataset <= 8 GiB. Office size takes about 10 minutes for every stage under
 `--encoding sequence` on a 2-core CPU, Douban size over an hour (docs/scale.md); a GPU:
 `--device cuda`.
 """
@@ -144,10 +144,11 @@ def report(rows: list[dict], epochs: int) -> str:
             base_unit = (base["users"] * base["items"] if stage == "evaluate"
                          else base["interactions"])
             ref = base["stages"].get(stage)
-            relative = (seconds / unit) / (ref[0] / base_unit) if ref else float("nan")
+            relative = (seconds / unit) / (ref[0] / base_unit) if ref else None
             before = BEFORE.get(row["size"], {}).get(stage)
             was = f"{before[0]:>8.1f}s {before[1]:>6.2f}G" if before else ""
-            lines.append(f"{row['size']:20} {stage:32} {seconds:>8.1f}s {relative:>8.2f}x "
+            rel = "-" if relative is None else f"{relative:.2f}x"  # None: no reference
+            lines.append(f"{row['size']:20} {stage:32} {seconds:>8.1f}s {rel:>9} "
                          f"{rss:>8.2f}G {was:>20}")
         for encoding in row["encodings"]:
             grid = extrapolate(base["stages"], row["stages"], encoding, shares())
