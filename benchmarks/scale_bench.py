@@ -50,7 +50,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CURVES = REPO / "reports" / "curves" / "scientific"  # the default grid's committed curves
 RUN = ["--backbone", "sasrec", "--dsr", "duet"]
 TRAINING = ("train-base", "train-sml", "train-scl")
 OTHERS = ("gru4rec", "bert4rec", "din")  # trained base with DUET at every size
@@ -134,6 +133,7 @@ def _key(stage: str, encoding: str) -> str:
 
 def report(rows: list[dict], epochs: int) -> str:
     base = rows[0]
+    share = shares(default_grid())
     lines = [(f"{rows[0]['seeds']} seed(s), {epochs} epoch(s), one thread; relative = time per "
               "interaction (evaluate: per user x item) / the first size's"),
              (f"{'size':20} {'stage':32} {'wall':>9} {'relative':>9} {'peak RSS':>9} "
@@ -151,27 +151,38 @@ def report(rows: list[dict], epochs: int) -> str:
             lines.append(f"{row['size']:20} {stage:32} {seconds:>8.1f}s {rel:>9} "
                          f"{rss:>8.2f}G {was:>20}")
         for encoding in row["encodings"]:
-            grid = extrapolate(base["stages"], row["stages"], encoding, shares())
+            grid = extrapolate(base["stages"], row["stages"], encoding, share)
             lines.append(f"{row['size']:20} {'grid, ' + encoding:32} {grid / 3600:>8.1f}h "
                          f"({row['users']:,} users, {row['items']:,} items, "
                          f"{row['interactions']:,} interactions)")
     return "\n".join(lines)
 
 
-def shares(curves: Path = CURVES) -> dict[str, float]:
-    """Seconds of the default grid on Scientific per backbone (5 seeds trained together,
-    validation included): the sum of every epoch's `seconds` over its configurations'
-    committed curves (one seed's file per configuration: a group shares its timings)."""
+def default_grid(dataset: str = "scientific") -> list:
+    """The default grid's runs of `dataset` as the repository's params.yaml plans them (the
+    first seed of each configuration: a group's seeds share its timings)."""
+    from solidcli.config import load_params
+    from solidcli.grid import dataset_runs
+
+    params = load_params(REPO / "params.yaml")
+    return [p.run.with_seed(params.seeds[0]) for p in dataset_runs(params, dataset)]
+
+
+def shares(runs: list, root: Path = REPO) -> dict[str, float]:
+    """Seconds of the default grid per backbone (5 seeds trained together, validation
+    included): the sum of every epoch's `seconds` in each run's committed curves."""
     import csv
 
+    from solidcli.layout import curves_file
+
     out: dict[str, float] = {}
-    for folder in sorted(curves.iterdir()) if curves.is_dir() else ():
-        with open(folder / "seed0.csv", newline="") as f:
+    for run in runs:
+        path = root / curves_file(run)
+        if not path.is_file():
+            raise SystemExit(f"no committed curves at {path}: run `dvc repro` first")
+        with open(path, newline="") as f:
             seconds = sum(float(r["seconds"]) for r in csv.DictReader(f))
-        backbone = folder.name.split("-")[0]
-        out[backbone] = out.get(backbone, 0.0) + seconds
-    if not out:
-        raise SystemExit(f"no committed curves under {curves}: run `dvc repro` first")
+        out[run.backbone] = out.get(run.backbone, 0.0) + seconds
     return out
 
 
@@ -180,19 +191,18 @@ def extrapolate(base: dict, stages: dict, encoding: str, share: dict[str, float]
     times its measured training at this size (under `encoding`) over the reference size's
     (under `prefix`, what the committed curves were trained with). A backbone not measured
     takes SASRec's ratio."""
-    def trained(figures: dict, backbone: str, enc: str) -> float:
+    def trained(figures: dict, backbone: str, enc: str) -> float | None:
         keys = TRAINING if backbone == "sasrec" else (f"train-base, {backbone}",)
-        return sum(figures[_key(k, enc)][0] for k in keys)
+        found = [figures.get(_key(k, enc)) for k in keys]
+        return None if None in found else sum(f[0] for f in found)
 
-    sasrec = trained(stages, "sasrec", encoding) / trained(base, "sasrec", "prefix")
-    total = 0.0
-    for backbone, seconds in share.items():
-        known = backbone == "sasrec" or (_key(f"train-base, {backbone}", encoding) in stages
-                                         and f"train-base, {backbone}" in base)
-        ratio = (trained(stages, backbone, encoding) / trained(base, backbone, "prefix")
-                 if known else sasrec)
-        total += seconds * ratio
-    return total
+    def ratio(backbone: str) -> float | None:
+        at, ref = trained(stages, backbone, encoding), trained(base, backbone, "prefix")
+        return None if at is None or ref is None else at / ref
+
+    sasrec = ratio("sasrec")
+    return sum(seconds * (r if (r := ratio(b)) is not None else sasrec)
+               for b, seconds in share.items())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,8 +26,6 @@ from solidcli.metrics import FULL_METRIC_NAMES, METRIC_NAMES
 from solidcli.models.backbones import BACKBONES
 from solidcli.models.dsrs import DSRS
 
-DATASET_NAMES = {name: d.label for name, d in DATASETS.items()}
-DSR_NAMES = {name: d.label for name, d in DSRS.items()}
 KINDS = ("sampled", "full")  # the metrics a table or claim reads (`Result.values`)
 KIND_METRICS = {"sampled": METRIC_NAMES, "full": FULL_METRIC_NAMES}
 

@@ -46,19 +46,26 @@ def test_table1s_stages_under_either_naming(bench):
     assert bench.table1_seconds({"base@scientific": 7.0, "sml-T@scientific": 3.0}) == 7.0
 
 
-def _curve(folder: Path, seconds: list[float]) -> None:
-    folder.mkdir(parents=True)
-    (folder / "seed0.csv").write_text("epoch,loss,seconds\n" + "".join(
+def _curve(root: Path, run: str, seconds: list[float]):
+    """A committed curves file of `run` ("backbone-dsr-variant", seed 0) under `root`."""
+    from solidcli.layout import RunId, curves_file
+
+    backbone, dsr, variant = run.split("-")
+    run_id = RunId("scientific", backbone, dsr, variant, seed=0)
+    path = root / curves_file(run_id)
+    path.parent.mkdir(parents=True)
+    path.write_text("epoch,loss,seconds\n" + "".join(
         f"{i + 1},0.5,{s}\n" for i, s in enumerate(seconds)))
+    return run_id
 
 
 def test_the_grid_is_extrapolated_backbone_by_backbone(tmp_path):
     scale = _load("scale_bench")
-    _curve(tmp_path / "sasrec-duet-scl", [10.0, 20.0])
-    _curve(tmp_path / "sasrec-none-base", [5.0])
-    _curve(tmp_path / "din-duet-base", [40.0])
-    _curve(tmp_path / "gru4rec-none-base", [8.0])
-    share = scale.shares(tmp_path)
+    runs = [_curve(tmp_path, "sasrec-duet-scl", [10.0, 20.0]),
+            _curve(tmp_path, "sasrec-none-base", [5.0]),
+            _curve(tmp_path, "din-duet-base", [40.0]),
+            _curve(tmp_path, "gru4rec-none-base", [8.0])]
+    share = scale.shares(runs, tmp_path)
     assert share == {"din": 40.0, "gru4rec": 8.0, "sasrec": 35.0}
     # the reference under prefix; at the size SASRec's three stages under sequence cost 3x,
     # DIN's base 10x (it trains on prefixes either way); GRU4Rec was not measured
@@ -68,4 +75,7 @@ def test_the_grid_is_extrapolated_backbone_by_backbone(tmp_path):
             "train-scl (sequence)": (9.0, 0), "train-base, din (sequence)": (40.0, 0)}
     assert scale.extrapolate(ref, size, "sequence", share) == 35.0 * 3 + 40.0 * 10 + 8.0 * 3
     with pytest.raises(SystemExit, match="no committed curves"):
-        scale.shares(tmp_path / "sasrec-none-base" / "empty")
+        scale.shares(runs, tmp_path / "empty")
+    # the repository's own: the default grid's 69 configurations, every one committed
+    assert len(scale.default_grid()) == 69
+    assert set(scale.shares(scale.default_grid())) == {"sasrec", "din", "bert4rec", "gru4rec"}

@@ -57,7 +57,7 @@ def test_every_dsr_is_on_every_list(params, name):
     else:
         assert not any((name, v) in planned for v in SOLID_VARIANTS)
     # display name, --dsr help, and the layers a model of it is built with
-    assert results.DSR_NAMES[name] == results.dsr_name(name) == entry.label
+    assert results.dsr_name(name) == entry.label
     assert f" {name} " in f" {_help(_options.DsrOpt).replace('|', ' ')} "
     from solidcli.models.recommender import LAYERS
 
@@ -107,8 +107,7 @@ def test_the_backbone_halves_agree():
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_every_dataset_has_a_name_and_a_source(name):
     entry = DATASETS[name]
-    assert entry.label and results.dataset_name(name) == results.DATASET_NAMES[name] \
-        == entry.label
+    assert entry.label and results.dataset_name(name) == entry.label
     if isinstance(entry.source, Bundled):
         assert registry.REGISTRY[name].folder.is_dir() and name not in recipes.RECIPES
     else:

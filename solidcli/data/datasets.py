@@ -115,5 +115,3 @@ def figure_groups() -> dict[str, tuple[str, ...]]:
             out[d.figure] = (*out.get(d.figure, ()), name)
     return out
 
-
-FIGURE_DATASETS = figure_groups()  # {"3": ("cds", "electronic"), "4": ("douban-book", ...)}
